@@ -1,0 +1,49 @@
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db.models import QuerySet
+
+from shebao.accounts.choices import Role
+from shebao.accounts.models import AuditEvent, User
+from shebao.accounts.scoping import Scope
+from shebao.errors import PermissionDenied
+
+AUDIT_VIEWER_ROLES = (Role.AUDITOR, Role.SYSTEM_ADMIN)
+
+
+@dataclass(frozen=True)
+class AuditFilter:
+    username: str = ""
+    action: str = ""
+    person_id: int | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+def audit_event_list(*, actor: User, filters: AuditFilter) -> QuerySet[AuditEvent]:
+    """Audit events visible to an auditor: those of organisations inside the auditor's
+    region subtree (all of them for a system administrator)."""
+    if not (actor.is_superuser or actor.has_role(*AUDIT_VIEWER_ROLES)):
+        raise PermissionDenied("只有审计员和系统管理员可以查看审计日志", code="ROLE_REQUIRED")
+    scope = Scope.for_user(actor)
+    qs = AuditEvent.objects.all()
+    if not scope.unrestricted:
+        from shebao.accounts.models import Organisation
+
+        org_ids = scope.filter(Organisation.objects.all(), region_fields=("region_id",)).values(
+            "pk"
+        )
+        qs = qs.filter(organisation_id__in=org_ids)
+    if filters.username:
+        qs = qs.filter(username__icontains=filters.username)
+    if filters.action:
+        qs = qs.filter(action=filters.action)
+    if filters.person_id is not None:
+        qs = qs.filter(person_id=filters.person_id)
+    if filters.since is not None:
+        qs = qs.filter(at__gte=filters.since)
+    if filters.until is not None:
+        qs = qs.filter(at__lt=filters.until)
+    return qs.order_by("-at", "-id")

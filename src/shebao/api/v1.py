@@ -1,0 +1,17 @@
+from __future__ import annotations
+
+from ninja import NinjaAPI
+
+from shebao.api.auth import api_auth
+from shebao.api.errors import install_error_handlers
+from shebao.registry.api import router as registry_router
+
+api = NinjaAPI(
+    title="shebao API",
+    version="1.0.0",
+    description="社保卡发行与全民参保登记系统接口。错误统一为 {error: {code, message, details}}。",
+    auth=api_auth(),
+    urls_namespace="api-v1",
+)
+install_error_handlers(api)
+api.add_router("/persons", registry_router, tags=["人员"])

@@ -1,0 +1,194 @@
+"""Django settings for shebao, read from the environment.
+
+Environment variables:
+    DATABASE_URL        database (default: SQLite in WAL mode under the data directory)
+    SHEBAO_DATA_DIR     data directory for the database, snapshots and exports (default ./var)
+    SHEBAO_SECRET_KEY   secret key (required in production)
+    SHEBAO_DEBUG        "1" to turn Django's debug mode on (refused in production)
+    SHEBAO_ENV          "development" (default) or "production"
+    SHEBAO_ALLOWED_HOSTS comma-separated host names (default: localhost names)
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent
+DATA_DIR = Path(os.environ.get("SHEBAO_DATA_DIR", Path.cwd() / "var")).resolve()
+
+ENVIRONMENT = os.environ.get("SHEBAO_ENV", "development").strip().lower()
+if ENVIRONMENT not in {"development", "production"}:
+    raise ImproperlyConfigured("SHEBAO_ENV must be 'development' or 'production'")
+PRODUCTION = ENVIRONMENT == "production"
+
+DEBUG = os.environ.get("SHEBAO_DEBUG", "0").strip().lower() in {"1", "true", "yes", "on"}
+
+_DEV_KEY_FILE = DATA_DIR / ".dev-secret-key"
+
+
+def _development_secret_key() -> str:
+    """A per-installation random key, so development never runs on a published key."""
+    try:
+        return _DEV_KEY_FILE.read_text().strip()
+    except FileNotFoundError:
+        DATA_DIR.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_urlsafe(50)
+        _DEV_KEY_FILE.write_text(key)
+        _DEV_KEY_FILE.chmod(0o600)
+        return key
+
+
+SECRET_KEY = os.environ.get("SHEBAO_SECRET_KEY", "")
+if PRODUCTION:
+    if not SECRET_KEY or SECRET_KEY.startswith("django-insecure") or len(SECRET_KEY) < 40:
+        raise ImproperlyConfigured(
+            "生产环境必须设置 SHEBAO_SECRET_KEY（至少 40 个字符的随机值）"
+            " / production requires SHEBAO_SECRET_KEY (40+ random characters)"
+        )
+    if DEBUG:
+        raise ImproperlyConfigured(
+            "生产环境不得开启 SHEBAO_DEBUG / production refuses to start with SHEBAO_DEBUG on"
+        )
+elif not SECRET_KEY:
+    SECRET_KEY = _development_secret_key()
+
+ALLOWED_HOSTS = [
+    h.strip()
+    for h in os.environ.get("SHEBAO_ALLOWED_HOSTS", "127.0.0.1,localhost,[::1],testserver").split(
+        ","
+    )
+    if h.strip()
+]
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "shebao.geo",
+    "shebao.accounts",
+    "shebao.registry",
+    "shebao.web",
+    "shebao.demo",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "shebao.accounts.middleware.RequestContextMiddleware",
+]
+
+ROOT_URLCONF = "shebao.urls"
+WSGI_APPLICATION = "shebao.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "shebao.web.context_processors.navigation",
+            ],
+        },
+    },
+]
+
+_default_db = f"sqlite:///{DATA_DIR / 'shebao.sqlite3'}"
+DATABASES = {"default": dj_database_url.parse(os.environ.get("DATABASE_URL", _default_db))}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATA_DIR.mkdir(parents=True, exist_ok=True)
+    DATABASES["default"]["OPTIONS"] = {
+        # WAL lets the web server read while a batch job writes; IMMEDIATE avoids
+        # "database is locked" upgrades in the middle of a write transaction.
+        "init_command": (
+            "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"
+        ),
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 20,
+    }
+    DATABASES["default"]["TEST"] = {"NAME": None}
+else:
+    DATABASES["default"].setdefault("CONN_MAX_AGE", 60)
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+AUTH_USER_MODEL = "accounts.User"
+AUTHENTICATION_BACKENDS = ["shebao.accounts.backends.LockoutModelBackend"]
+LOGIN_URL = "web:login"
+LOGIN_REDIRECT_URL = "web:home"
+LOGOUT_REDIRECT_URL = "web:login"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 10},
+    },
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    {"NAME": "shebao.accounts.passwords.CharacterClassValidator"},
+]
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    "django.contrib.auth.hashers.ScryptPasswordHasher",
+]
+
+# Lock an account for SHEBAO_LOCKOUT_MINUTES after this many failures in a row.
+SHEBAO_LOCKOUT_THRESHOLD = int(os.environ.get("SHEBAO_LOCKOUT_THRESHOLD", "5"))
+SHEBAO_LOCKOUT_MINUTES = int(os.environ.get("SHEBAO_LOCKOUT_MINUTES", "15"))
+
+# Idle sessions end after 30 minutes; every request renews the deadline.
+SESSION_COOKIE_AGE = int(os.environ.get("SHEBAO_SESSION_SECONDS", str(30 * 60)))
+SESSION_SAVE_EVERY_REQUEST = True
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SECURE = PRODUCTION
+CSRF_COOKIE_SECURE = PRODUCTION
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+
+LANGUAGE_CODE = "zh-hans"
+LANGUAGES = [("zh-hans", "简体中文")]
+TIME_ZONE = "Asia/Shanghai"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = DATA_DIR / "static"
+WHITENOISE_USE_FINDERS = True
+MEDIA_ROOT = DATA_DIR / "media"
+MEDIA_URL = "media/"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"redact": {"()": "shebao.accounts.redaction.RedactPersonalDataFilter"}},
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact"]}
+    },
+    "root": {"handlers": ["console"], "level": os.environ.get("SHEBAO_LOG_LEVEL", "INFO")},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}

@@ -1,0 +1,28 @@
+"""Shared test setup.
+
+PostgreSQL: set DATABASE_URL=postgres://postgres@127.0.0.1:5432/shebao; pytest-django creates
+and drops its own test database. Chromium: the e2e tests need /usr/bin/chromium. With
+CI=true a missing PostgreSQL (when asked for) or Chromium is a failure, not a skip.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+
+def require(condition: bool, reason: str) -> None:
+    """Skip locally with a visible reason; fail in CI, where everything must be present."""
+    if condition:
+        return
+    if IN_CI:
+        pytest.fail(f"CI requires it: {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+@pytest.fixture(autouse=True)
+def _isolated_media(settings, tmp_path):  # type: ignore[no-untyped-def]
+    settings.MEDIA_ROOT = tmp_path / "media"
