@@ -26,3 +26,15 @@ def require(condition: bool, reason: str) -> None:
 @pytest.fixture(autouse=True)
 def _isolated_media(settings, tmp_path):  # type: ignore[no-untyped-def]
     settings.MEDIA_ROOT = tmp_path / "media"
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):  # type: ignore[no-untyped-def]
+    # PBKDF2 at production strength costs ~0.3 s per user; tests create hundreds.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+def pytest_report_header(config):  # type: ignore[no-untyped-def]
+    url = os.environ.get("DATABASE_URL", "")
+    db = "PostgreSQL" if url.startswith("postgres") else "SQLite (set DATABASE_URL for PostgreSQL)"
+    return [f"shebao database: {db}; CI={IN_CI}"]

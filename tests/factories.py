@@ -48,8 +48,14 @@ def make_regions() -> dict[str, Region]:
     return out
 
 
-def make_org(kind: str, region_code: str, *, parent: Organisation | None = None,
-             credit_code: str = "", name: str = "") -> Organisation:
+def make_org(
+    kind: str,
+    region_code: str,
+    *,
+    parent: Organisation | None = None,
+    credit_code: str = "",
+    name: str = "",
+) -> Organisation:
     n = next(_seq)
     return organisation_create(
         actor=None,
@@ -81,8 +87,15 @@ def id_number_for(region_code: str, birth: date, seq: int, *, male: bool = True)
     return body + id_check_char(body)
 
 
-def make_person(region_code: str, *, name: str = "张三", birth: date = date(1980, 5, 17),
-                male: bool = True, household: str = "", phone: str = "") -> Person:
+def make_person(
+    region_code: str,
+    *,
+    name: str = "张三",
+    birth: date = date(1980, 5, 17),
+    male: bool = True,
+    household: str = "",
+    phone: str = "",
+) -> Person:
     n = next(_seq)
     return person_create(
         actor=None,

@@ -1,13 +1,13 @@
 from django.conf import settings
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import URLPattern, URLResolver, include, path
 
 from shebao.api.v1 import api
 
 admin.site.site_header = "社保卡与全民参保登记系统 · 管理后台"
 admin.site.site_title = "shebao 管理后台"
 
-urlpatterns = [
+urlpatterns: list[URLPattern | URLResolver] = [
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
     path("", include("shebao.web.urls")),

@@ -47,5 +47,7 @@ def require_purpose(purpose: str | None, note: str | None) -> tuple[str, str]:
     if purpose not in Purpose.values:
         raise ValidationFailed("请选择查看个人信息的用途", code="PURPOSE_REQUIRED")
     if purpose == Purpose.OTHER and len(note) < 4:
-        raise ValidationFailed("用途为“其他”时须填写说明（至少 4 个字）", code="PURPOSE_NOTE_REQUIRED")
+        raise ValidationFailed(
+            "用途为“其他”时须填写说明（至少 4 个字）", code="PURPOSE_NOTE_REQUIRED"
+        )
     return purpose, note

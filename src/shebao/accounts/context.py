@@ -13,5 +13,6 @@ class RequestContext:
 
 
 current_request: ContextVar[RequestContext] = ContextVar(
-    "shebao_request_context", default=RequestContext()
+    "shebao_request_context",
+    default=RequestContext(),  # noqa: B039 - a frozen dataclass, immutable
 )

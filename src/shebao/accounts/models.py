@@ -1,8 +1,8 @@
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any
 
-from django.contrib.auth.models import AbstractUser, UserManager
+from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.utils import timezone
 
@@ -68,8 +68,6 @@ class User(AbstractUser):
     full_name = models.CharField("姓名", max_length=64, blank=True)
     failed_login_count = models.PositiveIntegerField("连续登录失败次数", default=0)
     locked_until = models.DateTimeField("锁定至", null=True, blank=True)
-
-    objects: ClassVar[UserManager[User]] = UserManager()
 
     class Meta:
         verbose_name = "用户"
@@ -142,13 +140,23 @@ class AuditEvent(models.Model):
 
     at = models.DateTimeField("时间", default=timezone.now, db_index=True)
     user = models.ForeignKey(
-        User, verbose_name="用户", null=True, blank=True, on_delete=models.DO_NOTHING,
-        db_constraint=False, related_name="+",
+        User,
+        verbose_name="用户",
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="+",
     )
     username = models.CharField("用户名", max_length=150, blank=True)
     organisation = models.ForeignKey(
-        Organisation, verbose_name="机构", null=True, blank=True, on_delete=models.DO_NOTHING,
-        db_constraint=False, related_name="+",
+        Organisation,
+        verbose_name="机构",
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="+",
     )
     action = models.CharField("操作", max_length=32, choices=AuditAction.choices, db_index=True)
     target_type = models.CharField("对象类型", max_length=64, blank=True)

@@ -16,3 +16,20 @@ class CharacterClassValidator:
 
     def get_help_text(self) -> str:
         return "密码须同时包含字母和数字。"
+
+
+class MinimumLengthValidator:
+    """Django's own validator's Chinese plural message is lost when catalogs with different
+    plural rules merge, so the length rule speaks Chinese itself."""
+
+    def __init__(self, min_length: int = 10) -> None:
+        self.min_length = min_length
+
+    def validate(self, password: str, user: Any = None) -> None:
+        if len(password) < self.min_length:
+            raise ValidationError(
+                f"密码太短，至少需要 {self.min_length} 个字符", code="password_too_short"
+            )
+
+    def get_help_text(self) -> str:
+        return f"密码至少需要 {self.min_length} 个字符。"

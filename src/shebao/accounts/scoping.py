@@ -86,14 +86,21 @@ class Scope:
             return queryset
         conditions = [models.Q(**{f"{f}__startswith": self.region_prefix}) for f in region_fields]
         queryset = queryset.filter(reduce(or_, conditions))
+        # Bank and employer narrowing goes through a pk subquery: a join would duplicate
+        # rows (a person with two accounts), and DISTINCT would forbid SELECT ... FOR UPDATE.
+        model = queryset.model
         if self.bank_id is not None:
             if bank_field is None:
                 return queryset.none()
-            queryset = queryset.filter(**{bank_field: self.bank_id})
+            queryset = queryset.filter(
+                pk__in=model._default_manager.filter(**{bank_field: self.bank_id}).values("pk")
+            )
         if self.employer_credit_code is not None:
             if employer_field is None:
                 return queryset.none()
-            queryset = queryset.filter(**{employer_field: self.employer_credit_code})
-        return queryset.distinct() if (bank_field or employer_field) and (
-            self.bank_id is not None or self.employer_credit_code is not None
-        ) else queryset
+            queryset = queryset.filter(
+                pk__in=model._default_manager.filter(
+                    **{employer_field: self.employer_credit_code}
+                ).values("pk")
+            )
+        return queryset

@@ -32,7 +32,7 @@ def audit_event_list(*, actor: User, filters: AuditFilter) -> QuerySet[AuditEven
     if not scope.unrestricted:
         from shebao.accounts.models import Organisation
 
-        org_ids = scope.filter(Organisation.objects.all(), region_fields=("region_id",)).values(
+        org_ids = scope.filter(Organisation.objects.all(), region_fields=("region__code",)).values(
             "pk"
         )
         qs = qs.filter(organisation_id__in=org_ids)

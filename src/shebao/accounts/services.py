@@ -11,7 +11,7 @@ from datetime import datetime
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from shebao.accounts.audit import audit_record
 from shebao.accounts.choices import AuditAction, OrganisationKind, Role
@@ -19,7 +19,7 @@ from shebao.accounts.models import ApiToken, Organisation, User, UserRole
 from shebao.errors import NotFound, ValidationFailed
 from shebao.geo.models import Region
 
-TOKEN_PREFIX = "sb_"
+TOKEN_PREFIX = "sb_"  # noqa: S105 - a public marker of our tokens, not a secret
 
 
 def _digest(raw: str) -> str:
@@ -82,12 +82,14 @@ def user_create(
         is_staff=is_staff or Role.SYSTEM_ADMIN in roles,
         is_superuser=is_superuser,
     )
-    try:
-        validate_password(password, user)
-    except ValidationError as exc:
-        raise ValidationFailed(
-            "密码不符合安全要求：" + "；".join(exc.messages), code="PASSWORD_WEAK"
-        ) from exc
+    # Services also run from the CLI, outside any request: speak Chinese there too, and
+    # render the lazy messages while the language is active.
+    with translation.override("zh-hans"):
+        try:
+            validate_password(password, user)
+        except ValidationError as exc:
+            problems = "；".join(str(m) for m in exc.messages)
+            raise ValidationFailed(f"密码不符合安全要求：{problems}", code="PASSWORD_WEAK") from exc
     user.set_password(password)
     user.save()
     UserRole.objects.bulk_create([UserRole(user=user, role=r) for r in roles])
@@ -125,7 +127,10 @@ def api_token_revoke(*, actor: User, token_id: int) -> ApiToken:
         token.revoked_at = timezone.now()
         token.save(update_fields=["revoked_at"])
         audit_record(
-            actor=actor, action=AuditAction.TOKEN_REVOKE, target_type="api_token", target_id=token.pk
+            actor=actor,
+            action=AuditAction.TOKEN_REVOKE,
+            target_type="api_token",
+            target_id=token.pk,
         )
     return token
 

@@ -9,17 +9,18 @@ from datetime import date
 from django.core.paginator import Page, Paginator
 from django.db import transaction
 from django.db.models import Q, QuerySet
+from django.utils import timezone
 
 from shebao.accounts.audit import audit_record, require_purpose
 from shebao.accounts.choices import AuditAction
-from shebao.accounts.models import User
+from shebao.accounts.models import AuditEvent, User
 from shebao.accounts.scoping import Scope
 from shebao.errors import NotFound, PermissionDenied, ValidationFailed
 from shebao.identity.id_number import normalize_id_number, validate_id_number
 from shebao.identity.masking import mask_id_number, mask_name, mask_phone
 from shebao.registry.models import Enrollment, Person, PersonChange
 
-PERSON_REGION_FIELDS = ("hukou_region_id", "residence_region_id")
+PERSON_REGION_FIELDS = ("hukou_region__code", "residence_region__code")
 PERSON_BANK_FIELD = "bank_accounts__bank_id"
 PERSON_EMPLOYER_FIELD = "enrollments__employer__credit_code"
 MAX_PAGE_SIZE = 100
@@ -61,12 +62,19 @@ def _row(p: Person) -> PersonRow:
 
 
 def person_search(
-    *, actor: User, query: str, page: int = 1, page_size: int = 20
+    *,
+    actor: User,
+    query: str,
+    purpose: str | None,
+    purpose_note: str = "",
+    page: int = 1,
+    page_size: int = 20,
 ) -> tuple[Page[PersonRow], int]:
     """Search by ID number (full, 15 or 18 digits) or by name; masked rows, paginated.
 
     Returns the page and the total count. A query that is neither is refused with a reason.
     """
+    purpose, purpose_note = require_purpose(purpose, purpose_note)
     query = (query or "").strip()
     if not query:
         raise ValidationFailed("请输入身份证号码或姓名", code="QUERY_EMPTY")
@@ -92,8 +100,12 @@ def person_search(
         audit_record(
             actor=actor,
             action=AuditAction.SEARCH_PERSON,
-            detail={"query_kind": "id" if any(c.isdigit() for c in query) else "name",
-                    "results": paginator.count},
+            purpose=purpose,
+            purpose_note=purpose_note,
+            detail={
+                "query_kind": "id" if any(c.isdigit() for c in query) else "name",
+                "results": paginator.count,
+            },
         )
     return result, paginator.count  # type: ignore[return-value]
 
@@ -216,7 +228,7 @@ def person_detail(
         ]
     changes = [
         ChangeView(
-            at=f"{c.at:%Y-%m-%d %H:%M}",
+            at=f"{timezone.localtime(c.at):%Y-%m-%d %H:%M}",
             field=c.field,
             old_value=c.old_value if reveal else "***",
             new_value=c.new_value if reveal else "***",
@@ -261,10 +273,8 @@ def person_detail(
     )
 
 
-def person_who_viewed(*, person_id: int) -> QuerySet:  # type: ignore[type-arg]
+def person_who_viewed(*, person_id: int) -> QuerySet[AuditEvent]:
     """Audit rows about one person: the basis of the citizen's 'who looked at my data'."""
-    from shebao.accounts.models import AuditEvent
-
     return AuditEvent.objects.filter(person_id=person_id).order_by("-at")
 
 

@@ -1,4 +1,11 @@
-"""The navigation menu by role. Each entry names the roles that see it (empty: everyone)."""
+"""The navigation menu by role, and the page breadcrumb.
+
+Every page a feature adds gets one `NavItem` in `NAV`; the side menu, the home page's
+shortcuts and the header all read from here. `roles` names the roles that see an entry
+(empty: every signed-in user); `staff_only` entries need Django's staff flag (the admin).
+Entries only decide what is *shown*: the selectors and services behind a page still check
+scope and roles themselves.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +16,12 @@ from django.urls import reverse
 from shebao.accounts.choices import Role
 from shebao.accounts.models import User
 
+# Sections of the side menu, in display order.
+SECTION_WORK = "业务办理"
+SECTION_SUPERVISION = "监督检查"
+SECTION_SYSTEM = "系统"
+SECTIONS: tuple[str, ...] = (SECTION_WORK, SECTION_SUPERVISION, SECTION_SYSTEM)
+
 
 @dataclass(frozen=True)
 class NavItem:
@@ -16,22 +29,115 @@ class NavItem:
     url_name: str
     roles: frozenset[str] = frozenset()
     staff_only: bool = False
+    description: str = ""
+    section: str = SECTION_WORK
+    # Shown on the home page as a shortcut card (the home entry itself is not).
+    on_home: bool = True
 
+
+@dataclass(frozen=True)
+class MenuEntry:
+    """A navigation entry resolved for one user."""
+
+    label: str
+    url: str
+    description: str
+    section: str
+    on_home: bool
+    active: bool = False
+
+
+@dataclass(frozen=True)
+class Crumb:
+    label: str
+    url: str = ""
+
+
+AUDIT_ROLES = frozenset({Role.AUDITOR, Role.SYSTEM_ADMIN})
 
 NAV: tuple[NavItem, ...] = (
-    NavItem("首页", "web:home"),
+    NavItem("首页", "web:home", on_home=False),
+    NavItem(
+        "人员查询",
+        "web:person_search",
+        description="按身份证号码或姓名查询管辖范围内的人员，查看户籍、家庭与参保情况。",
+    ),
+    NavItem(
+        "审计日志",
+        "web:audit_list",
+        roles=AUDIT_ROLES,
+        section=SECTION_SUPERVISION,
+        description="按用户、操作、人员和日期检索操作记录，导出 CSV。",
+    ),
+    NavItem(
+        "管理后台",
+        "admin:index",
+        staff_only=True,
+        section=SECTION_SYSTEM,
+        description="维护机构、用户、角色与基础数据（Django 管理后台）。",
+    ),
+    NavItem(
+        "接口文档",
+        "api-v1:openapi-view",
+        section=SECTION_SYSTEM,
+        description="对外数据接口 /api/v1 的说明与在线调试（OpenAPI）。",
+    ),
 )
 
 
-def menu_for(user: User) -> list[dict[str, str]]:
-    items = []
-    for item in NAV:
-        if item.staff_only and not user.is_staff:
-            continue
-        if item.roles and not (user.is_superuser or user.has_role(*item.roles)):
-            continue
-        items.append({"label": item.label, "url": reverse(item.url_name)})
-    return items
+def _visible(item: NavItem, user: User) -> bool:
+    if item.staff_only and not user.is_staff:
+        return False
+    return not item.roles or user.is_superuser or user.has_role(*item.roles)
 
 
-__all__ = ["NAV", "NavItem", "Role", "menu_for"]
+def menu_for(user: User, current_path: str = "") -> list[MenuEntry]:
+    """The entries `user` sees, the one matching `current_path` marked active."""
+    entries = [(item, reverse(item.url_name)) for item in NAV if _visible(item, user)]
+    # The longest URL that prefixes the current path wins; "/" only matches itself.
+    matches = [
+        url
+        for _, url in entries
+        if current_path == url or (url != "/" and current_path.startswith(url))
+    ]
+    active_url = max(matches, key=len, default="")
+    return [
+        MenuEntry(
+            label=item.label,
+            url=url,
+            description=item.description,
+            section=item.section,
+            on_home=item.on_home,
+            active=url == active_url,
+        )
+        for item, url in entries
+    ]
+
+
+def menu_sections(entries: list[MenuEntry]) -> list[tuple[str, list[MenuEntry]]]:
+    """Entries grouped by section, in `SECTIONS` order, empty sections left out."""
+    order = {name: i for i, name in enumerate(SECTIONS)}
+    grouped: dict[str, list[MenuEntry]] = {}
+    for entry in entries:
+        grouped.setdefault(entry.section, []).append(entry)
+    return sorted(grouped.items(), key=lambda kv: order.get(kv[0], len(order)))
+
+
+def role_labels(user: User) -> list[str]:
+    labels = [Role(code).label for code in sorted(user.role_codes) if code in Role.values]
+    if user.is_superuser and not labels:
+        labels.append("超级管理员")
+    return labels
+
+
+__all__ = [
+    "AUDIT_ROLES",
+    "NAV",
+    "SECTIONS",
+    "Crumb",
+    "MenuEntry",
+    "NavItem",
+    "menu_for",
+    "menu_sections",
+    "role_labels",
+]

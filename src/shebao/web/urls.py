@@ -8,4 +8,9 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("login/", views.login_view, name="login"),
     path("logout/", views.logout_view, name="logout"),
+    path("persons/", views.person_search_view, name="person_search"),
+    path("persons/<int:pk>/", views.person_detail_view, name="person_detail"),
+    path("persons/<int:pk>/reveal/", views.person_reveal_view, name="person_reveal"),
+    path("audit/", views.audit_list_view, name="audit_list"),
+    path("audit/export.csv", views.audit_export_view, name="audit_export"),
 ]

@@ -22,7 +22,9 @@ def load(apps, schema_editor):
 
 
 def unload(apps, schema_editor):
-    apps.get_model("registry", "Scheme").objects.filter(code__in=[c for c, _, _ in SCHEMES]).delete()
+    apps.get_model("registry", "Scheme").objects.filter(
+        code__in=[c for c, _, _ in SCHEMES]
+    ).delete()
 
 
 class Migration(migrations.Migration):
