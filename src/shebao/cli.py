@@ -10,7 +10,12 @@ def main(argv: list[str] | None = None) -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "shebao.settings")
     from django.core.management import execute_from_command_line
 
-    execute_from_command_line(["shebao", *(sys.argv[1:] if argv is None else argv)])
+    args = list(sys.argv[1:] if argv is None else argv)
+    # Contracts spell some commands with hyphens (`shebao compare-files`); Django modules
+    # cannot, so `compare-files` runs the `compare_files` command.
+    if args and not args[0].startswith("-"):
+        args[0] = args[0].replace("-", "_")
+    execute_from_command_line(["shebao", *args])
 
 
 if __name__ == "__main__":

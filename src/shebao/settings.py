@@ -80,6 +80,10 @@ INSTALLED_APPS = [
     "shebao.geo",
     "shebao.accounts",
     "shebao.registry",
+    "shebao.intake",
+    "shebao.registration",
+    "shebao.cards",
+    "shebao.reports",
     "shebao.web",
     "shebao.demo",
 ]

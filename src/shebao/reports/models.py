@@ -1,0 +1,201 @@
+"""Targets, figures reported upward, their import batches, and the bulletins produced.
+
+Banks are stored by name, not as `accounts.Organisation`: levels that report upward name
+banks (农信社联社, 邮储银行 …) that need not exist as organisations in this system, and the
+files carry only the name. An empty bank is the region's own figure or target.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from shebao.accounts.models import User
+from shebao.geo.models import Region
+from shebao.reports.choices import BulletinFormat, ImportKind, MetricChoice
+from shebao.reports.domain.rows import FIRST_YEAR, LAST_YEAR, MAX_BANK_LENGTH
+
+_YEAR_OK = Q(year__gte=FIRST_YEAR, year__lte=LAST_YEAR)
+_METRIC_OK = Q(metric__in=MetricChoice.values)
+
+
+class ImportBatch(models.Model):
+    """One import of a targets or figures file (also a no-op re-import: who sent what)."""
+
+    kind = models.CharField("类型", max_length=16, choices=ImportKind.choices)
+    file_name = models.CharField("文件名", max_length=255)
+    sha256 = models.CharField("文件摘要", max_length=64)
+    rows = models.PositiveIntegerField("行数")
+    created = models.PositiveIntegerField("新增")
+    updated = models.PositiveIntegerField("更新")
+    unchanged = models.PositiveIntegerField("未变")
+    imported_at = models.DateTimeField("导入时间", default=timezone.now)
+    imported_by = models.ForeignKey(
+        User,
+        verbose_name="导入人",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = "导入批次"
+        verbose_name_plural = "导入批次"
+        ordering = ["-imported_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind__in=ImportKind.values), name="import_kind_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.file_name}（{self.imported_at:%Y-%m-%d %H:%M}）"
+
+
+class Target(models.Model):
+    """An annual target (month empty) or the cumulative target at a month's end."""
+
+    year = models.PositiveSmallIntegerField("年度")
+    month = models.PositiveSmallIntegerField("月份", null=True, blank=True)
+    region = models.ForeignKey(
+        Region, verbose_name="区划", on_delete=models.PROTECT, related_name="report_targets"
+    )
+    bank = models.CharField("合作银行", max_length=MAX_BANK_LENGTH, blank=True, default="")
+    metric = models.CharField("指标", max_length=16, choices=MetricChoice.choices)
+    value = models.PositiveBigIntegerField("目标值")
+    batch = models.ForeignKey(
+        ImportBatch,
+        verbose_name="导入批次",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="targets",
+    )
+    updated_at = models.DateTimeField("更新时间", default=timezone.now)
+
+    class Meta:
+        verbose_name = "任务目标"
+        verbose_name_plural = "任务目标"
+        ordering = ["year", "month", "region_id", "bank", "metric"]
+        indexes = [models.Index(fields=["region", "year"], name="target_region_year")]
+        constraints = [
+            models.CheckConstraint(condition=_YEAR_OK, name="target_year_valid"),
+            models.CheckConstraint(
+                condition=Q(month__isnull=True) | Q(month__gte=1, month__lte=12),
+                name="target_month_valid",
+            ),
+            models.CheckConstraint(condition=_METRIC_OK, name="target_metric_valid"),
+            models.CheckConstraint(condition=Q(value__gte=0), name="target_value_nonnegative"),
+            # NULL months are distinct in a plain unique index, so the annual targets get
+            # their own partial one.
+            models.UniqueConstraint(
+                fields=["year", "region", "bank", "metric"],
+                condition=Q(month__isnull=True),
+                name="target_annual_unique",
+            ),
+            models.UniqueConstraint(
+                fields=["year", "month", "region", "bank", "metric"],
+                condition=Q(month__isnull=False),
+                name="target_month_unique",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        period = f"{self.year}年" + (f"{self.month}月" if self.month else "全年")
+        bank = f" {self.bank}" if self.bank else ""
+        return f"{period} {self.region_id}{bank} {self.get_metric_display()} {self.value}"
+
+
+class ReportedFigure(models.Model):
+    """A cumulative count at a month's end, as a level reported it upward."""
+
+    year = models.PositiveSmallIntegerField("年")
+    month = models.PositiveSmallIntegerField("月")
+    region = models.ForeignKey(
+        Region, verbose_name="区划", on_delete=models.PROTECT, related_name="report_figures"
+    )
+    bank = models.CharField("合作银行", max_length=MAX_BANK_LENGTH, blank=True, default="")
+    metric = models.CharField("指标", max_length=16, choices=MetricChoice.choices)
+    value = models.PositiveBigIntegerField("累计值")
+    batch = models.ForeignKey(
+        ImportBatch,
+        verbose_name="导入批次",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="figures",
+    )
+    updated_at = models.DateTimeField("更新时间", default=timezone.now)
+
+    class Meta:
+        verbose_name = "上报数据"
+        verbose_name_plural = "上报数据"
+        ordering = ["year", "month", "region_id", "bank", "metric"]
+        indexes = [models.Index(fields=["region", "year", "month"], name="figure_region_month")]
+        constraints = [
+            models.CheckConstraint(condition=_YEAR_OK, name="figure_year_valid"),
+            models.CheckConstraint(
+                condition=Q(month__gte=1, month__lte=12), name="figure_month_valid"
+            ),
+            models.CheckConstraint(condition=_METRIC_OK, name="figure_metric_valid"),
+            models.CheckConstraint(condition=Q(value__gte=0), name="figure_value_nonnegative"),
+            models.UniqueConstraint(
+                fields=["year", "month", "region", "bank", "metric"], name="figure_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        bank = f" {self.bank}" if self.bank else ""
+        return f"{self.period} {self.region_id}{bank} {self.get_metric_display()} {self.value}"
+
+    @property
+    def period(self) -> str:
+        return f"{self.year:04d}-{self.month:02d}"
+
+
+class Bulletin(models.Model):
+    """A produced bulletin with the figures it was computed from, kept as published.
+
+    The snapshot is what the document says; correcting a figure later changes the next
+    bulletin, never this one (`figures_sha256` tells whether two bulletins differ)."""
+
+    year = models.PositiveSmallIntegerField("年")
+    month = models.PositiveSmallIntegerField("月")
+    region = models.ForeignKey(
+        Region, verbose_name="区划", on_delete=models.PROTECT, related_name="bulletins"
+    )
+    format = models.CharField("格式", max_length=8, choices=BulletinFormat.choices)
+    snapshot = models.JSONField("数据快照")
+    figures_sha256 = models.CharField("数据摘要", max_length=64, db_index=True)
+    text = models.TextField("通报正文")
+    file_name = models.CharField("文件名", max_length=255, blank=True)
+    file_sha256 = models.CharField("文件摘要", max_length=64, blank=True)
+    generated_at = models.DateTimeField("生成时间", default=timezone.now)
+    generated_by = models.ForeignKey(
+        User,
+        verbose_name="生成人",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = "进度通报"
+        verbose_name_plural = "进度通报"
+        ordering = ["-generated_at", "-id"]
+        indexes = [models.Index(fields=["region", "year", "month"], name="bulletin_region_month")]
+        constraints = [
+            models.CheckConstraint(condition=_YEAR_OK, name="bulletin_year_valid"),
+            models.CheckConstraint(
+                condition=Q(month__gte=1, month__lte=12), name="bulletin_month_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(format__in=BulletinFormat.values), name="bulletin_format_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.region_id} {self.year}年{self.month}月通报（{self.get_format_display()}）"
