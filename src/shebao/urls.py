@@ -10,6 +10,7 @@ admin.site.site_title = "shebao 管理后台"
 urlpatterns: list[URLPattern | URLResolver] = [
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
+    path("reports/", include("shebao.reports.urls")),
     path("", include("shebao.web.urls")),
 ]
 

@@ -33,6 +33,7 @@ from shebao.geo.services import (
 from shebao.registry.bulk import BulkLoadResult, registry_dataset_load
 from shebao.registry.choices import LifeStatus
 from shebao.registry.models import BankAccount, Person
+from shebao.reports.services import reports_demo_seed
 from shebao.synthetic import SyntheticDataset, Village, dataset_generate
 
 __all__ = [
@@ -418,6 +419,10 @@ def demo_build(
     step("创建演示账号")
     accounts, accounts_created = _accounts_ensure(chain)
     bank_accounts = _bank_accounts_ensure(chain, demo_town.code[:6])
+    if city.code == "420700":
+        # The progress demo (targets, figures, work plan) is written for 鄂州市.
+        step("导入进度目标、统计数据和工作计划")
+        reports_demo_seed()
     persons_in_city = Person.objects.filter(residence_region__code__startswith=city.prefix).count()
     return DemoSummary(
         city_code=city.code,

@@ -26,3 +26,11 @@ class BulletinFormat(models.TextChoices):
     XLSX = "xlsx", "Excel 表格"
     DOCX = "docx", "Word 文档"
     PDF = "pdf", "PDF 文档"
+
+
+class WorkPlanStatus(models.TextChoices):
+    """A work-plan item's life cycle; changes only through `work_plan_item_transition`."""
+
+    NOT_STARTED = "not_started", "未开始"
+    IN_PROGRESS = "in_progress", "进行中"
+    DONE = "done", "已完成"

@@ -7,13 +7,16 @@ files carry only the name. An empty bank is the region's own figure or target.
 
 from __future__ import annotations
 
+from datetime import date
+
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from shebao.accounts.models import User
+from shebao.accounts.choices import OrganisationKind
+from shebao.accounts.models import Organisation, User
 from shebao.geo.models import Region
-from shebao.reports.choices import BulletinFormat, ImportKind, MetricChoice
+from shebao.reports.choices import BulletinFormat, ImportKind, MetricChoice, WorkPlanStatus
 from shebao.reports.domain.rows import FIRST_YEAR, LAST_YEAR, MAX_BANK_LENGTH
 
 _YEAR_OK = Q(year__gte=FIRST_YEAR, year__lte=LAST_YEAR)
@@ -199,3 +202,121 @@ class Bulletin(models.Model):
 
     def __str__(self) -> str:
         return f"{self.region_id} {self.year}年{self.month}月通报（{self.get_format_display()}）"
+
+
+class WorkPlan(models.Model):
+    """A work plan (工作计划表) of an area, as seed 001's attachment lays it out.
+
+    Leaders of the area see the whole plan; other organisations see the items they lead or
+    cooperate in (see `selectors.work_plan_items_visible`)."""
+
+    title = models.CharField("计划名称", max_length=128)
+    region = models.ForeignKey(
+        Region, verbose_name="区划", on_delete=models.PROTECT, related_name="work_plans"
+    )
+    created_at = models.DateTimeField("创建时间", default=timezone.now)
+    updated_at = models.DateTimeField("更新时间", default=timezone.now)
+    updated_by = models.ForeignKey(
+        User,
+        verbose_name="导入人",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = "工作计划"
+        verbose_name_plural = "工作计划"
+        ordering = ["region_id", "title"]
+        constraints = [
+            models.UniqueConstraint(fields=["region", "title"], name="work_plan_title_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class WorkPlanItem(models.Model):
+    """One concrete task of a plan: who leads it, who cooperates, by when, how far it is."""
+
+    plan = models.ForeignKey(
+        WorkPlan, verbose_name="工作计划", on_delete=models.CASCADE, related_name="items"
+    )
+    position = models.PositiveIntegerField("行次")  # order within the plan, from 1
+    number = models.PositiveSmallIntegerField("序号")
+    item = models.CharField("工作事项", max_length=100)
+    task = models.TextField("具体任务")
+    lead = models.ForeignKey(
+        Organisation,
+        verbose_name="牵头单位",
+        on_delete=models.PROTECT,
+        related_name="work_plan_leads",
+    )
+    cooperating = models.ManyToManyField(
+        Organisation,
+        verbose_name="配合单位",
+        blank=True,
+        related_name="work_plan_cooperations",
+    )
+    due_date = models.DateField("完成时限", null=True, blank=True)
+    # The deadline as the plan words it ("2013年7月底前"); due_date is its last day.
+    due_text = models.CharField("完成时限（原文）", max_length=32, blank=True)
+    note = models.CharField("备注", max_length=255, blank=True)
+    status = models.CharField(
+        "状态", max_length=16, choices=WorkPlanStatus.choices, default=WorkPlanStatus.NOT_STARTED
+    )
+    status_changed_at = models.DateTimeField("状态变更时间", null=True, blank=True)
+    status_changed_by = models.ForeignKey(
+        User,
+        verbose_name="状态变更人",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = "工作计划事项"
+        verbose_name_plural = "工作计划事项"
+        ordering = ["plan_id", "position"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=WorkPlanStatus.values), name="work_plan_item_status_valid"
+            ),
+            models.CheckConstraint(condition=Q(position__gte=1), name="work_plan_item_position"),
+            models.UniqueConstraint(fields=["plan", "position"], name="work_plan_item_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.number}. {self.item}：{self.task[:20]}"
+
+    def overdue_on(self, day: date) -> bool:
+        """Past its deadline and not done."""
+        return (
+            self.due_date is not None and self.due_date < day and self.status != WorkPlanStatus.DONE
+        )
+
+
+class WorkPlanItemGroup(models.Model):
+    """A kind of organisation cooperating as a whole ("各镇（街）"): every organisation of that
+    kind in the plan's area cooperates in the item."""
+
+    item = models.ForeignKey(
+        WorkPlanItem, verbose_name="工作计划事项", on_delete=models.CASCADE, related_name="groups"
+    )
+    kind = models.CharField("机构类型", max_length=32, choices=OrganisationKind.choices)
+
+    class Meta:
+        verbose_name = "配合单位类别"
+        verbose_name_plural = "配合单位类别"
+        ordering = ["item_id", "kind"]
+        constraints = [
+            models.UniqueConstraint(fields=["item", "kind"], name="work_plan_group_unique"),
+            models.CheckConstraint(
+                condition=Q(kind__in=OrganisationKind.values), name="work_plan_group_kind_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.item_id} {self.get_kind_display()}"

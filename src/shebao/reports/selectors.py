@@ -5,12 +5,17 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from itertools import islice
 from typing import Final
 
-from django.db.models import Q
+from django.db.models import Prefetch, Q, QuerySet
 
+from shebao.accounts.choices import Role
+from shebao.accounts.models import Organisation, User
+from shebao.accounts.scoping import Scope
 from shebao.errors import NotFound
+from shebao.geo.codes import level_of, parent_code_of
 from shebao.geo.models import Region
 from shebao.reports.domain.bulletin import (
     BankFigures,
@@ -18,11 +23,31 @@ from shebao.reports.domain.bulletin import (
     RegionFigures,
     previous_month,
 )
+from shebao.reports.domain.dashboard import Dashboard, DashboardInput, compute_dashboard
 from shebao.reports.domain.metrics import Metric
 from shebao.reports.domain.regions import rollup
-from shebao.reports.models import Bulletin, ReportedFigure, Target
+from shebao.reports.models import (
+    Bulletin,
+    ReportedFigure,
+    Target,
+    WorkPlan,
+    WorkPlanItem,
+)
 
-__all__ = ["bulletin_figures", "bulletin_latest", "bulletins_for", "region_codes_known"]
+__all__ = [
+    "RegionOption",
+    "bulletin_figures",
+    "bulletin_latest",
+    "bulletins_for",
+    "dashboard_data",
+    "periods_with_data",
+    "region_codes_known",
+    "report_region_options",
+    "work_plan_can_manage",
+    "work_plan_items_visible",
+    "work_plan_sees_whole",
+    "work_plans_visible",
+]
 
 _CHUNK: Final[int] = 500
 _BULLETIN_METRICS: Final[tuple[Metric, ...]] = (
@@ -155,4 +180,237 @@ def bulletins_for(*, region_code: str) -> list[Bulletin]:
         Bulletin.objects.filter(region_id=region_code)
         .select_related("region", "generated_by")
         .order_by("-year", "-month", "-generated_at")
+    )
+
+
+# ---------------------------------------------------------------- regions and periods
+
+
+@dataclass(frozen=True, slots=True)
+class RegionOption:
+    code: str
+    name: str
+    level: int
+
+
+def _with_ancestors(codes: Iterable[str], stop_prefix: str | None) -> set[str]:
+    """The codes and their ancestors by code structure, not above the scope's root."""
+    out: set[str] = set()
+    for code in codes:
+        current: str | None = code
+        while current is not None and current not in out:
+            if stop_prefix is not None and not current.startswith(stop_prefix):
+                break
+            out.add(current)
+            current = parent_code_of(current)
+    return out
+
+
+def report_region_options(*, root: Region | None, max_level: int = 4) -> list[RegionOption]:
+    """Regions a reports page offers: those with figures or targets, their ancestors, and the
+    user's own region (`root`, None: every region), down to towns, ordered by code."""
+    prefix = root.prefix if root is not None else ""
+    codes: set[str] = set()
+    for model in (ReportedFigure, Target):
+        rows = model._default_manager.filter(region__code__startswith=prefix)
+        codes.update(rows.order_by().values_list("region_id", flat=True).distinct())
+    wanted = {c for c in _with_ancestors(codes, prefix or None) if level_of(c) <= max_level}
+    if root is not None:
+        wanted.add(root.code)
+    found: list[RegionOption] = []
+    for chunk in _chunks(sorted(wanted)):
+        found.extend(
+            RegionOption(code, name, level)
+            for code, name, level in Region.objects.filter(code__in=chunk).values_list(
+                "code", "name", "level"
+            )
+        )
+    return sorted(found, key=lambda r: r.code)
+
+
+def periods_with_data(*, region: Region) -> list[tuple[int, int]]:
+    """(year, month) pairs with a figure anywhere in the region's subtree, latest first."""
+    rows = (
+        ReportedFigure.objects.filter(region__code__startswith=region.prefix)
+        .order_by()  # the model's ordering would join the DISTINCT
+        .values_list("year", "month")
+        .distinct()
+    )
+    return sorted(set(rows), reverse=True)
+
+
+# ---------------------------------------------------------------- dashboard
+
+
+def dashboard_data(
+    *, region: Region, year: int, month: int, metric: Metric = Metric.SUBMITTED
+) -> Dashboard:
+    """The dashboard of `region` for the month: three reads, whatever the number of regions.
+
+    Figures are already aggregated per (month, region, bank, metric): the rows every
+    subordinate region needs come in one query (not one per region), the targets in a
+    second, the region tree in a third, and the roll-up to the subordinate regions (a
+    region's own row, else the sum below it, as the bulletin counts) happens in memory
+    (`domain.dashboard`). Only the rows drawn are read: the chosen metric month by month,
+    every metric for the month and the one before, the banks for the month.
+    """
+    prefix = region.prefix
+    prev_year, prev_month = previous_month(year, month)
+    # The chosen metric for every month (and the December before, for January's increase);
+    # every metric for the month and the one before (the figures at the top); the banks'
+    # rows of the month.
+    trend = Q(metric=metric.value) & (Q(year=year) | Q(year=year - 1, month=12))
+    cards = Q(year=year, month=month) | Q(year=prev_year, month=prev_month)
+    bank_rows = Q(
+        year=year, month=month, metric__in=[Metric.RECEIVED.value, Metric.OPENED.value]
+    ) & ~Q(bank="")
+    figures = (
+        ReportedFigure.objects.filter(region__code__startswith=prefix)
+        .filter((Q(bank="") & (trend | cards)) | bank_rows)
+        .order_by()
+        .values_list("region_id", "year", "month", "bank", "metric", "value")
+    )
+    own: dict[tuple[Metric, int], dict[str, int]] = defaultdict(dict)
+    banks: dict[tuple[str, Metric], dict[str, int]] = defaultdict(dict)
+    months: set[int] = set()
+    codes: set[str] = set()
+    metrics = {m.value: m for m in Metric}
+    for code, y, m, bank, metric_code, value in figures:
+        kind = metrics[metric_code]
+        codes.add(code)
+        if bank:
+            banks[(bank, kind)][code] = value
+        else:
+            at = 0 if y != year else m  # December of the year before: month 0
+            own[(kind, at)][code] = value
+            if y == year and kind == metric:
+                months.add(m)
+
+    annual: dict[Metric, dict[str, int]] = defaultdict(dict)
+    monthly: dict[tuple[Metric, int], dict[str, int]] = defaultdict(dict)
+    targets = Target.objects.filter(
+        Q(metric=metric.value) | Q(month__isnull=True) | Q(month=month),
+        region__code__startswith=prefix,
+        year=year,
+        bank="",
+    ).order_by()
+    for code, target_month, metric_code, value in targets.values_list(
+        "region_id", "month", "metric", "value"
+    ):
+        codes.add(code)
+        if target_month is None:
+            annual[metrics[metric_code]][code] = value
+        else:
+            monthly[(metrics[metric_code], target_month)][code] = value
+
+    # The tree down to the deepest level that has rows (a province's towns are not read
+    # when only its counties report), and always the region's direct subordinates.
+    deepest = max((level_of(c) for c in codes), default=region.level + 1)
+    tree = Region.objects.filter(
+        code__startswith=prefix, level__lte=max(deepest, region.level + 1)
+    ).values_list("code", "parent_id", "name")
+    children: dict[str, list[str]] = defaultdict(list)
+    direct: list[tuple[str, str]] = []
+    for code, parent, name in tree:
+        if parent is not None:
+            children[parent].append(code)
+        if parent == region.code:
+            direct.append((code, name))
+    direct.sort()
+    # Show the subordinates that have something to show (a province lists 14 prefectures,
+    # not the regions of its tree that never reported).
+    with_rows = codes
+    shown = [
+        (code, name)
+        for code, name in direct
+        if code in with_rows or any(c.startswith(_prefix_of(code)) for c in with_rows)
+    ]
+    return compute_dashboard(
+        DashboardInput(
+            region_code=region.code,
+            region_name=region.name,
+            region_level=region.level,
+            year=year,
+            month=month,
+            metric=metric,
+            direct=shown,
+            children=children,
+            own=own,
+            annual=annual,
+            monthly=monthly,
+            banks=banks,
+            months_with_data=sorted(months),
+        )
+    )
+
+
+def _prefix_of(code: str) -> str:
+    level = level_of(code)
+    return {1: code[:2], 2: code[:4]}.get(level, code)
+
+
+# ---------------------------------------------------------------- work plan
+
+# Leaders read whole plans; the card offices that run a plan read (and import) it whole too.
+_PLAN_MANAGERS = frozenset({Role.CARD_CENTRE_OPERATOR, Role.DISTRICT_CLERK, Role.SYSTEM_ADMIN})
+_PLAN_READERS = _PLAN_MANAGERS | {Role.LEADER_VIEWER}
+
+
+def work_plan_can_manage(*, user: User, plan: WorkPlan | None = None) -> bool:
+    """Whether `user` may import (replace) a plan of their area."""
+    if not (user.is_superuser or user.has_role(*_PLAN_MANAGERS)):
+        return False
+    return plan is None or Scope.for_user(user).contains_region(plan.region_id)
+
+
+def work_plan_sees_whole(*, user: User, plan: WorkPlan) -> bool:
+    """Leaders, administrators and the card offices see every item of their area's plans."""
+    reader = user.is_superuser or user.has_role(*_PLAN_READERS)
+    return reader and Scope.for_user(user).contains_region(plan.region_id)
+
+
+def _region_prefixes(code: str) -> list[str]:
+    """The subtree prefixes of a region and of every region above it, by code structure."""
+    return sorted({code[:n] for n in (2, 4, 6, 9, 12) if n <= len(code)})
+
+
+def _involved(user: User) -> Q:
+    """The items the user's organisation leads or cooperates in."""
+    org = user.organisation
+    if org is None:
+        return Q(pk__in=[])
+    return (
+        Q(lead=org)
+        | Q(cooperating=org)
+        # "各镇（街）": every town office of the plan's area.
+        | Q(groups__kind=org.kind, plan__region__prefix__in=_region_prefixes(org.region_id))
+    )
+
+
+def work_plans_visible(*, user: User) -> list[WorkPlan]:
+    """The plans of the user's area for those who read whole plans, and the plans in which
+    the user's organisation leads or cooperates in an item (possibly of an area above)."""
+    condition = Q(pk__in=WorkPlanItem.objects.filter(_involved(user)).values("plan_id"))
+    if user.is_superuser or user.has_role(*_PLAN_READERS):
+        scope = Scope.for_user(user)
+        if scope.unrestricted:
+            condition = Q()
+        elif not scope.empty and scope.region_prefix is not None:
+            condition |= Q(region__code__startswith=scope.region_prefix)
+    plans = WorkPlan.objects.select_related("region").filter(condition)
+    return list(plans.order_by("-updated_at", "title"))
+
+
+def work_plan_items_visible(*, user: User, plan: WorkPlan) -> list[WorkPlanItem]:
+    """The items of `plan` that `user` sees, in the plan's order, with their organisations."""
+    items: QuerySet[WorkPlanItem] = WorkPlanItem.objects.filter(plan=plan)
+    if not work_plan_sees_whole(user=user, plan=plan):
+        items = items.filter(pk__in=WorkPlanItem.objects.filter(_involved(user)).values("pk"))
+    return list(
+        items.select_related("lead")
+        .prefetch_related(
+            Prefetch("cooperating", queryset=Organisation.objects.order_by("code")),
+            "groups",
+        )
+        .order_by("position")
     )

@@ -2,24 +2,33 @@
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import json
+import tempfile
+from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final, TypeVar
 
+import numpy as np
 from django.db import models, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from shebao.accounts.audit import audit_record
-from shebao.accounts.choices import AuditAction
-from shebao.accounts.models import User
-from shebao.errors import ValidationFailed
-from shebao.reports.choices import BulletinFormat, ImportKind
+from shebao.accounts.choices import AuditAction, Role
+from shebao.accounts.models import Organisation, User
+from shebao.accounts.scoping import Scope
+from shebao.accounts.services import organisation_create
+from shebao.errors import NotFound, PermissionDenied, ValidationFailed
+from shebao.geo.models import Region
+from shebao.reports.choices import BulletinFormat, ImportKind, WorkPlanStatus
 from shebao.reports.documents import render_document
 from shebao.reports.domain.bulletin import BulletinFigures, compute_bulletin
 from shebao.reports.domain.document import bulletin_document, render_text
+from shebao.reports.domain.metrics import Metric
 from shebao.reports.domain.rows import (
     FigureRow,
     ImportErrorCode,
@@ -31,17 +40,47 @@ from shebao.reports.domain.rows import (
     parse_figures,
     parse_targets,
 )
-from shebao.reports.models import Bulletin, ImportBatch, ReportedFigure, Target
-from shebao.reports.selectors import bulletin_figures, bulletin_latest, region_codes_known
+from shebao.reports.domain.work_plan import (
+    PlanErrorCode,
+    PlanRow,
+    PlanRowError,
+    clean_name,
+    error_order,
+    parse_work_plan,
+)
+from shebao.reports.models import (
+    Bulletin,
+    ImportBatch,
+    ReportedFigure,
+    Target,
+    WorkPlan,
+    WorkPlanItem,
+    WorkPlanItemGroup,
+)
+from shebao.reports.selectors import (
+    bulletin_figures,
+    bulletin_latest,
+    region_codes_known,
+    work_plan_can_manage,
+)
 from shebao.reports.tabular import TableUnreadable, read_table
 
 __all__ = [
     "BulletinOutcome",
     "ImportOutcome",
     "ImportRejected",
+    "ReportsDemoSummary",
+    "WorkPlanImportOutcome",
+    "WorkPlanRejected",
     "bulletin_publish",
+    "bulletin_render_stored",
     "figures_import",
+    "report_access_denied",
+    "reports_demo_seed",
+    "snapshot_digest",
     "targets_import",
+    "work_plan_import",
+    "work_plan_item_transition",
 ]
 
 _BATCH: Final[int] = 1000
@@ -296,3 +335,431 @@ def bulletin_publish(
             username=_CLI_USERNAME,
         )
     return BulletinOutcome(bulletin=bulletin, previous=previous)
+
+
+def snapshot_digest(figures: BulletinFigures) -> str:
+    """The digest a bulletin of these figures would store (to tell whether the current
+    figures differ from a published bulletin's)."""
+    return _snapshot_digest(figures.to_snapshot())
+
+
+def bulletin_render_stored(*, bulletin: Bulletin, out: Path, actor: User | None) -> None:
+    """Write a produced bulletin again, from its stored figures, in its format (audited)."""
+    figures = BulletinFigures.from_snapshot(bulletin.snapshot)
+    document = bulletin_document(compute_bulletin(figures))
+    render_document(document, fmt=bulletin.format, out=out)
+    with transaction.atomic():
+        audit_record(
+            actor=actor,
+            action=AuditAction.EXPORT,
+            target_type="reports.Bulletin",
+            target_id=bulletin.pk,
+            detail={"stored": True, "format": bulletin.format},
+        )
+
+
+def report_access_denied(*, actor: User, region_code: str, page: str) -> None:
+    """Record a refused attempt to open a report of a region outside the user's scope."""
+    with transaction.atomic():
+        audit_record(
+            actor=actor,
+            action=AuditAction.DENIED,
+            target_type="reports.Region",
+            target_id=region_code[:64],
+            detail={"page": page},
+        )
+
+
+# ---------------------------------------------------------------- work plan
+
+
+class WorkPlanRejected(ValidationFailed):
+    """The work-plan file had bad rows; nothing was imported."""
+
+    def __init__(self, errors: Sequence[PlanRowError]) -> None:
+        super().__init__(
+            f"工作计划表有{len(errors)}处错误，未导入任何数据",
+            code="WORK_PLAN_REJECTED",
+            details=[e.as_dict() for e in errors],
+        )
+        self.errors = list(errors)
+
+
+@dataclass(frozen=True, slots=True)
+class WorkPlanImportOutcome:
+    plan: WorkPlan
+    items: int
+    replaced: int  # items the plan had before
+
+
+def _organisation_index(names: set[str], region: Region) -> dict[str, list[Organisation]]:
+    """Active organisations by cleaned name and by code, for the names a file uses."""
+    variants: set[str] = set()
+    for name in names:
+        variants.update({name, name.replace("(", "（").replace(")", "）")})
+    found = Organisation.objects.filter(
+        Q(name__in=sorted(variants)) | Q(code__in=sorted(names)), is_active=True
+    ).select_related("region")
+    index: dict[str, list[Organisation]] = defaultdict(list)
+    for org in found:
+        index[clean_name(org.name)].append(org)
+        if org.code in names and clean_name(org.name) != org.code:
+            index[org.code].append(org)
+    # Names repeat across areas ("区政务办"): an organisation of the plan's area wins.
+    for key, orgs in index.items():
+        local = [o for o in orgs if o.region_id.startswith(region.prefix)]
+        if len(orgs) > 1 and len(local) == 1:
+            index[key] = local
+    return index
+
+
+def _resolve(
+    name: str, index: dict[str, list[Organisation]], row: int, column: str, unknown: PlanErrorCode
+) -> Organisation | PlanRowError:
+    orgs = index.get(name, [])
+    if len(orgs) == 1:
+        return orgs[0]
+    if not orgs:
+        return PlanRowError(
+            row, column, unknown, f"单位“{name}”不存在（请填写系统中的机构名称或机构编码）"
+        )
+    codes = "、".join(sorted(o.code for o in orgs))
+    return PlanRowError(
+        row,
+        column,
+        PlanErrorCode.ORGANISATION_AMBIGUOUS,
+        f"单位名称“{name}”对应多个机构（{codes}），请填写机构编码",
+    )
+
+
+def work_plan_import(
+    *, path: Path, title: str, region_code: str, actor: User | None
+) -> WorkPlanImportOutcome:
+    """Import a work plan (XLSX or CSV, columns `WORK_PLAN_COLUMNS`) as the plan `title` of
+    the region, replacing the items the plan had. Any bad row rejects the whole file
+    (WorkPlanRejected, every error with its row, column and reason)."""
+    title = " ".join(title.split())
+    if not title:
+        raise ValidationFailed("请填写计划名称", code="WORK_PLAN_TITLE_REQUIRED")
+    if len(title) > 128:
+        raise ValidationFailed("计划名称过长（不超过128个字）", code="WORK_PLAN_TITLE_TOO_LONG")
+    region = Region.objects.filter(code=region_code).first()
+    if region is None:
+        raise ValidationFailed(f"区划代码“{region_code}”不存在", code="REGION_UNKNOWN")
+    if actor is not None and not (
+        work_plan_can_manage(user=actor) and Scope.for_user(actor).contains_region(region.code)
+    ):
+        raise PermissionDenied("您无权导入该地区的工作计划", code="WORK_PLAN_FORBIDDEN")
+    try:
+        table = read_table(path)
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    except TableUnreadable as exc:
+        raise WorkPlanRejected(
+            [PlanRowError(0, "", PlanErrorCode.FILE_UNREADABLE, str(exc))]
+        ) from exc
+    parsed = parse_work_plan(table)
+    errors = list(parsed.errors)
+    names = {r.lead for r in parsed.references if r.lead}
+    names |= {n for r in parsed.references for n in r.cooperating}
+    index = _organisation_index(names, region)
+    organisations: dict[int, tuple[Organisation, list[Organisation]]] = {}
+    for ref in parsed.references:
+        lead: Organisation | PlanRowError | None = None
+        if ref.lead:
+            lead = _resolve(ref.lead, index, ref.row, "牵头单位", PlanErrorCode.LEAD_UNKNOWN)
+            if isinstance(lead, PlanRowError):
+                errors.append(lead)
+        partners: list[Organisation] = []
+        for name in ref.cooperating:
+            partner = _resolve(name, index, ref.row, "配合单位", PlanErrorCode.ORGANISATION_UNKNOWN)
+            if isinstance(partner, PlanRowError):
+                errors.append(partner)
+            elif partner not in partners:
+                partners.append(partner)
+        if isinstance(lead, Organisation):
+            organisations[ref.row] = (lead, partners)
+    if errors:
+        raise WorkPlanRejected(sorted(errors, key=error_order))
+    resolved: list[tuple[PlanRow, Organisation, list[Organisation]]] = [
+        (row, *organisations[row.row]) for row in parsed.rows
+    ]
+
+    now = timezone.now()
+    with transaction.atomic():
+        plan, _created = WorkPlan.objects.select_for_update().get_or_create(
+            region=region, title=title, defaults={"updated_by": actor}
+        )
+        replaced = plan.items.count()
+        plan.items.all().delete()
+        items = WorkPlanItem.objects.bulk_create(
+            [
+                WorkPlanItem(
+                    plan=plan,
+                    position=position,
+                    number=row.number,
+                    item=row.item,
+                    task=row.task,
+                    lead=lead,
+                    due_date=row.due_date,
+                    due_text=row.due_text,
+                    note=row.note,
+                    status=row.status,  # the state the file records, as of its import
+                    status_changed_at=now,
+                    status_changed_by=actor,
+                )
+                for position, (row, lead, _partners) in enumerate(resolved, start=1)
+            ]
+        )
+        if any(item.pk is None for item in items):  # backends without RETURNING
+            items = list(plan.items.order_by("position"))
+        through = WorkPlanItem.cooperating.through
+        through.objects.bulk_create(
+            [
+                through(workplanitem_id=item.pk, organisation_id=org.pk)
+                for item, (_row, _lead, partners) in zip(items, resolved, strict=True)
+                for org in partners
+            ]
+        )
+        WorkPlanItemGroup.objects.bulk_create(
+            [
+                WorkPlanItemGroup(item=item, kind=kind)
+                for item, (row, _lead, _partners) in zip(items, resolved, strict=True)
+                for kind in row.groups
+            ]
+        )
+        plan.updated_at = now
+        plan.updated_by = actor
+        plan.save(update_fields=["updated_at", "updated_by"])
+        audit_record(
+            actor=actor,
+            action=AuditAction.IMPORT,
+            target_type="reports.WorkPlan",
+            target_id=plan.pk,
+            detail={
+                "title": title,
+                "region": region.code,
+                "file": path.name[:255],
+                "sha256": digest,
+                "items": len(items),
+                "replaced": replaced,
+            },
+            username=_CLI_USERNAME,
+        )
+    return WorkPlanImportOutcome(plan=plan, items=len(items), replaced=replaced)
+
+
+_TRANSITIONS: Final[dict[str, frozenset[str]]] = {
+    WorkPlanStatus.NOT_STARTED: frozenset({WorkPlanStatus.IN_PROGRESS, WorkPlanStatus.DONE}),
+    WorkPlanStatus.IN_PROGRESS: frozenset({WorkPlanStatus.DONE, WorkPlanStatus.NOT_STARTED}),
+    WorkPlanStatus.DONE: frozenset({WorkPlanStatus.IN_PROGRESS}),  # reopened
+}
+
+
+def work_plan_item_transition(
+    *, item_id: int, to_status: WorkPlanStatus | str, actor: User
+) -> WorkPlanItem:
+    """Move an item to `to_status`. Only the lead organisation's staff (and system
+    administrators) change an item; the allowed moves are `_TRANSITIONS`."""
+    if to_status not in WorkPlanStatus.values:
+        raise ValidationFailed(f"未知的状态：{to_status}", code="WORK_PLAN_STATUS_UNKNOWN")
+    target = WorkPlanStatus(to_status)
+    with transaction.atomic():
+        item = (
+            WorkPlanItem.objects.select_for_update()
+            .select_related("lead")
+            .filter(pk=item_id)
+            .first()
+        )
+        if item is None:
+            raise NotFound("工作计划事项不存在", code="WORK_PLAN_ITEM_NOT_FOUND")
+        admin = actor.is_superuser or actor.has_role(Role.SYSTEM_ADMIN)
+        if not admin and actor.organisation_id != item.lead_id:
+            raise PermissionDenied(
+                f"只有牵头单位（{item.lead.name}）可以变更该事项的状态",
+                code="WORK_PLAN_NOT_LEAD",
+            )
+        source = WorkPlanStatus(item.status)
+        if target not in _TRANSITIONS[source]:
+            raise ValidationFailed(
+                f"事项状态不能由“{source.label}”变为“{target.label}”",
+                code="WORK_PLAN_TRANSITION_INVALID",
+            )
+        item.status = target
+        item.status_changed_at = timezone.now()
+        item.status_changed_by = actor
+        item.full_clean(exclude=["plan", "lead"])
+        item.save(update_fields=["status", "status_changed_at", "status_changed_by"])
+        audit_record(
+            actor=actor,
+            action=AuditAction.UPDATE,
+            target_type="reports.WorkPlanItem",
+            target_id=item.pk,
+            detail={"from": str(source), "to": str(target)},
+        )
+    return item
+
+
+# ---------------------------------------------------------------- demo data
+
+_DEMO_CITY: Final[str] = "420700"
+_DEMO_DISTRICT: Final[str] = "420704"
+# Residents of 鄂州's districts (2020 census, rounded), the base of the demo's targets.
+_DEMO_POPULATION: Final[dict[str, int]] = {"420702": 150_000, "420703": 270_000, "420704": 660_000}
+_DEMO_BANKS: Final[tuple[tuple[str, float], ...]] = (
+    ("农业银行鄂州分行", 0.45),
+    ("邮储银行鄂州分行", 0.20),
+    ("鄂州农商银行", 0.35),
+)
+# Share of residents each metric reaches: (at the end of the previous year, annual target).
+_DEMO_SHARES: Final[dict[Metric, tuple[float, float]]] = {
+    Metric.REGISTERED: (0.930, 0.970),
+    Metric.SUBMITTED: (0.700, 0.920),
+    Metric.RECEIVED: (0.680, 0.900),
+    Metric.OPENED: (0.620, 0.850),
+    Metric.PRODUCED: (0.580, 0.820),
+    Metric.DISTRIBUTED: (0.540, 0.780),
+    Metric.ACTIVATED: (0.420, 0.650),
+    Metric.ECARD: (0.300, 0.550),
+}
+_DEMO_PLAN_TITLE: Final[str] = "鄂城区社会保障卡发行工作计划表"
+# Organisations the demo plan names: (code, name, kind, region). Codes follow the demo's.
+_DEMO_PLAN_ORGS: Final[tuple[tuple[str, str, str, str], ...]] = (
+    ("KZX420700", "鄂州市社会保障卡管理中心", "card_centre", "420700"),
+    ("QKB420704", "鄂城区社保卡管理办公室", "district_card_office", "420704"),
+    ("BB420704", "鄂城区委编办", "department", "420704"),
+    ("ZFB420704", "鄂城区人民政府办公室", "department", "420704"),
+    ("ZWB420704", "鄂城区政务服务中心", "department", "420704"),
+)
+# Seed 001's attachment (番禺区, 2013) in simplified characters, moved to 鄂城区's
+# organisations and to 2026–2027, in the work-plan import layout.
+DEMO_WORK_PLAN: Final[Path] = Path(__file__).parent / "data" / "demo_work_plan.csv"
+
+
+@dataclass(frozen=True, slots=True)
+class ReportsDemoSummary:
+    targets: ImportOutcome
+    figures: ImportOutcome
+    work_plan: WorkPlanImportOutcome | None  # None: the demo plan was there already
+    units: int  # regions the figures are reported for
+    through_month: int
+
+
+def _write_csv(path: Path, header: Sequence[str], rows: Sequence[Sequence[object]]) -> None:
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(header)
+        writer.writerows(rows)
+
+
+def _demo_units(rng: np.random.Generator) -> dict[str, int]:
+    """Reporting units and their residents: the towns of 鄂州 where they are loaded (so a
+    district drills down to its towns), else the three districts."""
+    units: dict[str, int] = {}
+    for district, people in _DEMO_POPULATION.items():
+        towns = sorted(Region.objects.filter(parent_id=district).values_list("code", flat=True))
+        if not towns:
+            units[district] = people
+            continue
+        weights = rng.dirichlet(np.full(len(towns), 4.0))
+        shares = np.floor(weights * people).astype(np.int64)
+        shares[0] += people - int(shares.sum())
+        units.update(zip(towns, (int(x) for x in shares), strict=True))
+    return units
+
+
+def _demo_figure_files(work: Path, *, year: int, through: int, seed: int) -> tuple[Path, Path, int]:
+    rng = np.random.default_rng(seed)
+    units = _demo_units(rng)
+    codes = sorted(units)
+    people = np.array([units[c] for c in codes], dtype=np.float64)
+    # How fast each unit works: most near the plan, a few well ahead or behind.
+    pace = np.clip(rng.normal(1.0, 0.12, len(codes)), 0.6, 1.35)
+    # A monthly rhythm (slow around the Spring Festival in February), summing to 1.
+    rhythm = np.array([0.06, 0.04, 0.09, 0.09, 0.09, 0.09, 0.09, 0.09, 0.09, 0.09, 0.09, 0.09])
+    rhythm = rhythm / rhythm.sum()  # at pace 1 a unit meets its annual target in December
+    plan_share = np.concatenate([[0.0], np.cumsum(np.full(12, 1 / 12))])  # targets: linear
+
+    target_rows: list[list[object]] = []
+    figure_rows: list[list[object]] = []
+    received: dict[tuple[str, str], int] = defaultdict(int)  # (period, district) -> count
+    for metric, (start, goal) in _DEMO_SHARES.items():
+        base = people * start
+        annual = np.round(people * goal).astype(np.int64)
+        gain = annual - base
+        for i, code in enumerate(codes):
+            target_rows.append([year, "", code, "", metric.label, int(annual[i])])
+            for month in range(1, 13):
+                value = int(np.rint(base[i] + gain[i] * plan_share[month]))
+                target_rows.append([year, month, code, "", metric.label, value])
+        # Monthly increments vary around each unit's pace; cumulative counts never fall.
+        noise = np.clip(rng.normal(1.0, 0.15, (len(codes), 12)), 0.5, 1.5)
+        done = np.cumsum(rhythm * pace[:, None] * noise, axis=1)
+        done = np.concatenate([np.zeros((len(codes), 1)), done], axis=1)
+        for month in range(0, through + 1):
+            values = np.round(base + gain * np.minimum(done[:, month], 1.6)).astype(np.int64)
+            period = f"{year - 1}-12" if month == 0 else f"{year}-{month:02d}"
+            for i, code in enumerate(codes):
+                figure_rows.append([period, code, "", metric.label, int(values[i])])
+                if metric == Metric.RECEIVED:
+                    received[(period, code[:6])] += int(values[i])
+    # Banks report per district what they received and opened.
+    for month in range(1, through + 1):
+        period = f"{year}-{month:02d}"
+        for district in sorted(_DEMO_POPULATION):
+            for bank, share in _DEMO_BANKS:
+                got = int(np.rint(received[(period, district)] * share))
+                rate = min(0.98, 0.80 + 0.015 * month + rng.normal(0, 0.01))
+                figure_rows.append([period, district, bank, Metric.RECEIVED.label, got])
+                figure_rows.append([period, district, bank, Metric.OPENED.label, int(got * rate)])
+    targets = work / "demo_targets.csv"
+    figures = work / "demo_figures.csv"
+    _write_csv(targets, ("年度", "月份", "区划代码", "合作银行", "指标", "目标值"), target_rows)
+    _write_csv(figures, ("统计月份", "区划代码", "合作银行", "指标", "累计值"), figure_rows)
+    return targets, figures, len(codes)
+
+
+def _demo_plan_organisations() -> None:
+    """Create the organisations the demo plan names that the demo has not created."""
+    for code, name, kind, region in _DEMO_PLAN_ORGS:
+        if Organisation.objects.filter(Q(code=code) | Q(name=name)).exists():
+            continue
+        organisation_create(
+            actor=None, code=code, name=name, kind=kind, region=Region.objects.get(code=region)
+        )
+
+
+def reports_demo_seed(
+    *, year: int = 2026, through_month: int | None = None, seed: int = 2026
+) -> ReportsDemoSummary:
+    """Demo targets and figures for 鄂州市 (its towns, or else its three districts) for the
+    months of `year`, and seed 001's work plan for 鄂城区, through the real imports.
+
+    Figures run to `through_month` (default: the last month ended before today, in `year`);
+    targets cover the whole year. Deterministic for a seed; running it again changes nothing.
+    """
+    if not Region.objects.filter(code__in=[_DEMO_CITY, *_DEMO_POPULATION]).count() == 4:
+        raise NotFound("请先加载鄂州市及其三个区的行政区划", code="REGION_UNKNOWN")
+    if through_month is None:
+        today = timezone.localdate()
+        through_month = 12 if today.year > year else max(1, today.month - 1)
+    if not 1 <= through_month <= 12:
+        raise ValidationFailed("月份应为1–12", code="MONTH_INVALID")
+    with tempfile.TemporaryDirectory(prefix="shebao-reports-demo-") as tmp:
+        work = Path(tmp)
+        targets_path, figures_path, units = _demo_figure_files(
+            work, year=year, through=through_month, seed=seed
+        )
+        targets = targets_import(path=targets_path, actor=None)
+        figures = figures_import(path=figures_path, actor=None)
+        plan: WorkPlanImportOutcome | None = None
+        title = f"{year}年{_DEMO_PLAN_TITLE}"
+        # The plan is imported once: statuses changed in the demo since are kept.
+        if not WorkPlan.objects.filter(region_id=_DEMO_DISTRICT, title=title).exists():
+            with transaction.atomic():
+                _demo_plan_organisations()
+            plan = work_plan_import(
+                path=DEMO_WORK_PLAN, title=title, region_code=_DEMO_DISTRICT, actor=None
+            )
+    return ReportsDemoSummary(
+        targets=targets, figures=figures, work_plan=plan, units=units, through_month=through_month
+    )

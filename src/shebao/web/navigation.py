@@ -54,6 +54,10 @@ class Crumb:
 
 
 AUDIT_ROLES = frozenset({Role.AUDITOR, Role.SYSTEM_ADMIN})
+REPORT_ROLES = frozenset(
+    {Role.LEADER_VIEWER, Role.CARD_CENTRE_OPERATOR, Role.DISTRICT_CLERK, Role.SYSTEM_ADMIN}
+)
+WORK_PLAN_ROLES = REPORT_ROLES | {Role.TOWN_CLERK, Role.VILLAGE_CLERK, Role.DEPARTMENT_CLERK}
 
 NAV: tuple[NavItem, ...] = (
     NavItem("首页", "web:home", on_home=False),
@@ -61,6 +65,26 @@ NAV: tuple[NavItem, ...] = (
         "人员查询",
         "web:person_search",
         description="按身份证号码或姓名查询管辖范围内的人员，查看户籍、家庭与参保情况。",
+    ),
+    NavItem(
+        "工作计划",
+        "reports:work_plan",
+        roles=WORK_PLAN_ROLES,
+        description="本单位牵头或配合的工作事项、完成时限与进度，逾期事项突出显示。",
+    ),
+    NavItem(
+        "进度看板",
+        "reports:dashboard",
+        roles=REPORT_ROLES,
+        section=SECTION_SUPERVISION,
+        description="各地区对照任务目标的完成进度、逐月趋势、合作银行完成率和排名，可逐级下钻。",
+    ),
+    NavItem(
+        "进度通报",
+        "reports:bulletin",
+        roles=REPORT_ROLES,
+        section=SECTION_SUPERVISION,
+        description="按月份和地区生成进度通报及附表，下载 Excel、Word、PDF，查看已发布的通报。",
     ),
     NavItem(
         "审计日志",
@@ -133,7 +157,9 @@ def role_labels(user: User) -> list[str]:
 __all__ = [
     "AUDIT_ROLES",
     "NAV",
+    "REPORT_ROLES",
     "SECTIONS",
+    "WORK_PLAN_ROLES",
     "Crumb",
     "MenuEntry",
     "NavItem",

@@ -36,7 +36,16 @@ def test_home_is_role_aware(world: World, clerk_client: Client, auditor_client: 
 def test_staff_see_the_admin_link(world: World) -> None:
     admin = make_user("system_admin", None, username="sysadmin")
     labels = [entry.label for entry in menu_for(admin)]
-    assert labels == ["首页", "人员查询", "审计日志", "管理后台", "接口文档"]
+    assert labels == [
+        "首页",
+        "人员查询",
+        "工作计划",
+        "进度看板",
+        "进度通报",
+        "审计日志",
+        "管理后台",
+        "接口文档",
+    ]
     client = Client()
     client.force_login(admin)
     page = client.get("/").content.decode()
