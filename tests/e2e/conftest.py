@@ -28,6 +28,7 @@ CHROMIUM_ARGS = [
 ]
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
 
+
 @pytest.fixture
 def e2e_db(transactional_db: None) -> None:
     """Committed data the live server can see. (`shebao flush`, which ends each
