@@ -1,0 +1,604 @@
+"""The DuckDB back end of the comparison: every category as set-based SQL over the snapshots.
+
+`load` numbers the distinct normalised ID numbers of all snapshots (`ids`: pid, the number,
+its validation error as of the as-of date, from the identity macros, run once per number),
+then reads every snapshot with an ID number into one table `rows` keyed by pid (a column per
+kind-specific field, NULL where a kind has none). Joins and groupings run on the integer pid,
+not on 18-character strings. The population base becomes `pop` (one row per valid number) and
+`persons` (the flags the coverage rules need). Each category is one INSERT into `findings`;
+findings.csv is one ordered COPY.
+
+Names are compared in two steps: SQL keeps the pairs whose names differ as written (few), and
+only their distinct names go through `normalize_name` (OpenCC works one string at a time).
+"""
+
+# ruff: noqa: S608 - SQL is built here from this module's constants; every text that comes
+# from outside (file names, paths, headers) is quoted by _s() or bound as a parameter.
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+from typing import Any, Final
+
+import duckdb
+import polars as pl
+import pyarrow as pa
+
+from shebao.comparison.domain import (
+    ACTIVE_ENROLLMENT,
+    ALIVE,
+    DECEASED,
+    INSURED_ENROLLMENT_STATUSES,
+    MEDICAL_SCHEMES,
+    PAID_BENEFIT,
+    PENSION_SCHEMES,
+    Category,
+    CoverageRow,
+    SchemeGroup,
+    pension_birth_cutoff,
+)
+from shebao.comparison.ports import SourceSnapshot
+from shebao.identity.duckdb_sql import register_identity_macros
+from shebao.identity.id_number import IdErrorCode
+from shebao.identity.names import normalize_name
+from shebao.intake.formats.kinds import (
+    BenefitStatus,
+    EnrollmentStatus,
+    PersonStatus,
+    SourceKind,
+)
+
+__all__ = ["DuckDBEngine"]
+
+# Kind-specific fields of the standardised tables, as columns of `rows`.
+_ROW_FIELDS: Final[dict[str, str]] = {
+    "scheme_code": "VARCHAR",
+    "status": "VARCHAR",
+    "region_code": "VARCHAR",
+    "death_date": "DATE",
+    "sentence_start": "DATE",
+    "sentence_end": "DATE",
+    "last_paid_month": "VARCHAR",
+}
+_FIELD_OF_KIND: Final[dict[SourceKind, dict[str, str]]] = {
+    SourceKind.POPULATION: {
+        "status": "person_status",
+        "region_code": "hukou_region_code",
+        "death_date": "death_date",
+    },
+    SourceKind.ENROLLMENT: {
+        "scheme_code": "scheme_code",
+        "status": "enrollment_status",
+        "region_code": "insurance_region_code",
+    },
+    SourceKind.BENEFIT: {
+        "scheme_code": "scheme_code",
+        "status": "benefit_status",
+        "last_paid_month": "last_paid_month",
+    },
+    SourceKind.DEATH: {"death_date": "death_date"},
+    SourceKind.PRISON: {"sentence_start": "sentence_start", "sentence_end": "sentence_end"},
+    SourceKind.STUDENT: {},
+}
+# src and row packed into one BIGINT that orders rows by file, then row.
+_KEY: Final[str] = "(src::BIGINT * 10000000000 + row)"
+
+
+def _s(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _in(values: frozenset[str]) -> str:
+    return "(" + ", ".join(_s(v) for v in sorted(values)) + ")"
+
+
+def _case(column: str, labels: dict[str, str]) -> str:
+    whens = " ".join(f"WHEN {_s(k)} THEN {_s(v)}" for k, v in labels.items())
+    return f"CASE {column} {whens} ELSE {column} END"
+
+
+_STATUS_LABELS: Final[dict[str, str]] = {
+    **{s.value: s.label for s in EnrollmentStatus},
+    **{s.value: s.label for s in BenefitStatus},
+    **{s.value: s.label for s in PersonStatus},
+}
+_ID_ERROR_LABELS: Final[dict[str, str]] = {code.value: code.message for code in IdErrorCode}
+_PENSION: Final[str] = _in(PENSION_SCHEMES)
+_MEDICAL: Final[str] = _in(MEDICAL_SCHEMES)
+_INSURED: Final[str] = _in(INSURED_ENROLLMENT_STATUSES)
+_RECORD_KINDS: Final[str] = _in(frozenset({SourceKind.ENROLLMENT, SourceKind.BENEFIT}))
+_ID_KINDS: Final[tuple[SourceKind, ...]] = tuple(_FIELD_OF_KIND)
+# The output form of a row's ID number: normalised where valid, else as read.
+_ID_OUT: Final[str] = "CASE WHEN r.id_error IS NULL THEN i.id ELSE r.id_raw END"
+
+
+class DuckDBEngine:
+    """The default engine: embedded, vectorised, spills to disk when memory runs short."""
+
+    name = "duckdb"
+
+    def __init__(
+        self,
+        *,
+        database: str | Path = ":memory:",
+        threads: int | None = None,
+        memory_limit: str | None = None,
+        temp_directory: Path | None = None,
+    ) -> None:
+        self._con = duckdb.connect(str(database))
+        self._tmp = None if temp_directory else tempfile.TemporaryDirectory(prefix="shebao-cmp-")
+        spill = temp_directory or Path(self._tmp.name if self._tmp else ".")
+        self._exec(f"SET temp_directory = {_s(str(spill))}")
+        self._exec("SET enable_progress_bar = false")
+        if threads:
+            self._exec(f"SET threads = {int(threads)}")
+        if memory_limit:
+            self._exec(f"SET memory_limit = {_s(memory_limit)}")
+        register_identity_macros(self._con)
+        self._sources: list[SourceSnapshot] = []
+        self._as_of: date | None = None
+        self._finders: dict[Category, Callable[[], None]] = {
+            Category.INVALID_ID: self._invalid_id,
+            Category.NOT_IN_POPULATION: self._not_in_population,
+            Category.NAME_MISMATCH: self._name_mismatch,
+            Category.DUPLICATE_RECORD: self._duplicate_record,
+            Category.DUPLICATE_ENROLLMENT: self._duplicate_enrollment,
+            Category.PENSION_UNINSURED: self._pension_uninsured,
+            Category.MEDICAL_UNINSURED: self._medical_uninsured,
+            Category.DECEASED_ACTIVE: self._deceased_active,
+            Category.IMPRISONED_BENEFIT: self._imprisoned_benefit,
+        }
+
+    # --- plumbing ------------------------------------------------------------------------
+
+    def _exec(self, sql: str, params: dict[str, Any] | None = None) -> list[tuple[Any, ...]]:
+        # Every result is read to the end: DuckDB 2.0 refuses new work on a connection
+        # with an unfinished result.
+        return self._con.execute(sql, params).fetchall()
+
+    def _arrow(self, sql: str) -> pa.Table:
+        return self._con.sql(sql).to_arrow_table()
+
+    def close(self) -> None:
+        self._con.close()
+        if self._tmp is not None:
+            self._tmp.cleanup()
+
+    @property
+    def _date(self) -> str:
+        if self._as_of is None:
+            raise RuntimeError("load() first")
+        return f"DATE '{self._as_of.isoformat()}'"
+
+    # --- load ----------------------------------------------------------------------------
+
+    def load(self, sources: list[SourceSnapshot], *, as_of: date) -> None:
+        self._sources = list(sources)
+        self._as_of = as_of
+        self._exec(
+            """CREATE OR REPLACE TABLE sources (src INTEGER, source VARCHAR, kind VARCHAR,
+                   id_header VARCHAR, name_header VARCHAR)"""
+        )
+        for src, snap in enumerate(sources):
+            self._exec(
+                "INSERT INTO sources VALUES ($src, $source, $kind, $id_header, $name_header)",
+                {
+                    "src": src,
+                    "source": snap.source,
+                    "kind": snap.kind.value,
+                    "id_header": snap.headers.get("id_number", "公民身份号码"),
+                    "name_header": snap.headers.get("name", "姓名"),
+                },
+            )
+        self._exec("DROP TYPE IF EXISTS shebao_kind")
+        self._exec(f"CREATE TYPE shebao_kind AS ENUM {_in(frozenset(_ID_KINDS))}")
+        with_ids = [(src, snap) for src, snap in enumerate(sources) if snap.kind in _FIELD_OF_KIND]
+        numbers = " UNION ALL ".join(
+            f"SELECT id_number FROM read_parquet({_s(str(snap.path))})" for _, snap in with_ids
+        )
+        # Each distinct number is validated once: the sources of a city repeat the same
+        # people, so there are several times fewer numbers than rows.
+        self._exec(
+            f"""CREATE OR REPLACE TABLE ids AS
+                SELECT CAST(row_number() OVER () AS INTEGER) AS pid, id,
+                       shebao_id_error(id, {self._date}) AS id_error
+                FROM (SELECT DISTINCT coalesce(id_number, '') AS id
+                      FROM ({numbers or "SELECT NULL::VARCHAR AS id_number"}))"""
+        )
+        fields = ", ".join(f"NULL::{t} AS {f}" for f, t in _ROW_FIELDS.items())
+        empty = (
+            "SELECT NULL::INTEGER AS src, NULL::shebao_kind AS kind, NULL::BIGINT AS row, "
+            f"NULL::VARCHAR AS id_raw, '' AS id, NULL::VARCHAR AS name, {fields} WHERE false"
+        )
+        base = " UNION ALL ".join(self._rows_select(src, snap) for src, snap in with_ids)
+        self._exec(
+            f"""CREATE OR REPLACE TABLE rows AS
+                SELECT b.src, b.kind, b.row, i.pid, i.id_error,
+                       -- as read, kept only where it is invalid (the only use of it)
+                       CASE WHEN i.id_error IS NOT NULL THEN b.id_raw END AS id_raw,
+                       b.* EXCLUDE (src, kind, row, id_raw, id)
+                FROM ({base or empty}) b JOIN ids i ON i.id = b.id"""
+        )
+        self._exec(
+            f"""CREATE OR REPLACE TABLE pop AS
+                SELECT pid, arg_min(name, {_KEY}) AS name, min({_KEY}) AS k,
+                       arg_min(substr(region_code, 1, 6), {_KEY}) AS county,
+                       bool_and(status = '{ALIVE}') AS all_alive,
+                       min(coalesce(name, '')) <> max(coalesce(name, '')) AS several_names
+                FROM rows WHERE kind = 'population' AND id_error IS NULL GROUP BY pid"""
+        )
+        cutoff = pension_birth_cutoff(as_of)
+        self._exec(
+            f"""CREATE OR REPLACE TABLE persons AS
+            WITH dead AS (SELECT DISTINCT pid FROM rows
+                          WHERE kind = 'death' AND id_error IS NULL),
+                 students AS (SELECT DISTINCT pid FROM rows
+                              WHERE kind = 'student' AND id_error IS NULL),
+                 cover AS (
+                    SELECT pid,
+                        bool_or(scheme_code IN {_PENSION} AND (
+                            (kind = 'enrollment' AND status IN {_INSURED})
+                            OR (kind = 'benefit' AND status = '{PAID_BENEFIT}')))
+                            AS pension_insured,
+                        bool_or(kind = 'enrollment' AND scheme_code IN {_MEDICAL}
+                                AND status IN {_INSURED}) AS medical_insured
+                    FROM rows
+                    WHERE kind IN {_RECORD_KINDS} AND id_error IS NULL
+                      AND scheme_code IN {_in(PENSION_SCHEMES | MEDICAL_SCHEMES)}
+                    GROUP BY pid)
+            SELECT p.pid, p.name, p.k, p.county,
+                   p.all_alive AND dead.pid IS NULL AS alive,
+                   CAST(substr(i.id, 7, 8) AS INTEGER) AS birth_ymd,
+                   CAST(substr(i.id, 7, 8) AS INTEGER) <= {cutoff} AS adult,
+                   students.pid IS NOT NULL AS student,
+                   coalesce(cover.pension_insured, false) AS pension_insured,
+                   coalesce(cover.medical_insured, false) AS medical_insured
+            FROM pop p
+            JOIN ids i ON i.pid = p.pid
+            LEFT JOIN dead ON dead.pid = p.pid
+            LEFT JOIN students ON students.pid = p.pid
+            LEFT JOIN cover ON cover.pid = p.pid"""
+        )
+        self._exec(
+            """CREATE OR REPLACE TABLE findings (
+                ord INTEGER, category VARCHAR, src INTEGER, source VARCHAR, row BIGINT,
+                id_number VARCHAR, name VARCHAR, matched_id_number VARCHAR,
+                match_probability DOUBLE, detail VARCHAR)"""
+        )
+
+    def _rows_select(self, src: int, snap: SourceSnapshot) -> str:
+        fields = _FIELD_OF_KIND[snap.kind]
+        columns = ", ".join(
+            f"CAST({fields[f]} AS {t}) AS {f}" if f in fields else f"NULL::{t} AS {f}"
+            for f, t in _ROW_FIELDS.items()
+        )
+        return f"""SELECT {src}::INTEGER AS src, '{snap.kind.value}'::shebao_kind AS kind,
+                    row::BIGINT AS row, id_number_raw AS id_raw,
+                    coalesce(id_number, '') AS id, name, {columns}
+                FROM read_parquet({_s(str(snap.path))})"""
+
+    # --- categories ----------------------------------------------------------------------
+
+    def find(self, category: Category) -> int:
+        finder = self._finders.get(category)
+        if finder is None:
+            raise NotImplementedError(f"{category} is not computed by the DuckDB engine")
+        finder()
+        counted = self._exec("SELECT count(*) FROM findings WHERE category = $c", {"c": category})
+        return int(counted[0][0])
+
+    def _insert(self, category: Category, select: str) -> None:
+        """`select` yields src, row, id_number, name, detail (src and row NULL for persons)."""
+        self._exec(
+            f"""INSERT INTO findings
+                SELECT {category.order}, '{category.value}', f.src, s.source, f.row,
+                       f.id_number, f.name, NULL, NULL, f.detail
+                FROM ({select}) f LEFT JOIN sources s ON s.src = f.src"""
+        )
+
+    def _population_names(self) -> str:
+        names = [s.source for s in self._sources if s.kind is SourceKind.POPULATION]
+        return "[" + ", ".join(_s(n) for n in names) + "]::VARCHAR[]"
+
+    def _invalid_id(self) -> None:
+        self._insert(
+            Category.INVALID_ID,
+            f"""SELECT r.src, r.row, r.id_raw AS id_number, r.name,
+                    json_object(
+                        'reason', '身份证号码无效：' || {_case("r.id_error", _ID_ERROR_LABELS)},
+                        'error', r.id_error, 'column', s.id_header, 'value', r.id_raw) AS detail
+                FROM rows r JOIN sources s ON s.src = r.src
+                WHERE r.id_error IS NOT NULL""",
+        )
+
+    def _not_in_population(self) -> None:
+        self._insert(
+            Category.NOT_IN_POPULATION,
+            f"""SELECT r.src, r.row, i.id AS id_number, r.name,
+                    json_object('reason', '公安人口库中没有该公民身份号码',
+                                'column', s.id_header,
+                                'population_sources', {self._population_names()}) AS detail
+                FROM rows r JOIN sources s ON s.src = r.src JOIN ids i ON i.pid = r.pid
+                WHERE r.kind <> 'population' AND r.id_error IS NULL
+                  AND NOT EXISTS (SELECT 1 FROM pop WHERE pop.pid = r.pid)""",
+        )
+
+    def _name_mismatch(self) -> None:
+        # Pairs whose names differ as written, or whose person has several names in the
+        # population base: the only ones normalisation can change.
+        candidates = pl.DataFrame(
+            self._arrow(
+                """SELECT r.src, r.row, r.pid, coalesce(r.name, '') AS name
+                   FROM rows r JOIN pop p ON p.pid = r.pid
+                   WHERE r.kind <> 'population' AND r.id_error IS NULL
+                     AND (coalesce(r.name, '') <> coalesce(p.name, '') OR p.several_names)"""
+            )
+        )
+        if candidates.is_empty():
+            return
+        self._con.register("shebao_candidates", candidates.select("pid").to_arrow())
+        try:
+            population = pl.DataFrame(
+                self._arrow(
+                    """SELECT DISTINCT pid, coalesce(name, '') AS name FROM rows
+                       WHERE kind = 'population' AND id_error IS NULL
+                         AND pid IN (SELECT pid FROM shebao_candidates)"""
+                )
+            )
+        finally:
+            self._con.unregister("shebao_candidates")
+        distinct = set(candidates["name"].unique().to_list())
+        distinct |= set(population["name"].unique().to_list())
+        normalised = {name: normalize_name(name) for name in distinct}
+
+        def norm(frame: pl.DataFrame) -> pl.DataFrame:
+            return frame.with_columns(
+                pl.col("name").replace_strict(normalised, return_dtype=pl.String).alias("norm")
+            )
+
+        mismatched = norm(candidates).join(
+            norm(population).select("pid", "norm"), on=["pid", "norm"], how="anti"
+        )
+        if mismatched.is_empty():
+            return
+        self._con.register("shebao_mismatched", mismatched.select("src", "row", "pid").to_arrow())
+        try:
+            self._insert(
+                Category.NAME_MISMATCH,
+                """WITH names AS (
+                        SELECT pid, list(DISTINCT name ORDER BY name) AS names FROM rows
+                        WHERE kind = 'population' AND id_error IS NULL
+                          AND pid IN (SELECT pid FROM shebao_mismatched)
+                        GROUP BY pid)
+                   SELECT r.src, r.row, i.id AS id_number, r.name,
+                        json_object('reason', '姓名与公安人口库不一致',
+                            'column', s.name_header, 'value', r.name,
+                            'population_names', names.names,
+                            'population', {'source': ps.source, 'row': p.k % 10000000000})
+                            AS detail
+                    FROM shebao_mismatched m
+                    JOIN rows r ON r.src = m.src AND r.row = m.row
+                    JOIN ids i ON i.pid = r.pid
+                    JOIN sources s ON s.src = r.src
+                    JOIN pop p ON p.pid = r.pid
+                    JOIN sources ps ON ps.src = p.k // 10000000000
+                    JOIN names ON names.pid = r.pid""",
+            )
+        finally:
+            self._con.unregister("shebao_mismatched")
+
+    def _duplicate_record(self) -> None:
+        # Counting first and listing rows only for the duplicated keys keeps the list
+        # aggregate off the millions of keys that occur once.
+        self._insert(
+            Category.DUPLICATE_RECORD,
+            f"""WITH dup AS (
+                    SELECT src, pid, coalesce(scheme_code, '') AS scheme, count(*) AS n
+                    FROM rows WHERE id_error IS DISTINCT FROM '{IdErrorCode.EMPTY}'
+                    GROUP BY src, pid, coalesce(scheme_code, '') HAVING count(*) > 1),
+                grouped AS (
+                    SELECT r.src, r.pid, d.scheme, d.n, min(r.row) AS first_row,
+                           list(r.row ORDER BY r.row) AS rows
+                    FROM rows r JOIN dup d ON d.src = r.src AND d.pid = r.pid
+                         AND d.scheme = coalesce(r.scheme_code, '')
+                    GROUP BY r.src, r.pid, d.scheme, d.n)
+               SELECT g.src, g.first_row AS row, {_ID_OUT} AS id_number, r.name,
+                      json_object(
+                        'reason', '同一公民身份号码在本文件中出现' || g.n || '次'
+                            || CASE WHEN g.scheme <> '' THEN '（险种代码' || g.scheme || '）'
+                                    ELSE '' END,
+                        'rows', g.rows, 'scheme_code', NULLIF(g.scheme, '')) AS detail
+               FROM grouped g JOIN rows r ON r.src = g.src AND r.row = g.first_row
+               JOIN ids i ON i.pid = r.pid""",
+        )
+
+    def _duplicate_enrollment(self) -> None:
+        pension = SchemeGroup.PENSION
+        self._insert(
+            Category.DUPLICATE_ENROLLMENT,
+            f"""WITH active AS (
+                    SELECT src, row, pid, name, scheme_code, region_code, {_KEY} AS k,
+                        CASE WHEN scheme_code IN {_PENSION} THEN '{pension.value}'
+                             ELSE '{SchemeGroup.MEDICAL.value}' END AS grp
+                    FROM rows
+                    WHERE kind = 'enrollment' AND id_error IS NULL
+                      AND status = '{ACTIVE_ENROLLMENT}'
+                      AND scheme_code IN {_in(PENSION_SCHEMES | MEDICAL_SCHEMES)}),
+                dup AS (
+                    -- Two enrollments differ in scheme or region exactly when the scheme
+                    -- codes or the regions do not all agree.
+                    SELECT pid, grp FROM active GROUP BY pid, grp
+                    HAVING min(scheme_code) <> max(scheme_code)
+                        OR min(region_code) <> max(region_code))
+               SELECT NULL::INTEGER AS src, NULL::BIGINT AS row, any_value(i.id) AS id_number,
+                      coalesce(any_value(p.name), arg_min(a.name, a.k)) AS name,
+                      json_object(
+                        'reason', CASE WHEN a.grp = '{pension.value}'
+                            THEN '{pension.label}' ELSE '{SchemeGroup.MEDICAL.label}' END
+                            || '重复参保：同时有多条参保缴费记录（险种或参保地不同）',
+                        'group', a.grp,
+                        'enrollments', list({{'source': s.source, 'row': a.row,
+                            'scheme_code': a.scheme_code, 'region_code': a.region_code}}
+                            ORDER BY a.k)) AS detail
+               FROM active a
+               JOIN dup d ON d.pid = a.pid AND d.grp = a.grp
+               JOIN sources s ON s.src = a.src
+               JOIN ids i ON i.pid = a.pid
+               LEFT JOIN pop p ON p.pid = a.pid
+               GROUP BY a.pid, a.grp""",
+        )
+
+    def _uninsured(self, category: Category, group: SchemeGroup, condition: str) -> None:
+        """Persons of `persons` meeting `condition`, with the group's records that did not
+        count (terminated enrollments, benefits not being paid) as evidence."""
+        schemes = _PENSION if group is SchemeGroup.PENSION else _MEDICAL
+        if category is Category.PENSION_UNINSURED:
+            reason = (
+                "年满16周岁、非在校学生，无养老保险参保缴费、暂停缴费记录，也无正常发放的养老待遇"
+            )
+        else:
+            reason = "无医疗保险参保缴费、暂停缴费记录"
+        age = f"(({self._as_of_ymd()} - u.birth_ymd) // 10000)"
+        self._insert(
+            category,
+            f"""WITH u AS (SELECT * FROM persons WHERE {condition}),
+                other AS (
+                    SELECT r.pid, list({{'source': s.source, 'row': r.row,
+                        'scheme_code': r.scheme_code,
+                        'status': {_case("r.status", _STATUS_LABELS)}}} ORDER BY r.src, r.row)
+                        AS records
+                    FROM rows r JOIN sources s ON s.src = r.src
+                    WHERE r.kind IN {_RECORD_KINDS} AND r.id_error IS NULL
+                      AND r.scheme_code IN {schemes}
+                      AND r.pid IN (SELECT pid FROM u)
+                    GROUP BY r.pid)
+               SELECT NULL::INTEGER AS src, NULL::BIGINT AS row, i.id AS id_number, u.name,
+                      json_object('reason', '{reason}', 'county_code', u.county,
+                          'birth_date', strftime(strptime(u.birth_ymd::VARCHAR, '%Y%m%d'),
+                                                 '%Y-%m-%d'),
+                          'age', {age},
+                          'population', {{'source': s.source, 'row': u.k % 10000000000}},
+                          'records', coalesce(o.records, [])) AS detail
+               FROM u JOIN sources s ON s.src = u.k // 10000000000
+               JOIN ids i ON i.pid = u.pid
+               LEFT JOIN other o ON o.pid = u.pid""",
+        )
+
+    def _as_of_ymd(self) -> int:
+        if self._as_of is None:
+            raise RuntimeError("load() first")
+        return self._as_of.year * 10000 + self._as_of.month * 100 + self._as_of.day
+
+    def _pension_uninsured(self) -> None:
+        self._uninsured(
+            Category.PENSION_UNINSURED,
+            SchemeGroup.PENSION,
+            "alive AND adult AND NOT student AND NOT pension_insured",
+        )
+
+    def _medical_uninsured(self) -> None:
+        self._uninsured(
+            Category.MEDICAL_UNINSURED, SchemeGroup.MEDICAL, "alive AND NOT medical_insured"
+        )
+
+    def _deceased_active(self) -> None:
+        self._insert(
+            Category.DECEASED_ACTIVE,
+            f"""WITH dead AS (
+                    SELECT pid, src, row, name, kind, death_date, {_KEY} AS k FROM rows
+                    WHERE id_error IS NULL AND (kind = 'death'
+                          OR (kind = 'population' AND status = '{DECEASED}'))),
+                -- The dead are few: their records are looked up, not all records scanned
+                -- against them.
+                active AS (
+                    SELECT pid, src, row, name, kind, scheme_code, status, {_KEY} AS k
+                    FROM rows
+                    WHERE id_error IS NULL
+                      AND ((kind = 'enrollment' AND status = '{ACTIVE_ENROLLMENT}')
+                           OR (kind = 'benefit' AND status = '{PAID_BENEFIT}'))
+                      AND pid IN (SELECT pid FROM dead)),
+                d AS (SELECT d.pid, arg_min(d.name, d.k) AS name,
+                          list({{'source': s.source, 'row': d.row,
+                                'death_date': d.death_date}} ORDER BY d.k) AS death
+                      FROM dead d JOIN sources s ON s.src = d.src
+                      WHERE d.pid IN (SELECT pid FROM active) GROUP BY d.pid),
+                a AS (SELECT a.pid, arg_min(a.name, a.k) AS name,
+                          list({{'source': s.source, 'row': a.row,
+                                'scheme_code': a.scheme_code,
+                                'status': {_case("a.status", _STATUS_LABELS)}}} ORDER BY a.k)
+                              AS active
+                      FROM active a JOIN sources s ON s.src = a.src GROUP BY a.pid)
+               SELECT NULL::INTEGER AS src, NULL::BIGINT AS row, i.id AS id_number,
+                      coalesce(p.name, d.name, a.name) AS name,
+                      json_object('reason', '已死亡，仍有参保缴费记录或正常发放的待遇',
+                                  'death', d.death, 'active', a.active) AS detail
+               FROM d JOIN a ON a.pid = d.pid JOIN ids i ON i.pid = d.pid
+               LEFT JOIN pop p ON p.pid = d.pid""",
+        )
+
+    def _imprisoned_benefit(self) -> None:
+        on = self._date
+        self._insert(
+            Category.IMPRISONED_BENEFIT,
+            f"""WITH jail AS (
+                    SELECT pid, src, row, name, sentence_start, sentence_end, {_KEY} AS k
+                    FROM rows
+                    WHERE kind = 'prison' AND id_error IS NULL AND sentence_start <= {on}
+                      AND (sentence_end IS NULL OR {on} <= sentence_end)),
+                paid AS (
+                    SELECT pid, src, row, name, scheme_code, last_paid_month, {_KEY} AS k
+                    FROM rows
+                    WHERE kind = 'benefit' AND id_error IS NULL
+                      AND status = '{PAID_BENEFIT}' AND scheme_code IN {_PENSION}
+                      AND pid IN (SELECT pid FROM jail)),
+                j AS (SELECT j.pid, arg_min(j.name, j.k) AS name,
+                          list({{'source': s.source, 'row': j.row, 'start': j.sentence_start,
+                                'end': j.sentence_end}} ORDER BY j.k) AS prison
+                      FROM jail j JOIN sources s ON s.src = j.src
+                      WHERE j.pid IN (SELECT pid FROM paid) GROUP BY j.pid),
+                b AS (SELECT b.pid, list({{'source': s.source, 'row': b.row,
+                                'scheme_code': b.scheme_code,
+                                'last_paid_month': b.last_paid_month}} ORDER BY b.k) AS benefits
+                      FROM paid b JOIN sources s ON s.src = b.src GROUP BY b.pid)
+               SELECT NULL::INTEGER AS src, NULL::BIGINT AS row, i.id AS id_number,
+                      coalesce(p.name, j.name) AS name,
+                      json_object('reason', '服刑期间仍正常领取养老保险待遇',
+                                  'prison', j.prison, 'benefits', b.benefits) AS detail
+               FROM j JOIN b ON b.pid = j.pid JOIN ids i ON i.pid = j.pid
+               LEFT JOIN pop p ON p.pid = j.pid""",
+        )
+
+    # --- results -------------------------------------------------------------------------
+
+    def write_findings(self, path: Path) -> int:
+        self._exec(
+            f"""COPY (SELECT category, source, row, id_number, name, matched_id_number,
+                         match_probability, detail
+                  FROM findings ORDER BY ord, src NULLS FIRST, row, id_number)
+                TO {_s(str(path))} (FORMAT csv, HEADER true)"""
+        )
+        counted = self._exec("SELECT count(*) FROM findings")
+        return int(counted[0][0])
+
+    def coverage(self) -> list[CoverageRow]:
+        rows = self._exec(
+            """SELECT county,
+                  count(*) FILTER (WHERE alive),
+                  count(*) FILTER (WHERE alive AND adult AND NOT student),
+                  count(*) FILTER (WHERE alive AND adult AND NOT student AND pension_insured),
+                  count(*) FILTER (WHERE alive AND medical_insured)
+               FROM persons GROUP BY county ORDER BY county"""
+        )
+        return [
+            CoverageRow(
+                county_code=county or "",
+                county_name="",
+                population=int(population),
+                pension_eligible=int(eligible),
+                pension_insured=int(pension),
+                medical_insured=int(medical),
+            )
+            for county, population, eligible, pension, medical in rows
+        ]

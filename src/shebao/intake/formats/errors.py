@@ -1,0 +1,57 @@
+"""Why a file is refused whole (`IntakeError`) and why a single row is rejected (`RejectCode`)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any, Final
+
+from shebao.errors import ShebaoError
+
+__all__ = ["IntakeError", "IntakeErrorCode", "RejectCode"]
+
+
+class IntakeErrorCode(StrEnum):
+    FILE_NOT_FOUND = "FILE_NOT_FOUND"
+    UNSUPPORTED_FORMAT = "UNSUPPORTED_FORMAT"
+    UNREADABLE_FILE = "UNREADABLE_FILE"
+    NO_HEADER = "NO_HEADER"
+    UNKNOWN_KIND = "UNKNOWN_KIND"
+    AMBIGUOUS_KIND = "AMBIGUOUS_KIND"
+    MISSING_COLUMN = "MISSING_COLUMN"
+    DUPLICATE_COLUMN = "DUPLICATE_COLUMN"
+
+
+class IntakeError(ShebaoError):
+    """A file that cannot be imported at all; `message` says which file and why, in Chinese."""
+
+    def __init__(
+        self, code: IntakeErrorCode, message: str, details: list[dict[str, Any]] | None = None
+    ) -> None:
+        super().__init__(code=code.value, message=message, status=422, details=details or [])
+
+
+class RejectCode(StrEnum):
+    """Why one row was not imported. The row keeps its number; the rest of the file imports."""
+
+    MISSING_VALUE = "MISSING_VALUE"
+    UNKNOWN_SCHEME = "UNKNOWN_SCHEME"
+    UNKNOWN_STATUS = "UNKNOWN_STATUS"
+    UNKNOWN_VALUE = "UNKNOWN_VALUE"
+    BAD_DATE = "BAD_DATE"
+    BAD_MONTH = "BAD_MONTH"
+    BAD_REGION_CODE = "BAD_REGION_CODE"
+
+    @property
+    def message(self) -> str:
+        return _REJECT_MESSAGES[self]
+
+
+_REJECT_MESSAGES: Final[dict[RejectCode, str]] = {
+    RejectCode.MISSING_VALUE: "必填项为空",
+    RejectCode.UNKNOWN_SCHEME: "险种代码无法识别",
+    RejectCode.UNKNOWN_STATUS: "状态无法识别",
+    RejectCode.UNKNOWN_VALUE: "取值无法识别",
+    RejectCode.BAD_DATE: "日期无法识别",
+    RejectCode.BAD_MONTH: "年月无法识别",
+    RejectCode.BAD_REGION_CODE: "行政区划代码无效",
+}

@@ -1,0 +1,317 @@
+"""Reading a department file into a raw table: every cell as text, each data row numbered.
+
+CSV (UTF-8 with or without BOM, or GB18030/GBK), XLSX (the first sheet) and Parquet. Up to
+five title rows may stand above the header row; the header row is the first of the top six
+rows that holds the most known column names. Data rows are numbered from 1 after the header
+row; the cells that are read are trimmed (an empty cell is null) and rows blank in all of
+them are left out, keeping their numbers.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import datetime as dt
+import os
+import tempfile
+from collections.abc import Callable, Collection, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Final
+
+import numpy as np
+import polars as pl
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from shebao.identity._text import INVISIBLE_CHARS
+from shebao.intake.formats.errors import IntakeError, IntakeErrorCode
+from shebao.intake.formats.headers import known_header_count
+
+__all__ = ["MAX_TITLE_ROWS", "RawTable", "read_raw"]
+
+MAX_TITLE_ROWS: Final[int] = 5
+_SNIFF_BYTES: Final[int] = 1 << 20
+_CHUNK_BYTES: Final[int] = 16 << 20
+_DELIMITERS: Final[str] = ",\t|;"
+CSV_SUFFIXES: Final[frozenset[str]] = frozenset({".csv", ".txt"})
+XLSX_SUFFIXES: Final[frozenset[str]] = frozenset({".xlsx", ".xlsm", ".xls"})
+PARQUET_SUFFIXES: Final[frozenset[str]] = frozenset({".parquet", ".pq"})
+
+
+@dataclass(frozen=True)
+class RawTable:
+    """A file's cells as text, as read. `frame` has the column `row` (1-based data-row
+    number) and one string column per header that was read, named c0, c1, … by the
+    header's position (headers may repeat or be empty); an empty cell is null."""
+
+    source: str  # the file name
+    file_format: str  # csv / xlsx / parquet
+    encoding: str | None  # for CSV: utf-8 or gb18030
+    header_line: int  # 1-based line (CSV) or sheet row (XLSX) of the header; 1 for Parquet
+    headers: tuple[str, ...]
+    frame: pl.DataFrame
+
+    @property
+    def rows(self) -> int:
+        return self.frame.height
+
+    def cells(self, positions: Sequence[int]) -> pa.Table:
+        """`row` and the columns at `positions`, each cell trimmed of white space and
+        zero-width characters (empty → null), without the rows blank in all of them. Only
+        the columns that will be read are trimmed: it is the costliest step of reading."""
+        names = [f"c{i}" for i in positions]
+        frame = self.frame.select(
+            "row", *(pl.col(n).str.strip_chars(INVISIBLE_CHARS).replace("", None) for n in names)
+        )
+        if names:
+            frame = frame.filter(pl.any_horizontal(pl.col(n).is_not_null() for n in names))
+        # String views pass to DuckDB without a copy.
+        return frame.to_arrow(compat_level=pl.CompatLevel.newest())
+
+
+Select = Callable[[tuple[str, ...]], Collection[int]]
+
+
+def _everything(headers: tuple[str, ...]) -> Collection[int]:
+    return range(len(headers))
+
+
+def read_raw(path: str | os.PathLike[str], *, select: Select = _everything) -> RawTable:
+    """Read a file's cells. `select` is given the headers and returns the positions of the
+    columns to read (the others are skipped: a 10-million-row file is read column by
+    column, and unread columns cost neither time nor memory); it may raise IntakeError."""
+    file = Path(path)
+    if not file.is_file():
+        raise IntakeError(
+            IntakeErrorCode.FILE_NOT_FOUND,
+            f"找不到文件“{file}”",
+            details=[{"path": str(file)}],
+        )
+    suffix = file.suffix.lower()
+    try:
+        if suffix in CSV_SUFFIXES:
+            return _read_csv(file, select)
+        if suffix in XLSX_SUFFIXES:
+            return _read_xlsx(file, select)
+        if suffix in PARQUET_SUFFIXES:
+            return _read_parquet(file, select)
+    except IntakeError:
+        raise
+    except (OSError, ValueError, pl.exceptions.PolarsError, pa.ArrowException) as error:
+        raise IntakeError(
+            IntakeErrorCode.UNREADABLE_FILE,
+            f"文件“{file.name}”无法读取：{error}",
+            details=[{"source": file.name}],
+        ) from error
+    raise IntakeError(
+        IntakeErrorCode.UNSUPPORTED_FORMAT,
+        f"文件“{file.name}”的格式不支持：请提供 CSV、XLSX 或 Parquet 文件",
+        details=[{"source": file.name, "suffix": suffix}],
+    )
+
+
+def _header_index(rows: Sequence[Sequence[object]]) -> int:
+    """The index of the header among the first rows: the row with the most known column
+    names (the first such row on a tie); the first row if none has two."""
+    best, best_count = 0, 1
+    for index, row in enumerate(rows[: MAX_TITLE_ROWS + 1]):
+        count = known_header_count(row)
+        if count > best_count:
+            best, best_count = index, count
+    return best
+
+
+def _clean_header(cell: object) -> str:
+    return "" if cell is None else str(cell).strip().lstrip("\ufeff")
+
+
+def _finish(
+    source: str,
+    file_format: str,
+    encoding: str | None,
+    header_line: int,
+    headers: Sequence[str],
+    frame: pl.DataFrame,
+) -> RawTable:
+    numbered = frame.with_columns(
+        pl.Series("row", np.arange(1, frame.height + 1, dtype=np.int64))
+    ).select("row", *frame.columns)
+    return RawTable(source, file_format, encoding, header_line, tuple(headers), numbered)
+
+
+# --- CSV ---------------------------------------------------------------------------------
+
+
+def _sniff_encoding(sample: bytes) -> str:
+    """UTF-8 if the sample decodes strictly (a character cut at the end of the sample is
+    allowed), else GB18030, the superset of GBK and GB2312 that Chinese systems export."""
+    decoder = codecs.getincrementaldecoder("utf-8")("strict")
+    try:
+        decoder.decode(sample, final=False)
+    except UnicodeDecodeError:
+        return "gb18030"
+    return "utf-8"
+
+
+def _read_csv(file: Path, select: Select) -> RawTable:
+    with file.open("rb") as handle:
+        sample = handle.read(_SNIFF_BYTES)
+    if not sample.strip():
+        raise IntakeError(
+            IntakeErrorCode.NO_HEADER, f"文件“{file.name}”为空，没有表头", [{"source": file.name}]
+        )
+    encoding = _sniff_encoding(sample)
+    text = sample.decode(encoding, errors="replace").lstrip("\ufeff")
+    lines = text.splitlines()[: MAX_TITLE_ROWS + 1]
+    if len(sample) == _SNIFF_BYTES and len(lines) > 1:
+        lines = lines[:-1]  # the last line of the sample may be cut
+    delimiter = max(_DELIMITERS, key=lambda d: sum(line.count(d) for line in lines))
+    top = list(csv.reader(lines, delimiter=delimiter))
+    header_index = _header_index(top)
+    headers = [_clean_header(cell) for cell in top[header_index]]
+    if not any(headers):
+        raise IntakeError(
+            IntakeErrorCode.NO_HEADER, f"文件“{file.name}”没有表头", [{"source": file.name}]
+        )
+
+    wanted = sorted(select(tuple(headers)))
+
+    def read(path: Path) -> pl.DataFrame:
+        return pl.read_csv(
+            path,
+            has_header=False,
+            skip_rows=header_index + 1,
+            separator=delimiter,
+            schema={f"c{i}": pl.String for i in range(len(headers))},
+            columns=wanted,
+            truncate_ragged_lines=True,
+            encoding="utf8",
+            raise_if_empty=False,
+        )
+
+    if encoding == "utf-8":
+        try:
+            frame = read(file)
+        except pl.exceptions.ComputeError as error:
+            if "utf-8" not in str(error).lower():
+                raise
+            # The header decoded as UTF-8, a later row does not: two encodings in one file.
+            # Reading it all as GB18030 would garble the UTF-8 part without a word.
+            raise IntakeError(
+                IntakeErrorCode.UNREADABLE_FILE,
+                f"文件“{file.name}”的编码不一致：开头是 UTF-8，后面含有非 UTF-8 内容"
+                "（可能混入了 GBK 编码的行），请统一保存为 UTF-8 或 GB18030 后重试",
+                [{"source": file.name}],
+            ) from error
+    else:
+        with _transcoded(file) as utf8_copy:
+            frame = read(utf8_copy)
+    return _finish(file.name, "csv", encoding, header_index + 1, headers, frame)
+
+
+@contextmanager
+def _transcoded(file: Path) -> Iterator[Path]:
+    """A temporary UTF-8 copy of a GB18030 file, converted in chunks."""
+    decoder = codecs.getincrementaldecoder("gb18030")("strict")
+    handle, name = tempfile.mkstemp(suffix=".csv", prefix="shebao-intake-")
+    try:
+        with file.open("rb") as source, os.fdopen(handle, "wb") as target:
+            try:
+                while chunk := source.read(_CHUNK_BYTES):
+                    target.write(decoder.decode(chunk).encode("utf-8"))
+                target.write(decoder.decode(b"", final=True).encode("utf-8"))
+            except UnicodeDecodeError as error:
+                raise IntakeError(
+                    IntakeErrorCode.UNREADABLE_FILE,
+                    f"文件“{file.name}”的编码无法识别：既不是 UTF-8 也不是 GB18030/GBK",
+                    [{"source": file.name}],
+                ) from error
+        yield Path(name)
+    finally:
+        Path(name).unlink(missing_ok=True)
+
+
+# --- XLSX --------------------------------------------------------------------------------
+
+
+def _cell_text(value: object) -> str | None:
+    """Excel cells as the text a person sees: whole numbers without ".0", dates as ISO."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return str(value).upper()
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() else repr(value)
+    if isinstance(value, dt.datetime):
+        if value.time() == dt.time(0):
+            return value.date().isoformat()
+        return value.isoformat(sep=" ")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return str(value)
+
+
+def _read_xlsx(file: Path, select: Select) -> RawTable:
+    from python_calamine import CalamineError, CalamineWorkbook
+
+    try:
+        workbook = CalamineWorkbook.from_path(str(file))
+        if not workbook.sheet_names:
+            rows: list[list[Any]] = []
+        else:
+            rows = workbook.get_sheet_by_index(0).to_python(skip_empty_area=False)
+    except CalamineError as error:
+        raise IntakeError(
+            IntakeErrorCode.UNREADABLE_FILE,
+            f"文件“{file.name}”不是有效的 Excel 文件：{error}",
+            [{"source": file.name}],
+        ) from error
+    # Leading blank rows are not title rows.
+    first = next((i for i, row in enumerate(rows) if any(c not in (None, "") for c in row)), None)
+    if first is None:
+        raise IntakeError(
+            IntakeErrorCode.NO_HEADER, f"文件“{file.name}”为空，没有表头", [{"source": file.name}]
+        )
+    header_index = first + _header_index(rows[first:])
+    headers = [_clean_header(_cell_text(cell)) for cell in rows[header_index]]
+    data = rows[header_index + 1 :]
+    columns = {
+        f"c{i}": pl.Series([_cell_text(row[i]) if i < len(row) else None for row in data],
+                           dtype=pl.String)
+        for i in sorted(select(tuple(headers)))
+    }  # fmt: skip
+    frame = pl.DataFrame(columns)
+    return _finish(file.name, "xlsx", None, header_index + 1, headers, frame)
+
+
+# --- Parquet -----------------------------------------------------------------------------
+
+
+def _as_text(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    kind = column.type
+    if pa.types.is_floating(kind):
+        # 110.0 → "110": codes stored as floats by a dataframe library.
+        whole = pc.equal(column, pc.floor(column))
+        as_int = pc.cast(pc.if_else(whole, column, None), pa.int64(), safe=False)
+        text = pc.if_else(
+            whole, pc.cast(as_int, pa.large_string()), pc.cast(column, pa.large_string())
+        )
+        return text
+    if pa.types.is_dictionary(kind):
+        column = column.cast(kind.value_type)
+    return pc.cast(column, pa.large_string())
+
+
+def _read_parquet(file: Path, select: Select) -> RawTable:
+    names = pq.read_schema(file).names
+    headers = [_clean_header(name) for name in names]
+    positions = sorted(select(tuple(headers)))
+    table = pq.read_table(file, columns=[names[i] for i in positions])
+    columns = {f"c{i}": _as_text(table.column(j)) for j, i in enumerate(positions)}
+    frame = pl.DataFrame(pa.table(columns))
+    return _finish(file.name, "parquet", None, 1, headers, frame)
