@@ -11,8 +11,10 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
+from pathlib import Path
 from typing import Final
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Count
 
@@ -34,7 +36,7 @@ from shebao.registry.bulk import BulkLoadResult, registry_dataset_load
 from shebao.registry.choices import LifeStatus
 from shebao.registry.models import BankAccount, Person
 from shebao.reports.services import reports_demo_seed
-from shebao.synthetic import SyntheticDataset, Village, dataset_generate
+from shebao.synthetic import SyntheticDataset, Village, dataset_generate, write_department_files
 
 __all__ = [
     "DEMO_AS_OF",
@@ -76,6 +78,7 @@ class DemoSummary:
     bank_accounts_created: int
     persons_in_city: int
     accounts: list[DemoAccount] = field(default_factory=list)
+    department_files: dict[str, Path] = field(default_factory=dict)
     seconds: float = 0.0
 
 
@@ -419,6 +422,9 @@ def demo_build(
     step("创建演示账号")
     accounts, accounts_created = _accounts_ensure(chain)
     bank_accounts = _bank_accounts_ensure(chain, demo_town.code[:6])
+    step("写出各部门比对数据文件")
+    # The same people as department files, so `shebao compare-files` can be tried at once.
+    department_files = write_department_files(dataset, settings.DATA_DIR / "demo" / "departments")
     if city.code == "420700":
         # The progress demo (targets, figures, work plan) is written for 鄂州市.
         step("导入进度目标、统计数据和工作计划")
@@ -436,5 +442,6 @@ def demo_build(
         bank_accounts_created=bank_accounts,
         persons_in_city=persons_in_city,
         accounts=accounts,
+        department_files=department_files,
         seconds=time.perf_counter() - started,
     )

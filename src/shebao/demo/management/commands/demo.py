@@ -85,3 +85,10 @@ class Command(BaseCommand):
                 account.username, account.role_label, account.organisation, account.password
             )
         console.print(table)
+        if s.department_files:
+            out = s.department_files["population"].parent.parent / "compare"
+            sources = " ".join(f"{kind}={path}" for kind, path in s.department_files.items())
+            console.print(
+                "[bold]试一试全民参保登记比对[/bold]（各部门数据文件已写出）：\n"
+                f"  uv run shebao compare-files --out {out} {sources}"
+            )
