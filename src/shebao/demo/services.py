@@ -14,6 +14,7 @@ from datetime import date
 from pathlib import Path
 from typing import Final
 
+import polars as pl
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Count
@@ -349,6 +350,36 @@ def _demo_town(city: Region) -> Region:
     return (streets or towns)[0]
 
 
+_DEMO_APPLICATION_BANKS: Final = ("农业银行", "邮储银行", "农商银行")
+
+
+def _collective_application_write(dataset: SyntheticDataset, path: Path) -> Path:
+    """A collective application (集体申领) in the seed's format from the staff of the
+    largest employer, so `shebao cards check-applications` can be tried on the demo."""
+    staff = dataset.persons.filter(pl.col("employer_credit_code").is_not_null())
+    largest = (
+        staff.group_by("employer_credit_code")
+        .len()
+        .sort(["len", "employer_credit_code"], descending=[True, False])
+        .item(0, "employer_credit_code")
+    )
+    rows = staff.filter(pl.col("employer_credit_code") == largest).sort("id_number").head(300)
+    banks = pl.Series(_DEMO_APPLICATION_BANKS)
+    frame = pl.DataFrame(
+        {
+            "银行": banks.gather([i % len(banks) for i in range(rows.height)]),
+            "姓名": rows["name"],
+            "性别": rows["gender"].replace_strict({"M": "男", "F": "女"}),
+            "身份证号(18位)": rows["id_number"],
+            "联系电话": rows["phone"].fill_null(""),
+            "工作证号(学籍号)": [f"GZ{i + 1:05d}" for i in range(rows.height)],
+        }
+    )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    frame.write_csv(path)
+    return path
+
+
 def demo_build(
     *,
     people: int = 20_000,
@@ -425,6 +456,9 @@ def demo_build(
     step("写出各部门比对数据文件")
     # The same people as department files, so `shebao compare-files` can be tried at once.
     department_files = write_department_files(dataset, settings.DATA_DIR / "demo" / "departments")
+    department_files["applications"] = _collective_application_write(
+        dataset, settings.DATA_DIR / "demo" / "applications.csv"
+    )
     if city.code == "420700":
         # The progress demo (targets, figures, work plan) is written for 鄂州市.
         step("导入进度目标、统计数据和工作计划")

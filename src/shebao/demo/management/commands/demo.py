@@ -85,10 +85,19 @@ class Command(BaseCommand):
                 account.username, account.role_label, account.organisation, account.password
             )
         console.print(table)
-        if s.department_files:
-            out = s.department_files["population"].parent.parent / "compare"
-            sources = " ".join(f"{kind}={path}" for kind, path in s.department_files.items())
+        files = dict(s.department_files)
+        applications = files.pop("applications", None)
+        if files:
+            base = files["population"].parent.parent
+            sources = " ".join(f"{kind}={path}" for kind, path in files.items())
             console.print(
                 "[bold]试一试全民参保登记比对[/bold]（各部门数据文件已写出）：\n"
-                f"  uv run shebao compare-files --out {out} {sources}"
+                f"  uv run shebao compare-files --out {base / 'compare'} {sources}"
             )
+            if applications is not None:
+                console.print(
+                    "[bold]试一试制卡条件审核[/bold]（一个单位的集体申领文件）：\n"
+                    f"  uv run shebao cards check-applications --population "
+                    f"{files['population']} --applications {applications} "
+                    f"--banks 农业银行,邮储银行 --out {base / 'eligibility'}"
+                )
