@@ -63,9 +63,11 @@ class ImportErrorCode(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class RowError:
+    """One rejected cell or row of an imported file (targets, figures, work plan)."""
+
     row: int  # as a spreadsheet numbers it: the header is row 1; 0 for the file as a whole
     column: str
-    code: ImportErrorCode
+    code: StrEnum  # ImportErrorCode, or PlanErrorCode for work plans
     message: str
 
     def text(self) -> str:

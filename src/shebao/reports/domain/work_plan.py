@@ -22,7 +22,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Final
 
-from shebao.reports.domain.rows import RawTable
+from shebao.reports.domain.rows import RawTable, RowError
 
 __all__ = [
     "GROUP_LABELS",
@@ -109,25 +109,10 @@ class PlanErrorCode(StrEnum):
     STATUS_INVALID = "STATUS_INVALID"
 
 
-@dataclass(frozen=True, slots=True)
-class PlanRowError:
-    row: int  # the header is row 1; 0 for the file as a whole
-    column: str
-    code: PlanErrorCode
-    message: str
+class PlanRowError(RowError):
+    """A rejected cell or row of a work-plan file (its code is a `PlanErrorCode`)."""
 
-    def text(self) -> str:
-        where = f"第{self.row}行" if self.row else "文件"
-        column = f"【{self.column}】" if self.column else ""
-        return f"{where}{column}{self.message}（{self.code}）"
-
-    def as_dict(self) -> dict[str, str | int]:
-        return {
-            "row": self.row,
-            "column": self.column,
-            "code": str(self.code),
-            "message": self.message,
-        }
+    __slots__ = ()
 
 
 @dataclass(frozen=True, slots=True)
