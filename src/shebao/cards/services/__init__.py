@@ -1,0 +1,1 @@
+"""Writes of the cards app, one module per part of the chain (see `cards.models`)."""
