@@ -79,6 +79,7 @@ INSTALLED_APPS = [
     "ninja",
     "shebao.geo",
     "shebao.accounts",
+    "shebao.jobs",
     "shebao.registry",
     "shebao.intake",
     "shebao.registration",

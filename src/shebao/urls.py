@@ -11,6 +11,8 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
     path("reports/", include("shebao.reports.urls")),
+    path("registration/", include("shebao.registration.urls")),
+    path("cards/", include("shebao.cards.urls")),
     path("", include("shebao.web.urls")),
 ]
 

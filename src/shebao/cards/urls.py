@@ -1,0 +1,7 @@
+from django.urls import URLPattern
+
+from shebao.cards.views import custody, issuing
+
+app_name = "cards"
+
+urlpatterns: list[URLPattern] = [*issuing.urlpatterns, *custody.urlpatterns]
