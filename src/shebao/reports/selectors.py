@@ -36,6 +36,7 @@ from shebao.reports.models import (
 
 __all__ = [
     "RegionOption",
+    "TargetLine",
     "bulletin_figures",
     "bulletin_latest",
     "bulletins_for",
@@ -43,6 +44,7 @@ __all__ = [
     "periods_with_data",
     "region_codes_known",
     "report_region_options",
+    "target_lines",
     "work_plan_can_manage",
     "work_plan_items_visible",
     "work_plan_sees_whole",
@@ -414,3 +416,44 @@ def work_plan_items_visible(*, user: User, plan: WorkPlan) -> list[WorkPlanItem]
         )
         .order_by("position")
     )
+
+
+# ---------------------------------------------------------------- target entry
+
+
+@dataclass(frozen=True, slots=True)
+class TargetLine:
+    """One row of the target page: a region's own target or a bank's at the region."""
+
+    region_code: str
+    region_name: str
+    bank: str
+    values: dict[int, int]  # period (0 annual, 1-12 months) -> target
+
+
+def target_lines(*, region: Region, year: int, metric: Metric) -> list[TargetLine]:
+    """The region, its direct subordinates, and the banks with targets or figures at the
+    region, with the targets stored for the year and metric."""
+    direct = list(
+        Region.objects.filter(parent_id=region.code).order_by("code").values_list("code", "name")
+    )
+    regions = [(region.code, region.name), *direct]
+    codes = [c for c, _n in regions]
+    stored: dict[tuple[str, str], dict[int, int]] = defaultdict(dict)
+    for code, bank, month, value in Target.objects.filter(
+        year=year, metric=metric.value, region_id__in=codes
+    ).values_list("region_id", "bank", "month", "value"):
+        stored[(code, bank)][month or 0] = value
+    banks = set(
+        ReportedFigure.objects.filter(region_id=region.code)
+        .exclude(bank="")
+        .values_list("bank", flat=True)
+        .distinct()
+    )
+    banks.update(b for (c, b) in stored if c == region.code and b)
+    lines = [TargetLine(c, n, "", stored.get((c, ""), {})) for c, n in regions]
+    lines += [
+        TargetLine(region.code, region.name, b, stored.get((region.code, b), {}))
+        for b in sorted(banks)
+    ]
+    return lines

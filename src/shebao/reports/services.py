@@ -40,6 +40,7 @@ from shebao.reports.domain.rows import (
     parse_figures,
     parse_targets,
 )
+from shebao.reports.domain.targets import ANNUAL, CellError, GridKey, parse_target_grid
 from shebao.reports.domain.work_plan import (
     PlanErrorCode,
     PlanRow,
@@ -70,6 +71,8 @@ __all__ = [
     "ImportOutcome",
     "ImportRejected",
     "ReportsDemoSummary",
+    "TargetsRejected",
+    "TargetsSaved",
     "WorkPlanImportOutcome",
     "WorkPlanRejected",
     "bulletin_publish",
@@ -78,7 +81,9 @@ __all__ = [
     "report_access_denied",
     "reports_demo_seed",
     "snapshot_digest",
+    "targets_can_manage",
     "targets_import",
+    "targets_save",
     "work_plan_import",
     "work_plan_item_transition",
 ]
@@ -763,3 +768,104 @@ def reports_demo_seed(
     return ReportsDemoSummary(
         targets=targets, figures=figures, work_plan=plan, units=units, through_month=through_month
     )
+
+
+# ---------------------------------------------------------------- targets typed on a page
+
+TARGET_MANAGERS: Final[frozenset[str]] = frozenset(
+    {Role.CARD_CENTRE_OPERATOR, Role.DISTRICT_CLERK, Role.SYSTEM_ADMIN}
+)
+
+
+class TargetsRejected(ValidationFailed):
+    """Some cells were wrong; nothing was saved. `errors` lists every one of them."""
+
+    def __init__(self, errors: Sequence[CellError]) -> None:
+        super().__init__(
+            f"目标值有{len(errors)}处错误，未保存任何数据",
+            code="TARGETS_REJECTED",
+            details=[e.as_dict() for e in errors],
+        )
+        self.errors = list(errors)
+
+
+@dataclass(frozen=True, slots=True)
+class TargetsSaved:
+    created: int
+    updated: int
+    removed: int
+
+
+def targets_can_manage(user: User) -> bool:
+    return user.is_superuser or user.has_role(*TARGET_MANAGERS)
+
+
+def targets_save(
+    *, actor: User, year: int, metric: Metric, cells: dict[GridKey, str]
+) -> TargetsSaved:
+    """Save the targets typed on the target page (all or nothing). A blank cell removes the
+    target it stood for; regions must lie in the actor's area."""
+    if not targets_can_manage(actor):
+        raise PermissionDenied("您的角色无权录入目标任务", code="TARGETS_FORBIDDEN")
+    scope = Scope.for_user(actor)
+    codes = {region for region, _bank, _period in cells}
+    outside = sorted(c for c in codes if not scope.contains_region(c))
+    if outside:
+        raise PermissionDenied(
+            f"区划“{outside[0]}”不在您的管辖范围内，不能录入其目标", code="OUT_OF_SCOPE"
+        )
+    unknown = sorted(codes - region_codes_known(codes))
+    if unknown:
+        raise NotFound(f"区划代码“{unknown[0]}”不存在", code="REGION_UNKNOWN")
+    grid = parse_target_grid(year=year, metric=metric, cells=cells)
+    if grid.errors:
+        raise TargetsRejected(grid.errors)
+    now = timezone.now()
+    with transaction.atomic():
+        existing: dict[Key, tuple[int, int]] = {}
+        stored = Target.objects.filter(
+            year=year, metric=metric.value, region_id__in=sorted(codes)
+        ).values_list("pk", "month", "region_id", "bank", "value")
+        for pk, month, region, bank, value in stored:
+            existing[(year, month, region, bank, metric)] = (pk, value)
+        created, updated, _unchanged = _count(grid.rows, existing)
+        fresh = [
+            Target(
+                year=r.year,
+                month=r.month,
+                region_id=r.region_code,
+                bank=r.bank,
+                metric=r.metric.value,
+                value=r.value,
+                updated_at=now,
+            )
+            for r in grid.rows
+            if r.key not in existing
+        ]
+        changed = [
+            Target(pk=existing[r.key][0], value=r.value, updated_at=now)
+            for r in grid.rows
+            if r.key in existing and existing[r.key][1] != r.value
+        ]
+        Target.objects.bulk_create(fresh, batch_size=_BATCH)
+        Target.objects.bulk_update(changed, ["value", "updated_at"], batch_size=_BATCH)
+        gone = [
+            existing[key][0]
+            for region, bank, period in grid.cleared
+            if (key := (year, None if period == ANNUAL else period, region, bank, metric))
+            in existing
+        ]
+        Target.objects.filter(pk__in=gone).delete()
+        audit_record(
+            actor=actor,
+            action=AuditAction.UPDATE,
+            target_type="reports.Target",
+            target_id=f"{year}:{metric.value}",
+            detail={
+                "regions": sorted(codes)[:50],
+                "created": created,
+                "updated": updated,
+                "removed": len(gone),
+            },
+        )
+    return TargetsSaved(created=created, updated=updated, removed=len(gone))

@@ -11,6 +11,7 @@ urlpatterns = [
     path("dashboard/", views.dashboard_view, name="dashboard"),
     path("dashboard/data.json", views.dashboard_data_view, name="dashboard_data"),
     path("dashboard/export.xlsx", views.dashboard_export_view, name="dashboard_export"),
+    path("targets/", views.targets_view, name="targets"),
     path("work-plan/", views.work_plan_view, name="work_plan"),
     path("work-plan/import/", views.work_plan_import_view, name="work_plan_import"),
     path("work-plan/<int:pk>/export.xlsx", views.work_plan_export_view, name="work_plan_export"),

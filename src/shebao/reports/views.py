@@ -52,17 +52,21 @@ from shebao.reports.selectors import (
     dashboard_data,
     periods_with_data,
     report_region_options,
+    target_lines,
     work_plan_can_manage,
     work_plan_items_visible,
     work_plan_sees_whole,
     work_plans_visible,
 )
 from shebao.reports.services import (
+    TargetsRejected,
     WorkPlanRejected,
     bulletin_publish,
     bulletin_render_stored,
     report_access_denied,
     snapshot_digest,
+    targets_can_manage,
+    targets_save,
     work_plan_import,
     work_plan_item_transition,
 )
@@ -659,3 +663,99 @@ def work_plan_item_status_view(request: HttpRequest, pk: int) -> HttpResponse:
         return redirect(reverse("reports:work_plan") + (f"?plan={plan}" if plan.isdigit() else ""))
     messages.success(request, f"“{item.task[:24]}”已标记为{item.get_status_display()}")
     return redirect(reverse("reports:work_plan") + f"?plan={item.plan_id}#item-{item.pk}")
+
+
+# ---------------------------------------------------------------- targets
+
+_PERIODS: Final[tuple[int, ...]] = tuple(range(13))  # 0: the annual target, then months
+
+
+def _target_cells(post: Any) -> dict[tuple[str, str, int], str]:
+    """The grid's cells from the form: `cell|<region>|<bank>|<period>`, and the new-bank row
+    (`new_bank` and `new|<period>`) when a bank name was typed."""
+    cells: dict[tuple[str, str, int], str] = {}
+    region = post.get("region", "")
+    for name, value in post.items():
+        parts = name.split("|")
+        if parts[0] == "cell" and len(parts) == 4 and parts[3].isdigit():
+            cells[(parts[1], parts[2], int(parts[3]))] = value
+    new_bank = "".join(post.get("new_bank", "").split())
+    if new_bank:
+        for period in _PERIODS:
+            value = post.get(f"new|{period}", "")
+            if value.strip():
+                cells[(region, new_bank, period)] = value
+    return cells
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def targets_view(request: HttpRequest) -> HttpResponse:
+    try:
+        user = _reports_user(request)
+        asked = request.POST.get("region", "") if request.method == "POST" else ""
+        region = _chosen_region(asked or request.GET.get("region", ""), user, "targets")
+    except ShebaoError as exc:
+        return _error_page(request, exc)
+    if region is None:
+        return render(request, "reports/targets.html", {"region": None})
+    source = request.POST if request.method == "POST" else request.GET
+    try:
+        year = int(source.get("year", "") or timezone.localdate().year)
+        metric = Metric(source.get("metric", "") or Metric.SUBMITTED.value)
+    except ValueError:
+        return _error_page(
+            request, ValidationFailed("年度或指标不正确", code="TARGETS_BAD_PARAMETER")
+        )
+    can_manage = targets_can_manage(user)
+    errors: list[Any] = []
+    typed: dict[tuple[str, str, int], str] = {}
+    if request.method == "POST":
+        typed = _target_cells(request.POST)
+        try:
+            saved = targets_save(actor=user, year=year, metric=metric, cells=typed)
+        except TargetsRejected as exc:
+            errors = exc.errors
+        except ShebaoError as exc:
+            return _error_page(request, exc)
+        else:
+            messages.success(
+                request,
+                f"已保存：新增{saved.created}项，修改{saved.updated}项，删除{saved.removed}项",
+            )
+            query = urlencode({"region": region.code, "year": year, "metric": metric.value})
+            return redirect(f"{reverse('reports:targets')}?{query}")
+    bad = {(e.region_code, e.bank, e.period) for e in errors}
+    lines = []
+    for line in target_lines(region=region, year=year, metric=metric):
+        cells = []
+        for period in _PERIODS:
+            key = (line.region_code, line.bank, period)
+            stored = line.values.get(period)
+            value = typed.get(key, "" if stored is None else str(stored)) if typed else stored
+            cells.append(
+                {
+                    "name": f"cell|{line.region_code}|{line.bank}|{period}",
+                    "value": "" if value is None else value,
+                    "error": key in bad,
+                }
+            )
+        lines.append({"line": line, "cells": cells})
+    context = {
+        "region": region,
+        "year": year,
+        "metric": metric,
+        "lines": lines,
+        "errors": errors,
+        "can_manage": can_manage,
+        "periods": ["年度", *[f"{m}月" for m in range(1, 13)]],
+        "period_numbers": _PERIODS,
+        "region_options": _region_options(user, region),
+        "metric_options": [_Option(m.value, m.label, m == metric) for m in Metric],
+        "year_options": [
+            _Option(str(y), f"{y}年", y == year)
+            for y in range(timezone.localdate().year + 1, timezone.localdate().year - 4, -1)
+        ],
+        "crumbs": _crumbs(("目标任务", reverse("reports:targets"))),
+    }
+    return render(request, "reports/targets.html", context, status=400 if errors else 200)

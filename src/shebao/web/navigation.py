@@ -87,6 +87,13 @@ NAV: tuple[NavItem, ...] = (
         description="按月份和地区生成进度通报及附表，下载 Excel、Word、PDF，查看已发布的通报。",
     ),
     NavItem(
+        "目标任务",
+        "reports:targets",
+        roles=REPORT_ROLES,
+        section=SECTION_SUPERVISION,
+        description="按年度和指标录入各地区、各合作银行的年度目标和逐月累计目标。",
+    ),
+    NavItem(
         "审计日志",
         "web:audit_list",
         roles=AUDIT_ROLES,
