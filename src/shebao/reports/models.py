@@ -158,6 +158,81 @@ class ReportedFigure(models.Model):
         return f"{self.year:04d}-{self.month:02d}"
 
 
+class LiveCount(models.Model):
+    """How much work of one kind the system recorded on one day in one region (the finest it
+    knows: a village or a town), per bank where the work has one. The pre-aggregate that
+    `live_figures_refresh` keeps current, day by day."""
+
+    day = models.DateField("日期")
+    region = models.ForeignKey(
+        Region, verbose_name="区划", on_delete=models.PROTECT, related_name="+"
+    )
+    bank = models.CharField("合作银行", max_length=MAX_BANK_LENGTH, blank=True, default="")
+    metric = models.CharField("指标", max_length=16, choices=MetricChoice.choices)
+    count = models.PositiveBigIntegerField("当日数")
+
+    class Meta:
+        verbose_name = "实时日统计"
+        verbose_name_plural = "实时日统计"
+        ordering = ["day", "region_id", "bank", "metric"]
+        indexes = [models.Index(fields=["day"], name="livecount_day")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["day", "region", "bank", "metric"], name="livecount_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.region_id} {self.bank} {self.metric} {self.count}"
+
+
+class LiveFigure(models.Model):
+    """A month-end cumulative figure computed from the system's own records, in the shape of
+    `ReportedFigure`. Where both exist for a region, month, bank and metric, this one is used
+    (pages say so)."""
+
+    year = models.PositiveSmallIntegerField("年")
+    month = models.PositiveSmallIntegerField("月")
+    region = models.ForeignKey(
+        Region, verbose_name="区划", on_delete=models.PROTECT, related_name="live_figures"
+    )
+    bank = models.CharField("合作银行", max_length=MAX_BANK_LENGTH, blank=True, default="")
+    metric = models.CharField("指标", max_length=16, choices=MetricChoice.choices)
+    value = models.PositiveBigIntegerField("累计值")
+
+    class Meta:
+        verbose_name = "实时统计"
+        verbose_name_plural = "实时统计"
+        ordering = ["year", "month", "region_id", "bank", "metric"]
+        indexes = [models.Index(fields=["region", "year", "month"], name="livefig_region_month")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["year", "month", "region", "bank", "metric"], name="livefigure_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.year}-{self.month:02d} {self.region_id} {self.metric} {self.value}"
+
+
+class LiveRefresh(models.Model):
+    """One run of the live-figure refresh: from which day it re-counted, what it wrote."""
+
+    started_at = models.DateTimeField("开始时间", default=timezone.now)
+    finished_at = models.DateTimeField("完成时间", null=True, blank=True)
+    since = models.DateField("重算起始日")
+    counts = models.PositiveIntegerField("日统计行数", default=0)
+    figures = models.PositiveIntegerField("月度统计行数", default=0)
+
+    class Meta:
+        verbose_name = "实时统计刷新"
+        verbose_name_plural = "实时统计刷新"
+        ordering = ["-started_at"]
+
+    def __str__(self) -> str:
+        return f"{self.started_at:%Y-%m-%d %H:%M} 自{self.since}"
+
+
 class Bulletin(models.Model):
     """A produced bulletin with the figures it was computed from, kept as published.
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from itertools import islice
 from typing import Final
 
@@ -28,6 +29,8 @@ from shebao.reports.domain.metrics import Metric
 from shebao.reports.domain.regions import rollup
 from shebao.reports.models import (
     Bulletin,
+    LiveFigure,
+    LiveRefresh,
     ReportedFigure,
     Target,
     WorkPlan,
@@ -35,12 +38,15 @@ from shebao.reports.models import (
 )
 
 __all__ = [
+    "FigureSources",
     "RegionOption",
     "TargetLine",
     "bulletin_figures",
     "bulletin_latest",
     "bulletins_for",
     "dashboard_data",
+    "figure_rows",
+    "figure_sources",
     "periods_with_data",
     "region_codes_known",
     "report_region_options",
@@ -74,6 +80,54 @@ def region_codes_known(codes: Iterable[str]) -> set[str]:
     return known
 
 
+FigureRow = tuple[str, int, int, str, str, int]  # region, year, month, bank, metric, value
+
+
+def figure_rows(condition: Q) -> list[FigureRow]:
+    """Month-end figures matching `condition`: the system's own (live) figure where it has
+    one for a region, month, bank and metric, else the figure reported upward."""
+    fields = ("region_id", "year", "month", "bank", "metric", "value")
+    merged: dict[tuple[str, int, int, str, str], int] = {}
+    for model in (ReportedFigure, LiveFigure):  # live last: it wins
+        for code, y, m, bank, metric, value in (
+            model._default_manager.filter(condition).order_by().values_list(*fields)
+        ):
+            merged[(code, y, m, bank, metric)] = value
+    return [(*key, value) for key, value in merged.items()]
+
+
+@dataclass(frozen=True, slots=True)
+class FigureSources:
+    """Where the figures of a region's month come from, for the pages to say so."""
+
+    live: int  # figures computed from the system's own records
+    reported: int  # figures reported upward by file
+    both: tuple[tuple[str, str, str], ...]  # (region name, metric label, bank) with both: live used
+    refreshed_at: datetime | None  # when live figures were last brought up to date
+
+
+def figure_sources(*, region: Region, year: int, month: int) -> FigureSources:
+    condition = Q(region__code__startswith=region.prefix, year=year, month=month)
+    keys = ("region_id", "bank", "metric")
+    live = set(LiveFigure.objects.filter(condition).values_list(*keys))
+    reported = set(ReportedFigure.objects.filter(condition).values_list(*keys))
+    both = sorted(live & reported)
+    names = dict(
+        Region.objects.filter(code__in={code for code, _b, _m in both[:200]}).values_list(
+            "code", "name"
+        )
+    )
+    last = LiveRefresh.objects.filter(finished_at__isnull=False).order_by("-started_at").first()
+    return FigureSources(
+        live=len(live),
+        reported=len(reported),
+        both=tuple(
+            (names.get(code, code), Metric(metric).label, bank) for code, bank, metric in both[:200]
+        ),
+        refreshed_at=last.finished_at if last is not None else None,
+    )
+
+
 def bulletin_figures(*, year: int, month: int, region_code: str) -> BulletinFigures:
     """The snapshot a bulletin of `region_code` for the month is computed from.
 
@@ -101,13 +155,15 @@ def bulletin_figures(*, year: int, month: int, region_code: str) -> BulletinFigu
     # (metric, bank) -> region -> value for the banks' rows of the month.
     own: dict[tuple[str, int, int], dict[str, int]] = defaultdict(dict)
     by_bank: dict[tuple[str, str], dict[str, int]] = defaultdict(dict)
-    rows = ReportedFigure.objects.filter(
-        region__code__startswith=region.prefix,
-        metric__in=[m.value for m in _BULLETIN_METRICS],
-    ).filter(year__in={year, prev_year}, month__in={month, prev_month})
-    for code, y, m, bank, metric, value in rows.values_list(
-        "region_id", "year", "month", "bank", "metric", "value"
-    ):
+    rows = figure_rows(
+        Q(
+            region__code__startswith=region.prefix,
+            metric__in=[m.value for m in _BULLETIN_METRICS],
+            year__in={year, prev_year},
+            month__in={month, prev_month},
+        )
+    )
+    for code, y, m, bank, metric, value in rows:
         if (y, m) not in {(year, month), (prev_year, prev_month)}:
             continue
         if bank:
@@ -232,13 +288,15 @@ def report_region_options(*, root: Region | None, max_level: int = 4) -> list[Re
 
 def periods_with_data(*, region: Region) -> list[tuple[int, int]]:
     """(year, month) pairs with a figure anywhere in the region's subtree, latest first."""
-    rows = (
-        ReportedFigure.objects.filter(region__code__startswith=region.prefix)
-        .order_by()  # the model's ordering would join the DISTINCT
-        .values_list("year", "month")
-        .distinct()
-    )
-    return sorted(set(rows), reverse=True)
+    found: set[tuple[int, int]] = set()
+    for model in (ReportedFigure, LiveFigure):
+        found.update(
+            model._default_manager.filter(region__code__startswith=region.prefix)
+            .order_by()  # the model's ordering would join the DISTINCT
+            .values_list("year", "month")
+            .distinct()
+        )
+    return sorted(found, reverse=True)
 
 
 # ---------------------------------------------------------------- dashboard
@@ -266,11 +324,8 @@ def dashboard_data(
     bank_rows = Q(
         year=year, month=month, metric__in=[Metric.RECEIVED.value, Metric.OPENED.value]
     ) & ~Q(bank="")
-    figures = (
-        ReportedFigure.objects.filter(region__code__startswith=prefix)
-        .filter((Q(bank="") & (trend | cards)) | bank_rows)
-        .order_by()
-        .values_list("region_id", "year", "month", "bank", "metric", "value")
+    figures = figure_rows(
+        Q(region__code__startswith=prefix) & ((Q(bank="") & (trend | cards)) | bank_rows)
     )
     own: dict[tuple[Metric, int], dict[str, int]] = defaultdict(dict)
     banks: dict[tuple[str, Metric], dict[str, int]] = defaultdict(dict)

@@ -9,25 +9,29 @@ import tempfile
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any, Final, TypeVar
 
 import numpy as np
 from django.db import models, transaction
-from django.db.models import Q
+from django.db.models import Q, Sum
+from django.db.models.functions import ExtractMonth, ExtractYear
 from django.utils import timezone
 
 from shebao.accounts.audit import audit_record
-from shebao.accounts.choices import AuditAction, Role
+from shebao.accounts.choices import AuditAction, OrganisationKind, Role
 from shebao.accounts.models import Organisation, User
 from shebao.accounts.scoping import Scope
 from shebao.accounts.services import organisation_create
 from shebao.errors import NotFound, PermissionDenied, ValidationFailed
+from shebao.geo.codes import parent_code_of
 from shebao.geo.models import Region
 from shebao.reports.choices import BulletinFormat, ImportKind, WorkPlanStatus
 from shebao.reports.documents import render_document
 from shebao.reports.domain.bulletin import BulletinFigures, compute_bulletin
 from shebao.reports.domain.document import bulletin_document, render_text
+from shebao.reports.domain.live import CountKey, month_end_figures, months_between, rollup_chain
 from shebao.reports.domain.metrics import Metric
 from shebao.reports.domain.rows import (
     FigureRow,
@@ -49,9 +53,13 @@ from shebao.reports.domain.work_plan import (
     error_order,
     parse_work_plan,
 )
+from shebao.reports.live import LIVE_SOURCES
 from shebao.reports.models import (
     Bulletin,
     ImportBatch,
+    LiveCount,
+    LiveFigure,
+    LiveRefresh,
     ReportedFigure,
     Target,
     WorkPlan,
@@ -70,6 +78,7 @@ __all__ = [
     "BulletinOutcome",
     "ImportOutcome",
     "ImportRejected",
+    "LiveRefreshOutcome",
     "ReportsDemoSummary",
     "TargetsRejected",
     "TargetsSaved",
@@ -78,6 +87,7 @@ __all__ = [
     "bulletin_publish",
     "bulletin_render_stored",
     "figures_import",
+    "live_figures_refresh",
     "report_access_denied",
     "reports_demo_seed",
     "snapshot_digest",
@@ -869,3 +879,133 @@ def targets_save(
             },
         )
     return TargetsSaved(created=created, updated=updated, removed=len(gone))
+
+
+# ---------------------------------------------------------------- live figures
+
+
+@dataclass(frozen=True, slots=True)
+class LiveRefreshOutcome:
+    refresh: LiveRefresh
+    counts: int
+    figures: int
+
+
+def _live_since(full: bool) -> date | None:
+    """Re-count from the day before the last refresh started (work recorded around midnight
+    or committed late is never missed); everything on the first run or when asked."""
+    if full:
+        return None
+    last = LiveRefresh.objects.filter(finished_at__isnull=False).order_by("-started_at").first()
+    if last is None:
+        return None
+    return timezone.localdate(last.started_at) - timedelta(days=1)
+
+
+def _live_counts_recount(since: date | None) -> int:
+    """Replace the daily counts from `since` (all of them for None) by fresh ones."""
+    stale = LiveCount.objects.all() if since is None else LiveCount.objects.filter(day__gte=since)
+    stale.delete()
+    fresh: dict[tuple[date, str, str, str], int] = defaultdict(int)
+    for source in LIVE_SOURCES:
+        for day, region, bank, metric, n in source.count(since):
+            if region and n:
+                fresh[(day, region, bank, metric.value)] += n
+    LiveCount.objects.bulk_create(
+        [
+            LiveCount(day=day, region_id=region, bank=bank, metric=metric, count=n)
+            for (day, region, bank, metric), n in sorted(fresh.items())
+        ],
+        batch_size=_BATCH,
+    )
+    return len(fresh)
+
+
+def _live_chain(regions: set[str]) -> Callable[[str], tuple[str, ...]]:
+    """How far each region's counts roll up: to the card centres' regions (see
+    `domain.live.rollup_chain`), over the regions the table knows."""
+    roots = set(
+        Organisation.objects.filter(kind=OrganisationKind.CARD_CENTRE).values_list(
+            "region_id", flat=True
+        )
+    )
+    candidates: set[str] = set()
+    for code in regions:
+        current: str | None = code
+        while current is not None:
+            candidates.add(current)
+            current = parent_code_of(current)
+    known = region_codes_known(candidates)
+    return lambda code: rollup_chain(code, roots=roots, known=known.__contains__)
+
+
+def _live_figures_rebuild(month_start: date, today: date) -> int:
+    """Rewrite the month-end live figures from `month_start`'s month to today's."""
+    metrics = {m.value: m for m in Metric}
+    before: dict[CountKey, int] = {}
+    for region, bank, metric, total in (
+        LiveCount.objects.filter(day__lt=month_start)
+        .values_list("region_id", "bank", "metric")
+        .annotate(total=Sum("count"))
+        .order_by()
+    ):
+        before[(region, bank, metrics[metric])] = total
+    increments: dict[tuple[int, int], dict[CountKey, int]] = defaultdict(dict)
+    for year, month, region, bank, metric, total in (
+        LiveCount.objects.filter(day__gte=month_start)
+        .annotate(y=ExtractYear("day"), m=ExtractMonth("day"))
+        .values_list("y", "m", "region_id", "bank", "metric")
+        .annotate(total=Sum("count"))
+        .order_by()
+    ):
+        increments[(year, month)][(region, bank, metrics[metric])] = total
+    regions = {key[0] for key in before} | {k[0] for keys in increments.values() for k in keys}
+    rows = month_end_figures(
+        before=before,
+        increments=increments,
+        months=months_between(month_start, max(today, month_start)),
+        chain=_live_chain(regions),
+    )
+    LiveFigure.objects.filter(
+        Q(year__gt=month_start.year) | Q(year=month_start.year, month__gte=month_start.month)
+    ).delete()
+    LiveFigure.objects.bulk_create(
+        [
+            LiveFigure(
+                year=r.year,
+                month=r.month,
+                region_id=r.region_code,
+                bank=r.bank,
+                metric=r.metric.value,
+                value=r.value,
+            )
+            for r in rows
+        ],
+        batch_size=_BATCH,
+    )
+    return len(rows)
+
+
+def live_figures_refresh(*, full: bool = False, today: date | None = None) -> LiveRefreshOutcome:
+    """Bring the daily counts and the month-end live figures up to date, re-counting only the
+    days since the last refresh (all days with `full`). One transaction: pages read either
+    the old figures or the new ones."""
+    today = today or timezone.localdate()
+    since = _live_since(full)
+    started = timezone.now()
+    with transaction.atomic():
+        counts = _live_counts_recount(since)
+        first_day = since or LiveCount.objects.order_by("day").values_list("day", flat=True).first()
+        if first_day is None:
+            LiveFigure.objects.all().delete()
+            figures = 0
+        else:
+            figures = _live_figures_rebuild(first_day.replace(day=1), today)
+        refresh = LiveRefresh.objects.create(
+            started_at=started,
+            finished_at=timezone.now(),
+            since=since or first_day or today,
+            counts=counts,
+            figures=figures,
+        )
+    return LiveRefreshOutcome(refresh=refresh, counts=counts, figures=figures)

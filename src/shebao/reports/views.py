@@ -50,6 +50,7 @@ from shebao.reports.selectors import (
     bulletin_latest,
     bulletins_for,
     dashboard_data,
+    figure_sources,
     periods_with_data,
     report_region_options,
     target_lines,
@@ -263,6 +264,7 @@ def bulletin_view(request: HttpRequest) -> HttpResponse:
         region_options=_region_options(user, region),
         month_options=_month_options(periods, year, month),
         has_data=has_data,
+        sources=figure_sources(region=region, year=year, month=month),
         produced=bulletins_for(region_code=region.code),
         latest=latest,
         latest_differs=latest is not None
@@ -416,6 +418,7 @@ def dashboard_view(request: HttpRequest) -> HttpResponse:
             export_url=f"{reverse('reports:dashboard_export')}?{here}",
             page_url=reverse("reports:dashboard"),
             query=query,
+            sources=figure_sources(region=region, year=data.year, month=data.month),
         )
     return render(request, "reports/dashboard.html", context)
 

@@ -1,0 +1,76 @@
+"""Where live figures come from: each source counts one kind of recorded work per day,
+region and bank, from the tables of the app that records it (cards, registration …).
+
+A source answers with aggregated rows (the database groups them); nothing here walks
+records one by one. Sources are registered by metric so that an app landing later adds its
+own without touching the refresh.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from typing import Final
+
+from django.db.models import Count
+from django.db.models.functions import Coalesce, TruncDate
+from django.utils import timezone
+
+from shebao.cards.domain.lifecycle import CardEvent
+from shebao.cards.models import CardHistory
+from shebao.reports.domain.metrics import Metric
+
+__all__ = ["LIVE_SOURCES", "CountRow", "LiveSource", "live_metrics"]
+
+CountRow = tuple[date, str, str, Metric, int]  # (day, region code, bank, metric, count)
+
+
+@dataclass(frozen=True, slots=True)
+class LiveSource:
+    name: str
+    metrics: frozenset[Metric]
+    count: Callable[[date | None], Iterable[CountRow]]  # the rows of the days since a day
+
+
+def _start_of(day: date | None) -> datetime | None:
+    if day is None:
+        return None
+    return timezone.make_aware(datetime.combine(day, time.min))
+
+
+_CARD_EVENTS: Final[dict[str, Metric]] = {
+    CardEvent.PRODUCTION_SUCCEEDED.value: Metric.PRODUCED,
+    CardEvent.ISSUE.value: Metric.DISTRIBUTED,
+    CardEvent.ACTIVATE.value: Metric.ACTIVATED,
+}
+
+
+def card_events(since: date | None) -> Iterable[CountRow]:
+    """Cards made (制卡), handed to their holders (发卡) and activated (激活), counted where
+    the holder lives (else where the holder's household is registered)."""
+    history = CardHistory.objects.filter(event__in=list(_CARD_EVENTS))
+    start = _start_of(since)
+    if start is not None:
+        history = history.filter(at__gte=start)
+    rows = (
+        history.annotate(
+            day=TruncDate("at"),
+            region=Coalesce("card__person__residence_region_id", "card__person__hukou_region_id"),
+        )
+        .values_list("day", "region", "event")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    for day, region, event, n in rows:
+        yield day, region, "", _CARD_EVENTS[event], n
+
+
+LIVE_SOURCES: list[LiveSource] = [
+    LiveSource("社保卡制发", frozenset(_CARD_EVENTS.values()), card_events),
+]
+
+
+def live_metrics() -> frozenset[Metric]:
+    """The metrics that some source counts (for the pages' notes)."""
+    return frozenset(m for source in LIVE_SOURCES for m in source.metrics)
