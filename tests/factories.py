@@ -8,6 +8,8 @@ from datetime import date
 from shebao.accounts.choices import OrganisationKind, Role
 from shebao.accounts.models import Organisation, User
 from shebao.accounts.services import organisation_create, user_create
+from shebao.cards.domain.codes import card_id_code, card_number_of
+from shebao.cards.models import Card
 from shebao.geo.codes import level_of, parent_code_of, prefix_of
 from shebao.geo.models import Region
 from shebao.identity.id_number import id_number_check_char as id_check_char
@@ -106,4 +108,26 @@ def make_person(
             household_number=household,
             phone=phone,
         ),
+    )
+
+
+def make_card(
+    person: Person,
+    *,
+    custodian: Organisation | None,
+    status: str = "made",
+    bank: Organisation | None = None,
+) -> Card:
+    """A card row as production leaves it (status `made`, in the custodian's hands), with a
+    valid card number and identification code. Status changes go through the services."""
+    n = next(_seq)
+    region = person.hukou_region_id
+    return Card.objects.create(
+        card_number=card_number_of(f"T{n:07d}"),
+        card_id_code=card_id_code(region[:6], n),
+        person=person,
+        status=status,
+        issuing_region_id=region[:6] if Region.objects.filter(code=region[:6]).exists() else region,
+        custodian=custodian,
+        bank=bank,
     )

@@ -1,3 +1,844 @@
-from django.urls import URLPattern
+"""Pages of the custody chain and the card's life at the counter:
 
-urlpatterns: list[URLPattern] = []
+- 卡片交接 (custody/): what the organisation holds, handovers to confirm, dispatch screen
+  (typed or scanned card numbers), each handover with its missing and extra cards;
+- 领卡发放 (custody/pickup/): the holder's identity check and signature at the point of issue;
+- 领卡签收表 (custody/receipts/): printable sheets per batch, sealing, sending them up;
+- 逾期回收 (custody/recall/) and 工作补助经费 (custody/subsidy/);
+- 卡片业务 (counter/): activation, loss, unlock, PIN, information change, replacement,
+  renewal, cancellation — at a bank branch for its own customers or a card office counter;
+- 申领进度查询 (self-service/): a citizen, not signed in, follows their card and reports a
+  temporary loss (identity by ID number + name + the phone's last four digits; masked,
+  audited, rate-limited per address).
+
+Views parse the request, call a selector or a service, and render; scoping, masking and
+auditing are in those.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any, Final
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.db import transaction
+from django.db.models import Count, Q
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import path, reverse
+from django.utils import timezone
+from django.views.decorators.http import require_http_methods, require_POST
+
+from shebao.accounts.audit import audit_record
+from shebao.accounts.choices import AuditAction, Purpose
+from shebao.accounts.models import AuditEvent, Organisation, User
+from shebao.cards.domain.custody import (
+    HandoverKind,
+    HandoverStatus,
+    ReceiptLineOutcome,
+    ReceiptStatus,
+)
+from shebao.cards.domain.lifecycle import (
+    CardEvent,
+    CardStatus,
+    FeeKind,
+    RenewalReason,
+    allowed_events,
+)
+from shebao.cards.models import (
+    Application,
+    ApplicationChannel,
+    ApplicationStatus,
+    Card,
+    Handover,
+)
+from shebao.cards.selectors.custody import (
+    card_by_number,
+    card_history,
+    cards_in_custody,
+    cards_overdue,
+    cards_scoped,
+    handover_for,
+    handovers_of,
+    issuing_policy,
+    receipt_for,
+    receipt_lines,
+    receipts_held_by,
+    subsidy_by_town,
+)
+from shebao.cards.services import card_life
+from shebao.cards.services.custody import (
+    PickupInput,
+    adjacent_organisations,
+    card_pickup,
+    cards_recall_overdue,
+    handover_cancel,
+    handover_confirm,
+    handover_create,
+    receipt_seal,
+)
+from shebao.errors import PermissionDenied, ShebaoError
+from shebao.identity.id_number import normalize_id_number
+from shebao.identity.masking import mask_id_number, mask_name
+from shebao.registry.models import Person
+
+PAGE_SIZE: Final[int] = 50
+SELF_SERVICE_LIMIT: Final[int] = 10  # identity attempts per address per window
+SELF_SERVICE_WINDOW: Final[timedelta] = timedelta(minutes=10)
+SELF_SERVICE_SESSION_KEY: Final[str] = "cards_self_service"
+SELF_SERVICE_TTL: Final[timedelta] = timedelta(minutes=10)
+COUNTER_SESSION_KEY: Final[str] = "cards_counter_card"
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def _actor(request: HttpRequest) -> User:
+    user = request.user
+    if not isinstance(user, User) or not user.is_authenticated:
+        raise PermissionDenied("请先登录", code="UNAUTHENTICATED")
+    return user
+
+
+def _organisation(actor: User) -> Organisation:
+    org = actor.organisation
+    if org is None:
+        raise PermissionDenied("您未归属任何经办机构", code="CUSTODY_NO_ORG")
+    return org
+
+
+def _crumbs(*trail: tuple[str, str]) -> list[dict[str, str]]:
+    return [{"label": "首页", "url": reverse("web:home")}] + [
+        {"label": label, "url": url} for label, url in trail
+    ]
+
+
+def _error_page(request: HttpRequest, exc: ShebaoError) -> HttpResponse:
+    status = exc.status if exc.status in (403, 404) else 400
+    return render(
+        request, f"{status}.html", {"message": exc.message, "code": exc.code}, status=status
+    )
+
+
+def _page(request: HttpRequest, items: Any) -> Any:
+    try:
+        number = max(1, int(request.GET.get("page", "1")))
+    except ValueError:
+        number = 1
+    return Paginator(items, PAGE_SIZE).get_page(number)
+
+
+def _holder_row(card: Card) -> dict[str, Any]:
+    return {
+        "card": card,
+        "name": mask_name(card.person.name),
+        "id_number": mask_id_number(card.person.id_number),
+        "status": CardStatus(card.status).label,
+    }
+
+
+# ---------------------------------------------------------------- handovers
+
+
+@login_required
+@require_http_methods(["GET"])
+def custody_home(request: HttpRequest) -> HttpResponse:
+    try:
+        actor = _actor(request)
+        org = _organisation(actor)
+    except ShebaoError as exc:
+        return _error_page(request, exc)
+    return _render_home(request, actor, org)
+
+
+def _render_home(
+    request: HttpRequest,
+    actor: User,
+    org: Organisation,
+    *,
+    errors: list[dict[str, Any]] | None = None,
+    error_message: str = "",
+    form: dict[str, str] | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    held = cards_in_custody(organisation=org)
+    by_status = [
+        (CardStatus(row["status"]).label, row["n"])
+        for row in held.order_by().values("status").annotate(n=Count("id")).order_by("status")
+    ]
+    handovers = handovers_of(organisation=org)
+    incoming = handovers.filter(to_organisation=org, status=HandoverStatus.DISPATCHED.value)
+    adjacent = adjacent_organisations(org)
+    return render(
+        request,
+        "cards/custody/home.html",
+        {
+            "breadcrumbs": _crumbs(("卡片交接", "")),
+            "organisation": org,
+            "by_status": by_status,
+            "held_total": sum(n for _, n in by_status),
+            "incoming": incoming,
+            "page": _page(request, handovers),
+            "down": adjacent["down"],
+            "up": adjacent["up"],
+            "errors": errors or [],
+            "error_message": error_message,
+            "form": form or {},
+            "can_dispatch": bool(adjacent["down"] or adjacent["up"]),
+        },
+        status=status,
+    )
+
+
+@login_required
+@require_POST
+def custody_dispatch(request: HttpRequest) -> HttpResponse:
+    try:
+        actor = _actor(request)
+        org = _organisation(actor)
+    except ShebaoError as exc:
+        return _error_page(request, exc)
+    to = request.POST.get("to", "")
+    text = request.POST.get("card_numbers", "")
+    kind = HandoverKind.RECALL if request.POST.get("direction") == "up" else HandoverKind.CARDS
+    try:
+        handover = handover_create(
+            actor=actor,
+            to_organisation_id=int(to) if to.isdigit() else 0,
+            card_numbers=text,
+            kind=kind,
+            note=request.POST.get("note", ""),
+        )
+    except ShebaoError as exc:
+        return _render_home(
+            request, actor, org, errors=exc.details, error_message=exc.message,
+            form={"to": to, "card_numbers": text}, status=400 if exc.status != 403 else 403,
+        )  # fmt: skip
+    messages.success(
+        request,
+        f"交接单 {handover.number} 已移交 {handover.to_organisation.name}，"
+        f"共 {handover.listed_count} 张，待对方确认接收。",
+    )
+    return redirect("cards:handover_detail", pk=handover.pk)
+
+
+def _handover_context(actor: User, handover: Handover) -> dict[str, Any]:
+    items = list(handover.items.select_related("card", "card__person", "receipt").order_by("pk"))
+    rows = [
+        {
+            "item": item,
+            "name": mask_name(item.card.person.name) if item.card is not None else "",
+            "id_number": mask_id_number(item.card.person.id_number)
+            if item.card is not None
+            else "",
+        }
+        for item in items
+    ]
+    org_id = actor.organisation_id
+    return {
+        "handover": handover,
+        "rows": rows,
+        "is_receiver": handover.to_organisation_id == org_id,
+        "is_sender": handover.from_organisation_id == org_id,
+        "can_receive": handover.to_organisation_id == org_id
+        and handover.status == HandoverStatus.DISPATCHED.value,
+        "can_cancel": handover.from_organisation_id == org_id
+        and HandoverStatus(handover.status).is_open,
+        "carries_cards": HandoverKind(handover.kind).carries_cards,
+        "kind_label": HandoverKind(handover.kind).label,
+        "status_label": HandoverStatus(handover.status).label,
+        "receipt": getattr(handover, "receipt", None),
+    }
+
+
+@login_required
+@require_http_methods(["GET"])
+def handover_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    actor = _actor(request)
+    handover = handover_for(actor=actor, handover_id=pk)
+    if handover is None:
+        return _error_page(request, PermissionDenied("没有该交接单，或您无权查看"))
+    return render(
+        request,
+        "cards/custody/handover.html",
+        {
+            "breadcrumbs": _crumbs(
+                ("卡片交接", reverse("cards:custody_home")), (f"交接单 {handover.number}", "")
+            ),
+            **_handover_context(actor, handover),
+        },
+    )
+
+
+@login_required
+@require_POST
+def handover_receive(request: HttpRequest, pk: int) -> HttpResponse:
+    actor = _actor(request)
+    handover = handover_for(actor=actor, handover_id=pk)
+    if handover is None:
+        return _error_page(request, PermissionDenied("没有该交接单，或您无权查看"))
+    text = request.POST.get("arrived", "")
+    try:
+        result = handover_confirm(
+            actor=actor,
+            handover_id=pk,
+            arrived=text,
+            receipt_numbers=request.POST.getlist("receipt"),
+        )
+    except ShebaoError as exc:
+        return render(
+            request,
+            "cards/custody/handover.html",
+            {
+                "breadcrumbs": _crumbs(
+                    ("卡片交接", reverse("cards:custody_home")),
+                    (f"交接单 {handover.number}", ""),
+                ),
+                **_handover_context(actor, handover),
+                "errors": exc.details,
+                "error_message": exc.message,
+                "arrived": text,
+            },
+            status=403 if exc.status == 403 else 400,
+        )
+    if result.missing or result.extra:
+        messages.warning(
+            request,
+            f"已确认接收 {len(result.received)} 张；短少 {len(result.missing)} 张，"
+            f"多出 {len(result.extra)} 张，请与移交单位核实。",
+        )
+    else:
+        messages.success(request, f"已确认接收 {len(result.received)} 张，与清单一致。")
+    if result.arrived_for_pickup:
+        messages.info(
+            request, f"{result.arrived_for_pickup} 张卡已到达本发放点，可通知持卡人领取。"
+        )
+    return redirect("cards:handover_detail", pk=pk)
+
+
+@login_required
+@require_POST
+def handover_cancel_view(request: HttpRequest, pk: int) -> HttpResponse:
+    try:
+        handover = handover_cancel(actor=_actor(request), handover_id=pk)
+    except ShebaoError as exc:
+        return _error_page(request, exc)
+    messages.info(request, f"交接单 {handover.number} 已撤销。")
+    return redirect("cards:handover_detail", pk=pk)
+
+
+# ---------------------------------------------------------------- pickup
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def pickup(request: HttpRequest) -> HttpResponse:
+    try:
+        actor = _actor(request)
+        org = _organisation(actor)
+    except ShebaoError as exc:
+        return _error_page(request, exc)
+    error: ShebaoError | None = None
+    form = {k: request.POST.get(k, "") for k in ("card_number", "agent_name")}
+    if request.method == "POST":
+        data = PickupInput(
+            card_number=request.POST.get("card_number", ""),
+            holder_id_number=request.POST.get("holder_id_number", ""),
+            by_agent=request.POST.get("by_agent") == "1",
+            agent_name=request.POST.get("agent_name", ""),
+            agent_id_number=request.POST.get("agent_id_number", ""),
+            agent_authorised=request.POST.get("agent_authorised") == "1",
+            signed=request.POST.get("signed") == "1",
+        )
+        try:
+            line = card_pickup(actor=actor, data=data, signature=request.FILES.get("signature"))
+        except ShebaoError as exc:
+            error = exc
+        else:
+            messages.success(
+                request,
+                f"卡号 {line.card.card_number} 已发放给"
+                f"{'代领人' if line.by_agent else '持卡人本人'}，已记入领卡签收表。",
+            )
+            return redirect("cards:pickup")
+    waiting = cards_in_custody(organisation=org).filter(status=CardStatus.AWAITING_PICKUP.value)
+    page = _page(request, waiting)
+    return render(
+        request,
+        "cards/custody/pickup.html",
+        {
+            "breadcrumbs": _crumbs(("领卡发放", "")),
+            "organisation": org,
+            "rows": [_holder_row(c) for c in page.object_list],
+            "page": page,
+            "error": error,
+            "form": form,
+        },
+        status=400 if error is not None else 200,
+    )
+
+
+# ---------------------------------------------------------------- receipts
+
+
+@login_required
+@require_http_methods(["GET"])
+def receipts(request: HttpRequest) -> HttpResponse:
+    try:
+        actor = _actor(request)
+        org = _organisation(actor)
+    except ShebaoError as exc:
+        return _error_page(request, exc)
+    held = receipts_held_by(organisation=org)
+    return render(
+        request,
+        "cards/custody/receipts.html",
+        {
+            "breadcrumbs": _crumbs(("领卡签收表", "")),
+            "organisation": org,
+            "page": _page(request, held),
+            "parent": org.parent,
+            "sendable": held.filter(holder=org, status=ReceiptStatus.SEALED.value).exclude(
+                handover_items__is_open=True
+            ),
+            "status_labels": {s.value: s.label for s in ReceiptStatus},
+        },
+    )
+
+
+@login_required
+@require_http_methods(["GET"])
+def receipt_print(request: HttpRequest, pk: int) -> HttpResponse:
+    actor = _actor(request)
+    receipt = receipt_for(actor=actor, receipt_id=pk)
+    if receipt is None:
+        return _error_page(request, PermissionDenied("没有该签收表，或您无权查看"))
+    lines = list(receipt_lines(receipt=receipt))
+    rows = [
+        {
+            "n": i,
+            "line": line,
+            "name": mask_name(line.card.person.name),
+            "gender": line.card.person.get_gender_display(),
+            "id_number": mask_id_number(line.card.person.id_number),
+            "agent_id": mask_id_number(line.agent_id_number) if line.agent_id_number else "",
+            "agent_name": mask_name(line.agent_name) if line.agent_name else "",
+            "outcome": ReceiptLineOutcome(line.outcome).label,
+        }
+        for i, line in enumerate(lines, start=1)
+    ]
+    with transaction.atomic():
+        audit_record(
+            actor=actor,
+            action=AuditAction.EXPORT,
+            target_type="receipt",
+            target_id=receipt.pk,
+            detail={"lines": len(rows), "masked": True},
+        )
+    return render(
+        request,
+        "cards/custody/receipt_print.html",
+        {
+            "breadcrumbs": _crumbs(
+                ("领卡签收表", reverse("cards:receipts")), (f"签收表 {receipt.number}", "")
+            ),
+            "receipt": receipt,
+            "rows": rows,
+            "picked": sum(1 for line in lines if line.outcome == ReceiptLineOutcome.PICKED_UP),
+            "status_label": ReceiptStatus(receipt.status).label,
+            "can_seal": receipt.status == ReceiptStatus.OPEN.value
+            and receipt.organisation_id == actor.organisation_id,
+        },
+    )
+
+
+@login_required
+@require_POST
+def receipt_seal_view(request: HttpRequest, pk: int) -> HttpResponse:
+    try:
+        receipt = receipt_seal(actor=_actor(request), receipt_id=pk)
+    except ShebaoError as exc:
+        messages.error(request, exc.message)
+        return redirect("cards:receipt_print", pk=pk)
+    messages.success(request, f"签收表 {receipt.number} 已汇总盖章，可交上级单位。")
+    return redirect("cards:receipts")
+
+
+@login_required
+@require_POST
+def receipts_send(request: HttpRequest) -> HttpResponse:
+    try:
+        actor = _actor(request)
+        org = _organisation(actor)
+        if org.parent_id is None:
+            raise PermissionDenied("本单位没有上级单位", code="HANDOVER_NO_PARENT")
+        ids = [int(v) for v in request.POST.getlist("receipt") if v.isdigit()]
+        handover = handover_create(
+            actor=actor,
+            to_organisation_id=org.parent_id,
+            kind=HandoverKind.RECEIPTS,
+            receipt_ids=ids,
+        )
+    except ShebaoError as exc:
+        messages.error(request, exc.message)
+        return redirect("cards:receipts")
+    messages.success(
+        request, f"已将 {handover.listed_count} 份签收表交 {handover.to_organisation}。"
+    )
+    return redirect("cards:handover_detail", pk=handover.pk)
+
+
+# ---------------------------------------------------------------- recall and subsidy
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def recall(request: HttpRequest) -> HttpResponse:
+    try:
+        actor = _actor(request)
+        org = _organisation(actor)
+    except ShebaoError as exc:
+        return _error_page(request, exc)
+    if request.method == "POST":
+        try:
+            if not (actor.is_superuser or actor.has_role(*_RECALL_ROLES)):
+                raise PermissionDenied("您的角色不能回收卡片", code="RECALL_FORBIDDEN")
+            result = cards_recall_overdue(actor=actor, within=org)
+        except ShebaoError as exc:
+            return _error_page(request, exc)
+        messages.success(
+            request,
+            f"已回收逾期未领取卡片 {result.total} 张，发出回收交接单 {len(result.handovers)} 张。",
+        )
+        return redirect("cards:recall")
+    policy = issuing_policy()
+    within = cards_scoped(actor)
+    overdue = cards_overdue(now=timezone.now(), policy=policy, within=within)
+    page = _page(request, overdue)
+    return render(
+        request,
+        "cards/custody/recall.html",
+        {
+            "breadcrumbs": _crumbs(("逾期回收", "")),
+            "policy": policy,
+            "rows": [
+                {**_holder_row(c), "arrived_at": getattr(c, "arrived_at", None)}
+                for c in page.object_list
+            ],
+            "page": page,
+            "total": page.paginator.count,
+        },
+    )
+
+
+def _parse_date(value: str | None) -> date | None:
+    try:
+        return date.fromisoformat(value) if value else None
+    except ValueError:
+        return None
+
+
+@login_required
+@require_http_methods(["GET"])
+def subsidy(request: HttpRequest) -> HttpResponse:
+    actor = _actor(request)
+    start = _parse_date(request.GET.get("start"))
+    end = _parse_date(request.GET.get("end"))
+    rows, policy = subsidy_by_town(actor=actor, start=start, end=end)
+    return render(
+        request,
+        "cards/custody/subsidy.html",
+        {
+            "breadcrumbs": _crumbs(("工作补助经费", "")),
+            "rows": rows,
+            "policy": policy,
+            "start": start,
+            "end": end,
+            "total_cards": sum(r.cards_distributed for r in rows),
+            "total_amount": sum((r.amount for r in rows), Decimal("0.00")),
+        },
+    )
+
+
+# ---------------------------------------------------------------- the counter
+
+
+_COUNTER_ACTIONS: Final[dict[str, tuple[str, CardEvent]]] = {
+    "activate": ("激活", CardEvent.ACTIVATE),
+    "temporary_loss": ("临时挂失", CardEvent.REPORT_TEMPORARY_LOSS),
+    "loss": ("正式挂失", CardEvent.REPORT_LOSS),
+    "unlock": ("解挂", CardEvent.UNLOCK),
+    "reset_pin": ("密码重置", CardEvent.RESET_PIN),
+    "change_information": ("信息变更", CardEvent.CHANGE_INFORMATION),
+    "replace": ("补领", CardEvent.REPLACE),
+    "renew": ("换领", CardEvent.RENEW),
+    "cancel": ("注销", CardEvent.CANCEL),
+}
+_RECALL_ROLES: Final[frozenset[str]] = frozenset(
+    {"card_centre_operator", "district_clerk", "town_clerk", "village_clerk", "system_admin"}
+)
+
+
+def _counter_do(actor: User, card: Card, action: str, post: Any) -> str:
+    if action == "activate":
+        card_life.card_activate(actor=actor, card_id=card.pk)
+    elif action == "temporary_loss":
+        card_life.card_report_temporary_loss(actor=actor, card_id=card.pk, channel="counter")
+    elif action == "loss":
+        card_life.card_report_loss(actor=actor, card_id=card.pk)
+    elif action == "unlock":
+        card_life.card_unlock(actor=actor, card_id=card.pk)
+    elif action == "reset_pin":
+        card_life.card_reset_pin(actor=actor, card_id=card.pk)
+    elif action == "change_information":
+        card_life.card_change_information(actor=actor, card_id=card.pk, what=post.get("what", ""))
+    elif action in ("replace", "renew"):
+        reason = post.get("reason", "")
+        reissue = card_life.card_reissue(
+            actor=actor,
+            card_id=card.pk,
+            kind=FeeKind.REPLACEMENT if action == "replace" else FeeKind.RENEWAL,
+            reason=RenewalReason(reason) if reason in RenewalReason else None,
+        )
+        new = reissue.new_card
+        label = _COUNTER_ACTIONS[action][0]
+        return f"已办理{label}，工本费 {reissue.fee} 元，新卡号 {new}（待制卡）。"
+    elif action == "cancel":
+        card_life.card_cancel(actor=actor, card_id=card.pk, reason=post.get("reason", ""))
+    else:
+        raise ShebaoError(code="ACTION_UNKNOWN", message="未知的业务类型")
+    return f"已办理{_COUNTER_ACTIONS[action][0]}。"
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def counter(request: HttpRequest) -> HttpResponse:
+    """The card number is kept in the session, not the URL (it leads to a person)."""
+    actor = _actor(request)
+    error: ShebaoError | None = None
+    if request.method == "POST":
+        if "lookup" in request.POST:
+            number = request.POST.get("card_number", "").strip().upper()
+            card = card_by_number(actor=actor, card_number=number)
+            if card is None:
+                messages.error(request, "未找到该卡号，或该卡不在您的服务范围内。")
+                request.session.pop(COUNTER_SESSION_KEY, None)
+            else:
+                request.session[COUNTER_SESSION_KEY] = card.pk
+                with transaction.atomic():
+                    audit_record(
+                        actor=actor,
+                        action=AuditAction.VIEW_PERSON,
+                        target_type="card",
+                        target_id=card.pk,
+                        person_id=card.person_id,
+                        purpose=Purpose.CARD_SERVICE.value,
+                        detail={"masked": True, "via": "counter"},
+                    )
+            return redirect("cards:counter")
+        card_id = request.session.get(COUNTER_SESSION_KEY)
+        card = cards_scoped(actor).filter(pk=card_id).first() if card_id else None
+        if card is None:
+            return redirect("cards:counter")
+        try:
+            messages.success(
+                request, _counter_do(actor, card, request.POST.get("action", ""), request.POST)
+            )
+        except ShebaoError as exc:
+            error = exc
+        else:
+            return redirect("cards:counter")
+    card_id = request.session.get(COUNTER_SESSION_KEY)
+    card = (
+        cards_scoped(actor).select_related("person", "custodian", "bank").filter(pk=card_id).first()
+        if card_id
+        else None
+    )
+    context: dict[str, Any] = {"breadcrumbs": _crumbs(("卡片业务", "")), "error": error}
+    if card is not None:
+        allowed = set(allowed_events(CardStatus(card.status)))
+        context.update(
+            card=card,
+            holder=_holder_row(card),
+            history=[
+                {"h": h, "event": CardEvent(h.event).label, "to": CardStatus(h.to_status).label}
+                for h in card_history(card=card)
+            ],
+            actions=[
+                {"code": code, "label": label}
+                for code, (label, event) in _COUNTER_ACTIONS.items()
+                if event in allowed
+            ],
+            renewal_reasons=[(r.value, r.label) for r in RenewalReason],
+        )
+    return render(request, "cards/custody/counter.html", context, status=400 if error else 200)
+
+
+# ---------------------------------------------------------------- citizen self-service
+
+
+def _client_ip(request: HttpRequest) -> str | None:
+    return request.META.get("REMOTE_ADDR") or None
+
+
+def _self_service_attempts(ip: str | None) -> int:
+    since = timezone.now() - SELF_SERVICE_WINDOW
+    return AuditEvent.objects.filter(
+        target_type="card_self_service", ip_address=ip, at__gte=since
+    ).count()
+
+
+def _identify(request: HttpRequest) -> tuple[Person | None, str]:
+    id_number = normalize_id_number(request.POST.get("id_number", ""))
+    name = request.POST.get("name", "").strip()
+    phone4 = request.POST.get("phone_last4", "").strip()
+    person = Person.objects.filter(id_number=id_number).first() if len(id_number) == 18 else None
+    ok = (
+        person is not None
+        and person.name == name
+        and len(phone4) == 4
+        and bool(person.phone)
+        and person.phone.endswith(phone4)
+    )
+    with transaction.atomic():
+        audit_record(
+            actor=None,
+            username="citizen",
+            action=AuditAction.VIEW_PERSON if ok else AuditAction.DENIED,
+            target_type="card_self_service",
+            person_id=person.pk if ok and person is not None else None,
+            purpose=Purpose.CITIZEN_REQUEST.value if ok else "",
+            detail={"result": "ok" if ok else "identity_mismatch"},
+        )
+    if not ok:
+        return None, "身份信息核验未通过，请检查身份证号码、姓名和手机号后四位。"
+    return person, ""
+
+
+def _applications(person: Person) -> list[dict[str, Any]]:
+    """The person's applications (申领) with their status and, if refused, the reasons."""
+    rows = (
+        Application.objects.filter(Q(person=person) | Q(id_number=person.id_number))
+        .order_by("-created_at", "-pk")
+        .values("created_at", "channel", "status", "messages")[:10]
+    )
+    return [
+        {
+            "at": row["created_at"],
+            "channel": ApplicationChannel(row["channel"]).label
+            if row["channel"] in ApplicationChannel.values
+            else row["channel"],
+            "status": ApplicationStatus(row["status"]).label
+            if row["status"] in ApplicationStatus.values
+            else row["status"],
+            "reasons": row["messages"] if row["status"] == ApplicationStatus.INELIGIBLE else "",
+        }
+        for row in rows
+    ]
+
+
+def _progress(person: Person) -> list[dict[str, Any]]:
+    cards = Card.objects.filter(person=person).select_related("custodian").order_by("-created_at")
+    out = []
+    for card in cards:
+        status = CardStatus(card.status)
+        out.append(
+            {
+                "pk": card.pk,
+                "number": "*****" + card.card_number[-4:],
+                "status": status.label,
+                "where": card.custodian.name
+                if card.custodian is not None and status is CardStatus.AWAITING_PICKUP
+                else "",
+                "steps": [
+                    (CardEvent(h.event).label, h.at) for h in card.history.order_by("at", "pk")
+                ],
+                "can_report_loss": CardEvent.REPORT_TEMPORARY_LOSS in allowed_events(status),
+            }
+        )
+    return out
+
+
+@require_http_methods(["GET", "POST"])
+def self_service(request: HttpRequest) -> HttpResponse:
+    """申领进度查询 and 临时挂失 for citizens, without signing in."""
+    context: dict[str, Any] = {"public": True}
+    status = 200
+    session = request.session.get(SELF_SERVICE_SESSION_KEY)
+    person: Person | None = None
+    if session and session.get("until", 0) > timezone.now().timestamp():
+        person = Person.objects.filter(pk=session["person"]).first()
+    if request.method == "POST" and request.POST.get("action") == "report_loss":
+        card_id = request.POST.get("card", "")
+        card = (
+            Card.objects.filter(pk=int(card_id), person=person).first()
+            if person is not None and card_id.isdigit()
+            else None
+        )
+        if card is None:
+            context["error"] = "请先核验身份"
+            status = 400
+        else:
+            try:
+                card_life.card_report_temporary_loss(actor=None, card_id=card.pk, channel="online")
+            except ShebaoError as exc:
+                context["error"] = exc.message
+                status = 400
+            else:
+                days = card_life_policy_days()
+                context["notice"] = (
+                    f"已办理临时挂失，{days} 天内请到合作银行网点办理正式挂失或解挂，逾期自动解除。"
+                )
+    elif request.method == "POST":
+        if _self_service_attempts(_client_ip(request)) >= SELF_SERVICE_LIMIT:
+            return render(
+                request,
+                "cards/custody/self_service.html",
+                {**context, "error": "查询过于频繁，请 10 分钟后再试。"},
+                status=429,
+            )
+        person, message = _identify(request)
+        if person is None:
+            request.session.pop(SELF_SERVICE_SESSION_KEY, None)
+            context["error"] = message
+            status = 400
+        else:
+            request.session[SELF_SERVICE_SESSION_KEY] = {
+                "person": person.pk,
+                "until": (timezone.now() + SELF_SERVICE_TTL).timestamp(),
+            }
+    if person is not None:
+        context.update(
+            who=mask_name(person.name),
+            id_masked=mask_id_number(person.id_number),
+            progress=_progress(person),
+            applications=_applications(person),
+        )
+    return render(request, "cards/custody/self_service.html", context, status=status)
+
+
+def card_life_policy_days() -> int:
+    from shebao.cards.selectors.custody import card_policy
+
+    return card_policy().temporary_loss_days
+
+
+urlpatterns = [
+    path("custody/", custody_home, name="custody_home"),
+    path("custody/dispatch/", custody_dispatch, name="custody_dispatch"),
+    path("custody/handovers/<int:pk>/", handover_detail, name="handover_detail"),
+    path("custody/handovers/<int:pk>/receive/", handover_receive, name="handover_receive"),
+    path("custody/handovers/<int:pk>/cancel/", handover_cancel_view, name="handover_cancel"),
+    path("custody/pickup/", pickup, name="pickup"),
+    path("custody/receipts/", receipts, name="receipts"),
+    path("custody/receipts/send/", receipts_send, name="receipts_send"),
+    path("custody/receipts/<int:pk>/", receipt_print, name="receipt_print"),
+    path("custody/receipts/<int:pk>/seal/", receipt_seal_view, name="receipt_seal"),
+    path("custody/recall/", recall, name="recall"),
+    path("custody/subsidy/", subsidy, name="subsidy"),
+    path("counter/", counter, name="counter"),
+    path("self-service/", self_service, name="self_service"),
+]

@@ -20,6 +20,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from shebao.cards.domain.eligibility import Reason
 from shebao.cards.domain.filecheck import CheckSummary, check_application_files
 from shebao.cards.domain.programmes import PROGRAMMES, load_programme
+from shebao.cards.management.custody_commands import add_custody_subcommands, handle_custody
 from shebao.errors import ShebaoError
 
 _CHINA = timezone(timedelta(hours=8))
@@ -118,11 +119,14 @@ class Command(BaseCommand):
             metavar="N",
             help="检查照片的进程数，默认为可用 CPU 数",
         )
+        add_custody_subcommands(subcommands, parser)
 
     def handle(self, *args: Any, **options: Any) -> None:
         self.verbosity = int(options.get("verbosity", 1))
         if options["subcommand"] == "check-applications":
             self._check_applications(options)
+        else:
+            handle_custody(self, options)
 
     def _check_applications(self, options: dict[str, Any]) -> None:
         as_of = options["as_of"] or datetime.now(_CHINA).date()

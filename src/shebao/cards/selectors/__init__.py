@@ -1,0 +1,1 @@
+"""Reads of the cards app, one module per part of the chain (see `cards.models`)."""

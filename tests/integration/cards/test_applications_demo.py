@@ -1,0 +1,28 @@
+"""The issuing demo data on top of the 鄂州 demo: batches at various stages, production with
+vendor results, account opening with pending, overdue and failed records."""
+
+from __future__ import annotations
+
+import pytest
+
+from shebao.cards.demo_issuing import issuing_demo_seed
+from shebao.cards.models import AccountOpeningItem, Application, ApplicationBatch, Card
+from shebao.demo.services import demo_build
+
+pytestmark = pytest.mark.django_db
+
+
+def test_issuing_demo_seed(settings) -> None:  # type: ignore[no-untyped-def]
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    demo_build(people=2_000, seed=5)
+    counts = issuing_demo_seed()
+    assert counts["application_batches"] >= 3 and counts["production_batches"] >= 1
+    statuses = set(ApplicationBatch.objects.values_list("status", flat=True))
+    assert {"in_production", "at_submitter"} <= statuses or "at_district" in statuses
+    assert Application.objects.filter(status="ineligible").exists()
+    assert Application.objects.filter(channel="online", postal_delivery=True).exists()
+    assert Card.objects.filter(status="made").exists()
+    assert Card.objects.filter(status="production_failed").exists()
+    items = set(AccountOpeningItem.objects.values_list("status", flat=True))
+    assert {"opened", "failed", "pending"} <= items
+    assert issuing_demo_seed() == {"skipped": 1}
