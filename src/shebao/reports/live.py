@@ -18,7 +18,8 @@ from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
 from shebao.cards.domain.lifecycle import CardEvent
-from shebao.cards.models import CardHistory
+from shebao.cards.models import AccountOpeningItem, CardHistory
+from shebao.cards.models.banking import AccountItemStatus
 from shebao.reports.domain.metrics import Metric
 
 __all__ = ["LIVE_SOURCES", "CountRow", "LiveSource", "live_metrics"]
@@ -66,8 +67,43 @@ def card_events(since: date | None) -> Iterable[CountRow]:
         yield day, region, "", _CARD_EVENTS[event], n
 
 
+def account_openings(since: date | None) -> Iterable[CountRow]:
+    """Account-opening data sent to the banks (上报开户数据; a bank receives what is sent,
+    接收开户数据) and accounts opened (完成开户), per bank and in total, counted where the
+    applicant lives."""
+    items = AccountOpeningItem.objects.all()
+    region = Coalesce("person__residence_region_id", "person__hukou_region_id")
+    # A failed record corrected and sent again is the same person's data: counted once.
+    sent = items.filter(request__sent_on__isnull=False).exclude(
+        status=AccountItemStatus.RESUBMITTED
+    )
+    opened = items.filter(status=AccountItemStatus.OPENED, resolved_on__isnull=False)
+    if since is not None:
+        sent = sent.filter(request__sent_on__gte=since)
+        opened = opened.filter(resolved_on__gte=since)
+    for query, day_field, metrics in (
+        (sent, "request__sent_on", (Metric.SUBMITTED, Metric.RECEIVED)),
+        (opened, "resolved_on", (Metric.OPENED,)),
+    ):
+        rows = (
+            query.annotate(region=region)
+            .values_list(day_field, "region", "request__bank__name")
+            .annotate(n=Count("id"))
+            .order_by()
+        )
+        for day, code, bank, n in rows:
+            for metric in metrics:
+                yield day, code, "", metric, n
+                yield day, code, bank, metric, n
+
+
 LIVE_SOURCES: list[LiveSource] = [
     LiveSource("社保卡制发", frozenset(_CARD_EVENTS.values()), card_events),
+    LiveSource(
+        "银行开户",
+        frozenset({Metric.SUBMITTED, Metric.RECEIVED, Metric.OPENED}),
+        account_openings,
+    ),
 ]
 
 

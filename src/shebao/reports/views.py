@@ -29,6 +29,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from shebao.accounts.choices import Role
 from shebao.accounts.models import User
 from shebao.accounts.scoping import Scope
+from shebao.cards.services.banking import account_opening_stats
 from shebao.errors import NotFound, PermissionDenied, ShebaoError, ValidationFailed
 from shebao.geo.codes import is_region_code
 from shebao.geo.models import Region
@@ -419,6 +420,7 @@ def dashboard_view(request: HttpRequest) -> HttpResponse:
             page_url=reverse("reports:dashboard"),
             query=query,
             sources=figure_sources(region=region, year=data.year, month=data.month),
+            account_stats=account_opening_stats(actor=user),
         )
     return render(request, "reports/dashboard.html", context)
 

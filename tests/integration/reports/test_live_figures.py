@@ -146,3 +146,81 @@ def test_the_dashboard_and_bulletin_pages_name_the_source_used(
         html = client.get(page, {"month": month}).content.decode()
         assert "系统实时统计" in html, page
         assert "采用实时统计：鄂州市·制卡" in html, page
+
+
+def test_account_openings_are_counted_per_bank_and_in_total(city: dict[str, Region]) -> None:
+    from shebao.cards.models import AccountOpeningItem, AccountOpeningRequest
+    from shebao.registry.models import BankAccount
+
+    bank = make_org(OrganisationKind.BANK, "420700", name="农业银行")
+    today = timezone.localdate()
+    request = AccountOpeningRequest.objects.create(
+        code="KH-1",
+        bank=bank,
+        region_id="420704",
+        status="sent",
+        record_count=3,
+        sent_on=today - timedelta(days=3),
+        due_on=today + timedelta(days=20),
+    )
+    people = [make_person(VILLAGE) for _ in range(3)]
+    for n, person in enumerate(people):
+        opened = n == 0
+        account = (
+            BankAccount.objects.create(
+                person=person, bank=bank, account_number=f"6228480{n:010d}", opened_on=today
+            )
+            if opened
+            else None
+        )
+        AccountOpeningItem.objects.create(
+            request=request,
+            person=person,
+            status="opened" if opened else ("failed" if n == 1 else "pending"),
+            account=account,
+            failure_reason="" if n != 1 else "证件过期",
+            resolved_on=today if n < 2 else None,
+        )
+    live_figures_refresh()
+    figures = {
+        (f.region_id, f.bank, f.metric): f.value
+        for f in LiveFigure.objects.filter(year=today.year, month=today.month)
+    }
+    assert figures[("420700", "", "submitted")] == 3
+    assert figures[("420700", "农业银行", "received")] == 3
+    assert figures[("420700", "农业银行", "opened")] == 1
+    assert figures[(VILLAGE, "", "opened")] == 1
+    data = dashboard_data(
+        region=city["420700"], year=today.year, month=today.month, metric=Metric.SUBMITTED
+    )
+    assert [(b.name, b.received, b.opened) for b in data.banks] == [("农业银行", 3, 1)]
+
+
+def test_the_dashboard_lists_account_opening_per_bank_and_branch_with_overdue(
+    city: dict[str, Region],
+) -> None:
+    from shebao.cards.models import AccountOpeningItem, AccountOpeningRequest
+    from tests.integration.reports.test_pages import client_for, leader
+
+    bank = make_org(OrganisationKind.BANK, "420700", name="邮储银行")
+    today = timezone.localdate()
+    request = AccountOpeningRequest.objects.create(
+        code="KH-2",
+        bank=bank,
+        region_id="420704",
+        status="sent",
+        record_count=2,
+        sent_on=today - timedelta(days=40),
+        due_on=today - timedelta(days=10),
+    )
+    for _ in range(2):
+        AccountOpeningItem.objects.create(request=request, person=make_person(VILLAGE))
+    _card_with([CardEvent.PRODUCTION_SUCCEEDED])
+    live_figures_refresh()
+    client = client_for(leader("420700"))
+    html = client.get("/reports/dashboard/").content.decode()
+    assert 'data-testid="account-table"' in html
+    row = html[html.index("<td>邮储银行</td>") :]
+    row = row[: row.index("</tr>")]
+    # Received 2, opened 0, both pending and past their 15-working-day deadline.
+    assert '<td class="num behind">2</td>' in row
