@@ -15,6 +15,7 @@ from django.urls import reverse
 
 from shebao.accounts.choices import Role
 from shebao.accounts.models import User
+from shebao.registration import roles as registration_roles
 
 # Sections of the side menu, in display order.
 SECTION_WORK = "业务办理"
@@ -58,6 +59,36 @@ REPORT_ROLES = frozenset(
     {Role.LEADER_VIEWER, Role.CARD_CENTRE_OPERATOR, Role.DISTRICT_CLERK, Role.SYSTEM_ADMIN}
 )
 WORK_PLAN_ROLES = REPORT_ROLES | {Role.TOWN_CLERK, Role.VILLAGE_CLERK, Role.DEPARTMENT_CLERK}
+# Card issuing (cards.views.issuing): every level of the application chain.
+ISSUING_BATCH_ROLES = frozenset(
+    {
+        Role.CARD_CENTRE_OPERATOR,
+        Role.DISTRICT_CLERK,
+        Role.TOWN_CLERK,
+        Role.VILLAGE_CLERK,
+        Role.DEPARTMENT_CLERK,
+        Role.EMPLOYER_CLERK,
+        Role.SYSTEM_ADMIN,
+    }
+)
+# The card custody chain (cards.views.custody).
+CUSTODY_ROLES = frozenset(
+    {
+        Role.CARD_CENTRE_OPERATOR,
+        Role.DISTRICT_CLERK,
+        Role.TOWN_CLERK,
+        Role.VILLAGE_CLERK,
+        Role.DEPARTMENT_CLERK,
+        Role.EMPLOYER_CLERK,
+        Role.SYSTEM_ADMIN,
+    }
+)
+PICKUP_ROLES = frozenset({Role.VILLAGE_CLERK, Role.EMPLOYER_CLERK, Role.SYSTEM_ADMIN})
+COUNTER_ROLES = frozenset(
+    {Role.BANK_OPERATOR, Role.CARD_CENTRE_OPERATOR, Role.DISTRICT_CLERK, Role.TOWN_CLERK,
+     Role.SYSTEM_ADMIN}
+)  # fmt: skip
+SUBSIDY_ROLES = REPORT_ROLES | {Role.TOWN_CLERK}
 
 NAV: tuple[NavItem, ...] = (
     NavItem("首页", "web:home", on_home=False),
@@ -67,10 +98,90 @@ NAV: tuple[NavItem, ...] = (
         description="按身份证号码或姓名查询管辖范围内的人员，查看户籍、家庭与参保情况。",
     ),
     NavItem(
+        "申领批次",
+        "cards:issuing_batches",
+        roles=ISSUING_BATCH_ROLES,
+        description="单位上传集体申领文件和照片，逐级汇总上报，查看不符合制卡条件的记录并更正重报。",
+    ),
+    NavItem(
+        "窗口申领",
+        "cards:issuing_counter",
+        roles=frozenset({Role.VILLAGE_CLERK}),
+        description="村（居）委登记个人申领：银行、电话、照片、签字的申领登记表扫描件。",
+    ),
+    NavItem(
+        "制卡管理",
+        "cards:issuing_production",
+        roles=frozenset({Role.CARD_CENTRE_OPERATOR, Role.SYSTEM_ADMIN}),
+        description="符合条件的申领组成制卡批次，导出加密送厂文件，导入制卡结果。",
+    ),
+    NavItem(
+        "开户工作台",
+        "cards:issuing_accounts",
+        roles=frozenset({Role.BANK_OPERATOR, Role.CARD_CENTRE_OPERATOR, Role.SYSTEM_ADMIN}),
+        description="各银行、网点开户进度、完成率、到期与逾期；下载开户数据，上传开户结果，失败清理。",
+    ),
+    NavItem(
+        "卡片交接",
+        "cards:custody_home",
+        roles=CUSTODY_ROLES,
+        description="逐级移交和接收卡片（可扫码），核对短少、多出；签收表上交；逾期卡片回收。",
+    ),
+    NavItem(
+        "领卡发放",
+        "cards:pickup",
+        roles=PICKUP_ROLES,
+        description="核验持卡人（或代领人）身份，登记签名，打印领卡签收表。",
+    ),
+    NavItem(
+        "卡片业务",
+        "cards:counter",
+        roles=COUNTER_ROLES,
+        description="激活、挂失、解挂、密码重置、信息变更、补领、换领、注销。",
+    ),
+    NavItem(
+        "工作补助经费",
+        "cards:subsidy",
+        roles=SUBSIDY_ROLES,
+        section=SECTION_SUPERVISION,
+        description="各镇（街）已发放卡片数量与按张计算的工作补助经费。",
+    ),
+    NavItem(
         "工作计划",
         "reports:work_plan",
         roles=WORK_PLAN_ROLES,
         description="本单位牵头或配合的工作事项、完成时限与进度，逾期事项突出显示。",
+    ),
+    NavItem(
+        "数据导入",
+        "registration:imports",
+        roles=registration_roles.INTAKE_ROLES,
+        description="上传各部门数据文件，查看导入进度和导入批次，下载拒收行。",
+    ),
+    NavItem(
+        "数据比对",
+        "registration:runs",
+        roles=registration_roles.RUN_VIEW_ROLES,
+        description="以最新导入的各部门数据发起比对，查看各类问题数量。",
+    ),
+    NavItem(
+        "比对问题处理",
+        "registration:findings",
+        roles=registration_roles.FINDING_WORK_ROLES,
+        description="本辖区的比对问题：分派、更正、确认或排除，导出清单。",
+    ),
+    NavItem(
+        "入户调查",
+        "registration:survey",
+        roles=registration_roles.FINDING_WORK_ROLES,
+        description="按村（居）生成入户调查花名册，登记调查结果，查看三不漏完成情况。",
+    ),
+    NavItem(
+        "参保覆盖",
+        "registration:coverage",
+        roles=registration_roles.COVERAGE_ROLES,
+        section=SECTION_SUPERVISION,
+        description="按地区、险种统计参保覆盖率，对照养老95%、医疗100%目标。",
     ),
     NavItem(
         "进度看板",

@@ -1,0 +1,206 @@
+"""Queueing, claiming and running background jobs, and recording their progress.
+
+A job moves queued → running → succeeded | failed and never back (`choices.JOB_TRANSITIONS`).
+Claiming is a conditional UPDATE (status still queued), behind `SELECT … FOR UPDATE SKIP
+LOCKED` where the database has it (PostgreSQL), so two workers never run one job. Whatever a
+job's function raises marks the job failed with the error; it is never lost.
+
+Progress is written with single-row UPDATEs in autocommit, outside the job's own
+transactions, so that pages polling the job see it move.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+from collections.abc import Collection
+from datetime import timedelta
+from typing import Any
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from shebao.accounts.models import User
+from shebao.errors import ShebaoError, ValidationFailed
+from shebao.jobs.choices import JOB_TRANSITIONS, JobStatus
+from shebao.jobs.kinds import JobContext, JobKind, kind_get
+from shebao.jobs.models import Job
+
+__all__ = [
+    "job_enqueue",
+    "job_fail_stale",
+    "job_report_progress",
+    "job_run_next",
+    "worker_name",
+]
+
+logger = logging.getLogger(__name__)
+
+_MESSAGE_MAX = 255
+
+
+class JobTransitionError(ShebaoError):
+    def __init__(self, job: Job, to: str) -> None:
+        super().__init__(
+            code="JOB_BAD_TRANSITION",
+            message=f"任务#{job.pk}处于“{JobStatus(job.status).label}”，不能改为“{JobStatus(to).label}”",
+            status=409,
+        )
+
+
+def _check(job: Job, to: str) -> None:
+    if to not in JOB_TRANSITIONS[job.status]:
+        raise JobTransitionError(job, to)
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"[:128]
+
+
+def job_enqueue(
+    *, kind: str, parameters: dict[str, Any] | None = None, created_by: User | None = None
+) -> Job:
+    """Queue a job of a registered kind; `shebao worker` runs it."""
+    if kind_get(kind) is None:
+        raise ValidationFailed(f"未知的任务类型“{kind}”", code="JOB_KIND_UNKNOWN")
+    job = Job(kind=kind, parameters=parameters or {}, created_by=created_by)
+    job.full_clean(exclude=["created_by"])
+    job.save()
+    return job
+
+
+def job_report_progress(
+    *, job: Job, done: int, total: int | None = None, message: str = ""
+) -> None:
+    """Record how far a running job has got (done of total, and what it is doing)."""
+    if done < 0 or (total is not None and total < 0):
+        raise ValidationFailed("任务进度不能为负数", code="JOB_PROGRESS_INVALID")
+    now = timezone.now()
+    fields: dict[str, Any] = {"progress_done": done, "heartbeat_at": now}
+    if total is not None:
+        fields["progress_total"] = total
+    if message:
+        fields["message"] = message[:_MESSAGE_MAX]
+    Job.objects.filter(pk=job.pk, status=JobStatus.RUNNING).update(**fields)
+    for name, value in fields.items():
+        setattr(job, name, value)
+
+
+def _claim(worker: str, kinds: Collection[str] | None, job_id: int | None) -> Job | None:
+    for _ in range(5):  # another worker may take the job between the read and the update
+        with transaction.atomic():
+            queued = Job.objects.filter(status=JobStatus.QUEUED).order_by("created_at", "id")
+            if kinds is not None:
+                queued = queued.filter(kind__in=list(kinds))
+            if job_id is not None:
+                queued = queued.filter(pk=job_id)
+            if connection.features.has_select_for_update_skip_locked:
+                queued = queued.select_for_update(skip_locked=True)
+            job = queued.first()
+            if job is None:
+                return None
+            _check(job, JobStatus.RUNNING)
+            now = timezone.now()
+            claimed = Job.objects.filter(pk=job.pk, status=JobStatus.QUEUED).update(
+                status=JobStatus.RUNNING, started_at=now, heartbeat_at=now, worker=worker
+            )
+            if claimed:
+                job.status, job.started_at, job.heartbeat_at, job.worker = (
+                    JobStatus.RUNNING,
+                    now,
+                    now,
+                    worker,
+                )
+                return job
+    return None
+
+
+def _finish(
+    job: Job, status: str, *, result: dict[str, Any] | None = None, error: str = ""
+) -> None:
+    _check(job, status)
+    now = timezone.now()
+    fields: dict[str, Any] = {"status": status, "finished_at": now, "heartbeat_at": now}
+    if status == JobStatus.SUCCEEDED:
+        fields["result"] = result or {}
+        fields["message"] = "已完成"
+        if job.progress_total:
+            fields["progress_done"] = job.progress_total
+    else:
+        fields["error"] = error
+        fields["message"] = "失败"
+        if job.started_at is None:
+            fields["started_at"] = now
+    Job.objects.filter(pk=job.pk).update(**fields)
+    for name, value in fields.items():
+        setattr(job, name, value)
+
+
+def _error_text(error: BaseException) -> str:
+    if isinstance(error, ShebaoError):
+        return error.message
+    return f"{type(error).__name__}: {error}"
+
+
+def _on_failure(kind: JobKind, context: JobContext, error: BaseException) -> None:
+    if kind.on_failure is None:
+        return
+    try:
+        kind.on_failure(context, error)
+    except Exception:
+        logger.exception("failure hook of job %s (%s) failed", context.job.pk, kind.name)
+
+
+def _execute(job: Job) -> None:
+    kind = kind_get(job.kind)
+    if kind is None:
+        _finish(job, JobStatus.FAILED, error=f"未知的任务类型“{job.kind}”")
+        return
+    context = JobContext(job)
+    try:
+        if connection.in_atomic_block:
+            # Inside an outer transaction (a test, a caller's atomic block) a failing job
+            # must roll back to here only, so that its failure can still be recorded.
+            with transaction.atomic():
+                result = kind.run(context)
+        else:
+            result = kind.run(context)
+    except Exception as error:
+        logger.exception("job %s (%s) failed", job.pk, job.kind)
+        _on_failure(kind, context, error)
+        _finish(job, JobStatus.FAILED, error=_error_text(error))
+        return
+    except BaseException as error:
+        _on_failure(kind, context, error)
+        _finish(job, JobStatus.FAILED, error="任务被中断（工作进程停止）")
+        raise
+    _finish(job, JobStatus.SUCCEEDED, result=result or {})
+
+
+def job_run_next(
+    *,
+    worker: str = "",
+    kinds: Collection[str] | None = None,
+    job_id: int | None = None,
+) -> Job | None:
+    """Claim the oldest queued job (of `kinds`, or the job `job_id`) and run it to the end.
+    Returns the job, succeeded or failed, or None when nothing was queued."""
+    job = _claim(worker or worker_name(), kinds, job_id)
+    if job is None:
+        return None
+    _execute(job)
+    return job
+
+
+def job_fail_stale(*, older_than: timedelta) -> int:
+    """Mark failed the running jobs that have shown no progress for `older_than` (their
+    worker died); returns how many."""
+    cutoff = timezone.now() - older_than
+    now = timezone.now()
+    return Job.objects.filter(status=JobStatus.RUNNING, heartbeat_at__lt=cutoff).update(
+        status=JobStatus.FAILED,
+        error="任务执行中断：工作进程停止后未再报告进度",
+        message="失败",
+        finished_at=now,
+    )

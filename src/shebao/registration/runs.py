@@ -1,0 +1,228 @@
+"""Comparison runs: over the latest import batch of each kind, in the background.
+
+run = comparison_run_submit(actor=..., engine="duckdb", as_of=date(...))   # queues a job
+(the worker runs it: the pure engine over the batches' snapshots, then the findings are
+loaded in bulk and persons' registration status refreshed, in one transaction)
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from shebao.accounts.audit import audit_record
+from shebao.accounts.choices import AuditAction
+from shebao.accounts.models import User
+from shebao.comparison.domain import DEFAULT_THRESHOLD, Category
+from shebao.comparison.pipeline import ENGINE_NAMES, engine_create, run_comparison
+from shebao.comparison.ports import SourceSnapshot
+from shebao.errors import ShebaoError, ValidationFailed
+from shebao.geo.choices import RegionLevel
+from shebao.geo.models import Region
+from shebao.intake.formats.kinds import SourceKind
+from shebao.intake.models import ImportBatch
+from shebao.intake.selectors import import_batches_latest
+from shebao.intake.storage import intake_path
+from shebao.jobs.kinds import JobContext, job_kind
+from shebao.jobs.services import job_enqueue
+from shebao.registration.bulk import findings_load, registration_refresh
+from shebao.registration.choices import RUN_TRANSITIONS, RunStatus
+from shebao.registration.models import ComparisonRun
+
+__all__ = [
+    "COMPARE_JOB_KIND",
+    "comparison_run_execute",
+    "comparison_run_fail",
+    "comparison_run_submit",
+    "runs_root",
+]
+
+COMPARE_JOB_KIND = "registration.compare"
+
+
+class RunTransitionError(ShebaoError):
+    def __init__(self, run: ComparisonRun, to: str) -> None:
+        super().__init__(
+            code="RUN_BAD_TRANSITION",
+            message=(
+                f"比对#{run.pk}处于“{RunStatus(run.status).label}”，不能改为“{RunStatus(to).label}”"
+            ),
+            status=409,
+        )
+
+
+def runs_root() -> Path:
+    return Path(settings.DATA_DIR) / "registration" / "runs"
+
+
+def _move(run: ComparisonRun, to: str, **fields: Any) -> None:
+    if to not in RUN_TRANSITIONS[run.status]:
+        raise RunTransitionError(run, to)
+    updated = ComparisonRun.objects.filter(pk=run.pk, status=run.status).update(status=to, **fields)
+    if not updated:
+        run.refresh_from_db()
+        raise RunTransitionError(run, to)
+    run.status = to
+    for name, value in fields.items():
+        setattr(run, name, value)
+
+
+def comparison_run_submit(
+    *,
+    actor: User | None,
+    engine: str = "duckdb",
+    as_of: date,
+    threshold: float = DEFAULT_THRESHOLD,
+    batches: list[ImportBatch] | None = None,
+) -> ComparisonRun:
+    """Queue a comparison over `batches` (default: the latest imported batch of each kind)."""
+    if engine not in ENGINE_NAMES:
+        raise ValidationFailed(
+            f"未知的比对引擎“{engine}”，可选：{'、'.join(ENGINE_NAMES)}", code="ENGINE_UNKNOWN"
+        )
+    if not 0 < threshold <= 1:
+        raise ValidationFailed("匹配概率阈值应在0到1之间（不含0）", code="THRESHOLD_INVALID")
+    chosen = batches if batches is not None else import_batches_latest()
+    if not chosen:
+        raise ValidationFailed("还没有已导入的部门数据，请先导入数据文件", code="NO_BATCHES")
+    if not any(b.kind == SourceKind.POPULATION for b in chosen):
+        raise ValidationFailed(
+            "比对须包含公安人口库（population）的导入批次", code="NO_POPULATION_BATCH"
+        )
+    with transaction.atomic():
+        run = ComparisonRun.objects.create(
+            engine=engine, as_of=as_of, threshold=threshold, created_by=actor
+        )
+        run.inputs.set(chosen)
+        run.job = job_enqueue(
+            kind=COMPARE_JOB_KIND, parameters={"run_id": run.pk}, created_by=actor
+        )
+        run.save(update_fields=["job"])
+        audit_record(
+            actor=actor,
+            action=AuditAction.CREATE,
+            target_type="comparison_run",
+            target_id=run.pk,
+            detail={
+                "engine": engine,
+                "as_of": as_of.isoformat(),
+                "batches": [b.pk for b in chosen],
+            },
+        )
+    return run
+
+
+def _snapshots(run: ComparisonRun) -> list[SourceSnapshot]:
+    batches = list(run.inputs.order_by("kind", "id"))
+    names = [b.file_name for b in batches]
+    out = []
+    for batch in batches:
+        # Findings cite sources by file name: two inputs of one name are told apart by batch.
+        source = (
+            batch.file_name
+            if names.count(batch.file_name) == 1
+            else f"{batch.pk}-{batch.file_name}"
+        )
+        out.append(
+            SourceSnapshot(
+                kind=SourceKind(batch.kind),
+                source=source,
+                path=intake_path(batch.snapshot_path),
+                rows=batch.rows_accepted,
+                headers=dict(batch.columns),
+            )
+        )
+    return out
+
+
+def comparison_run_execute(*, run_id: int, context: JobContext | None = None) -> ComparisonRun:
+    """Run the engine over the run's batches, then load the findings in bulk and refresh the
+    registration status, in one transaction (the body of the comparison job)."""
+    run = ComparisonRun.objects.get(pk=run_id)
+    _move(run, RunStatus.RUNNING, started_at=timezone.now())
+    started = time.perf_counter()
+    steps = len(Category) + 3
+    done = 0
+
+    def progress(message: str) -> None:
+        nonlocal done
+        done = min(done + 1, steps - 2)
+        if context is not None:
+            context.progress(done, steps, message)
+
+    out_dir = runs_root() / f"{run.pk:06d}"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    engine = engine_create(run.engine)
+    try:
+        result = run_comparison(
+            engine=engine,
+            sources=_snapshots(run),
+            as_of=run.as_of,
+            out_dir=out_dir,
+            county_names=dict(
+                Region.objects.filter(level=RegionLevel.COUNTY).values_list("code", "name")
+            ),
+            progress=progress,
+        )
+    finally:
+        engine.close()
+    if context is not None:
+        context.progress(steps - 2, steps, f"比对完成，共 {result.findings:,} 条问题，正在入库")
+    with transaction.atomic():
+        step = time.perf_counter()
+        loaded = findings_load(run=run, path=out_dir / "findings.csv")
+        load_seconds = time.perf_counter() - step
+        if context is not None:
+            context.progress(steps - 1, steps, "更新人员参保登记状态")
+        step = time.perf_counter()
+        registration_refresh(run=run, as_of=run.as_of)
+        timings = {k: round(v, 3) for k, v in result.timings.items()}
+        timings["findings_load"] = round(load_seconds, 3)
+        timings["registration_refresh"] = round(time.perf_counter() - step, 3)
+        _move(
+            run,
+            RunStatus.SUCCEEDED,
+            counts=result.counts,
+            skipped=result.skipped,
+            findings_total=result.findings,
+            findings_loaded=loaded,
+            timings=timings,
+            out_dir=out_dir.relative_to(Path(settings.DATA_DIR)).as_posix(),
+            duration_seconds=round(time.perf_counter() - started, 3),
+            finished_at=timezone.now(),
+        )
+        audit_record(
+            actor=run.created_by,
+            action=AuditAction.IMPORT,
+            target_type="comparison_run",
+            target_id=run.pk,
+            detail={"findings": loaded, "counts": result.counts},
+        )
+    return run
+
+
+def comparison_run_fail(*, run_id: int, error: BaseException) -> ComparisonRun:
+    run = ComparisonRun.objects.get(pk=run_id)
+    if RunStatus.FAILED not in RUN_TRANSITIONS[run.status]:
+        return run
+    message = (
+        error.message if isinstance(error, ShebaoError) else f"{type(error).__name__}: {error}"
+    )
+    _move(run, RunStatus.FAILED, error=message, finished_at=timezone.now())
+    return run
+
+
+def _run_failed(context: JobContext, error: BaseException) -> None:
+    comparison_run_fail(run_id=int(context.parameters["run_id"]), error=error)
+
+
+@job_kind(COMPARE_JOB_KIND, label="比对部门数据", on_failure=_run_failed)
+def _compare_job(context: JobContext) -> dict[str, Any]:
+    run = comparison_run_execute(run_id=int(context.parameters["run_id"]), context=context)
+    return {"run_id": run.pk, "findings": run.findings_loaded, "counts": run.counts}

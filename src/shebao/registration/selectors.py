@@ -1,0 +1,439 @@
+"""Reads for registration: comparison runs, the findings queue (scoped by region, masked),
+survey rosters and completeness, and coverage by region and scheme."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+from django.db.models import Count, Q, QuerySet
+
+from shebao.accounts.models import User
+from shebao.accounts.scoping import Scope
+from shebao.comparison.domain import Category
+from shebao.errors import NotFound, PermissionDenied
+from shebao.geo.models import Region
+from shebao.identity.masking import mask_id_number, mask_name
+from shebao.registration.choices import (
+    UNINSURED_CATEGORIES,
+    UNRESOLVED_STATUSES,
+    FindingStatus,
+    RegistrationState,
+    RunStatus,
+)
+from shebao.registration.models import ComparisonRun, Finding, PersonRegistration, SurveyRecord
+from shebao.registry.models import Person, Scheme
+
+__all__ = [
+    "MEDICAL_GOAL",
+    "PENSION_GOAL",
+    "CoverageRow",
+    "FindingFilter",
+    "FindingRow",
+    "RosterHousehold",
+    "coverage_by_region",
+    "finding_rows",
+    "finding_visible",
+    "findings_queue",
+    "findings_scoped",
+    "latest_run",
+    "roster_for_village",
+    "survey_completeness",
+]
+
+PENSION_GOAL: Final[float] = 0.95
+MEDICAL_GOAL: Final[float] = 1.0
+FINDING_REGION_FIELDS: Final[tuple[str, ...]] = ("region__code",)
+
+
+def latest_run() -> ComparisonRun | None:
+    return (
+        ComparisonRun.objects.filter(status=RunStatus.SUCCEEDED)
+        .order_by("-finished_at", "-id")
+        .first()
+    )
+
+
+def findings_scoped(actor: User) -> QuerySet[Finding]:
+    """Every finding the actor may see: those in their region subtree (findings that could
+    not be placed in a region are seen by unrestricted users only)."""
+    return Scope.for_user(actor).filter(Finding.objects.all(), region_fields=FINDING_REGION_FIELDS)
+
+
+@dataclass(frozen=True)
+class FindingFilter:
+    run_id: int | None = None  # None: the latest run
+    category: str = ""
+    status: str = ""  # "" : unresolved (open or assigned); "all": every status
+    region: str = ""  # a region code in the actor's scope
+    mine: bool = False
+
+
+def findings_queue(*, actor: User, query: FindingFilter) -> QuerySet[Finding]:
+    run_id = query.run_id
+    if run_id is None:
+        run = latest_run()
+        if run is None:
+            return Finding.objects.none()
+        run_id = run.pk
+    queryset = findings_scoped(actor).filter(run_id=run_id)
+    if query.category:
+        queryset = queryset.filter(category=query.category)
+    if query.status == "all":
+        pass
+    elif query.status:
+        queryset = queryset.filter(status=query.status)
+    else:
+        queryset = queryset.filter(status__in=UNRESOLVED_STATUSES)
+    if query.region:
+        region = Region.objects.filter(code=query.region).first()
+        if region is None:
+            return Finding.objects.none()
+        queryset = queryset.filter(region__code__startswith=region.prefix)
+    if query.mine:
+        queryset = queryset.filter(assignee=actor)
+    return queryset.select_related("region", "assignee").order_by("region_id", "category", "id")
+
+
+@dataclass(frozen=True)
+class FindingRow:
+    """A masked line of the findings queue."""
+
+    pk: int
+    category: str
+    category_label: str
+    id_number: str
+    name: str
+    source: str
+    row: int | None
+    region: str
+    status: str
+    status_label: str
+    assignee: str
+    match_probability: float | None
+
+
+def finding_rows(findings: list[Finding]) -> list[FindingRow]:
+    return [
+        FindingRow(
+            pk=f.pk,
+            category=f.category,
+            category_label=Category(f.category).label,
+            id_number=mask_id_number(f.id_number),
+            name=mask_name(f.name),
+            source=f.source,
+            row=f.row,
+            region=f.region.name if f.region is not None else "（未能定位）",
+            status=f.status,
+            status_label=FindingStatus(f.status).label,
+            assignee=str(f.assignee) if f.assignee is not None else "",
+            match_probability=f.match_probability,
+        )
+        for f in findings
+    ]
+
+
+def finding_visible(*, actor: User, finding_id: int) -> Finding:
+    finding = (
+        findings_scoped(actor)
+        .select_related("region", "assignee", "resolved_by", "person", "run")
+        .filter(pk=finding_id)
+        .first()
+    )
+    if finding is None:
+        if Finding.objects.filter(pk=finding_id).exists():
+            raise PermissionDenied("该问题不在您的管辖范围内", code="OUT_OF_SCOPE")
+        raise NotFound("未找到该问题", code="FINDING_NOT_FOUND")
+    return finding
+
+
+def finding_counts(*, actor: User, run: ComparisonRun) -> dict[str, dict[str, int]]:
+    """category -> {"unresolved": n, "resolved": n} within the actor's scope."""
+    rows = (
+        findings_scoped(actor)
+        .filter(run=run)
+        .values("category")
+        .annotate(
+            unresolved=Count("id", filter=Q(status__in=UNRESOLVED_STATUSES)),
+            total=Count("id"),
+        )
+    )
+    return {
+        r["category"]: {"unresolved": r["unresolved"], "resolved": r["total"] - r["unresolved"]}
+        for r in rows
+    }
+
+
+# ---------------------------------------------------------------- survey
+
+
+@dataclass
+class RosterMember:
+    person_id: int
+    id_number: str  # masked
+    name: str  # masked on screen; the printed roster is for the surveyor of that village
+    full_name: str
+    gender: str
+    birth_date: str
+    relation: str
+    items: list[str] = field(default_factory=list)  # what to verify, from unresolved findings
+    surveyed: bool = False
+
+
+@dataclass
+class RosterHousehold:
+    number: str
+    address: str
+    members: list[RosterMember] = field(default_factory=list)
+
+    @property
+    def visited(self) -> bool:
+        return any(m.surveyed for m in self.members)
+
+
+_STANDARD_ITEMS: Final[tuple[str, ...]] = ("就业情况", "联系电话")
+
+
+def _village(actor: User, village_code: str) -> Region:
+    region = Region.objects.filter(code=village_code).first()
+    if region is None:
+        raise NotFound("未找到该村（居）委会", code="REGION_NOT_FOUND")
+    if not Scope.for_user(actor).contains_region(region.code):
+        raise PermissionDenied("该村（居）不在您的管辖范围内", code="OUT_OF_SCOPE")
+    return region
+
+
+def roster_for_village(*, actor: User, village_code: str) -> tuple[Region, list[RosterHousehold]]:
+    """入户调查花名册: the households of the village that have a person with an unresolved
+    finding of the latest run, with all their members and the items to verify."""
+    village = _village(actor, village_code)
+    run = latest_run()
+    if run is None:
+        return village, []
+    in_village = list(
+        findings_scoped(actor)
+        .filter(run=run, region__code__startswith=village.prefix, person__isnull=False)
+        .values_list("person_id", "category", "status")
+    )
+    surveyed_ids = set(
+        SurveyRecord.objects.filter(run=run, region__code__startswith=village.prefix).values_list(
+            "person_id", flat=True
+        )
+    )
+    # Households stay on the roster once visited, so that completeness can be counted.
+    wanted = {p for p, _, status in in_village if status in UNRESOLVED_STATUSES} | surveyed_ids
+    items: dict[int, set[str]] = defaultdict(set)
+    for person_id, category, _ in in_village:
+        if person_id in wanted:
+            items[person_id].add(Category(category).label)
+    for person_id in surveyed_ids:
+        items.setdefault(person_id, set())
+    flagged = Person.objects.filter(pk__in=list(items)).values_list("household_id", "pk")
+    households = {h for h, _ in flagged if h is not None}
+    solo = [pk for h, pk in flagged if h is None]
+    members = list(
+        Person.objects.filter(Q(household_id__in=households) | Q(pk__in=solo))
+        .select_related("household")
+        .order_by("household__number", "relation_to_head", "birth_date", "pk")
+    )
+    surveyed = set(
+        SurveyRecord.objects.filter(run=run, person__in=members).values_list("person_id", flat=True)
+    )
+    out: dict[str, RosterHousehold] = {}
+    for person in members:
+        key = person.household.number if person.household is not None else f"（无户号）{person.pk}"
+        household = out.setdefault(
+            key,
+            RosterHousehold(
+                number=key,
+                address=person.household.address if person.household is not None else "",
+            ),
+        )
+        household.members.append(
+            RosterMember(
+                person_id=person.pk,
+                id_number=mask_id_number(person.id_number),
+                name=mask_name(person.name),
+                full_name=person.name,
+                gender=person.get_gender_display(),
+                birth_date=person.birth_date.isoformat(),
+                relation=person.relation_to_head,
+                items=[*sorted(items.get(person.pk, set())), *_STANDARD_ITEMS],
+                surveyed=person.pk in surveyed,
+            )
+        )
+    return village, list(out.values())
+
+
+@dataclass(frozen=True)
+class Completeness:
+    """三不漏 for one village: no household, no person, no item missed."""
+
+    village_code: str
+    village_name: str
+    households: int
+    households_visited: int
+    members: int
+    members_recorded: int
+    items_required: int
+    items_filled: int
+
+    @staticmethod
+    def _share(part: int, whole: int) -> float | None:
+        return part / whole if whole else None
+
+    @property
+    def households_share(self) -> float | None:
+        return self._share(self.households_visited, self.households)
+
+    @property
+    def members_share(self) -> float | None:
+        return self._share(self.members_recorded, self.members)
+
+    @property
+    def items_share(self) -> float | None:
+        return self._share(self.items_filled, self.items_required)
+
+
+def _items(record: SurveyRecord, uninsured: bool) -> tuple[int, int]:
+    """(required, filled): employment and contact always; reason and scheme wanted when the
+    person was found uninsured."""
+    required = 2 + (2 if uninsured else 0)
+    filled = bool(record.employment) + bool(record.phone)
+    if uninsured:
+        filled += bool(record.reason_uninsured) + bool(
+            record.scheme_wanted or record.reason_uninsured == "insured_elsewhere"
+        )
+    return required, filled
+
+
+def survey_completeness(*, actor: User, village_code: str) -> Completeness:
+    village, households = roster_for_village(actor=actor, village_code=village_code)
+    run = latest_run()
+    member_ids = [m.person_id for h in households for m in h.members]
+    records: dict[int, SurveyRecord] = {}
+    for record in SurveyRecord.objects.filter(run=run, person_id__in=member_ids).order_by(
+        "surveyed_at", "id"
+    ):
+        records[record.person_id] = record  # the latest visit counts
+    uninsured = set(
+        Finding.objects.filter(
+            run=run, person_id__in=member_ids, category__in=UNINSURED_CATEGORIES
+        ).values_list("person_id", flat=True)
+    )
+    required = filled = 0
+    for person_id in member_ids:
+        visit = records.get(person_id)
+        if visit is None:
+            required += 2 + (2 if person_id in uninsured else 0)
+            continue
+        r, f = _items(visit, person_id in uninsured)
+        required += r
+        filled += f
+    return Completeness(
+        village_code=village.code,
+        village_name=village.name,
+        households=len(households),
+        households_visited=sum(
+            1 for h in households if any(m.person_id in records for m in h.members)
+        ),
+        members=len(member_ids),
+        members_recorded=len(records),
+        items_required=required,
+        items_filled=filled,
+    )
+
+
+# ---------------------------------------------------------------- coverage
+
+
+@dataclass
+class CoverageRow:
+    code: str
+    name: str
+    population: int = 0  # alive persons of the registry
+    registered: int = 0
+    pension_eligible: int = 0
+    pension_insured: int = 0
+    medical_insured: int = 0
+    by_scheme: dict[str, int] = field(default_factory=dict)
+    drillable: bool = False
+
+    @property
+    def pension_rate(self) -> float | None:
+        return self.pension_insured / self.pension_eligible if self.pension_eligible else None
+
+    @property
+    def medical_rate(self) -> float | None:
+        return self.medical_insured / self.population if self.population else None
+
+    @property
+    def pension_meets_goal(self) -> bool:
+        return self.pension_rate is not None and self.pension_rate >= PENSION_GOAL
+
+    @property
+    def medical_meets_goal(self) -> bool:
+        return self.medical_rate is not None and self.medical_rate >= MEDICAL_GOAL
+
+    def add(self, other: Mapping[str, Any]) -> None:
+        self.population += other["n_population"]
+        self.registered += other["n_registered"]
+        self.pension_eligible += other["n_pension_eligible"]
+        self.pension_insured += other["n_pension_insured"]
+        self.medical_insured += other["n_medical_insured"]
+
+
+def coverage_by_region(*, actor: User, region: Region) -> tuple[CoverageRow, list[CoverageRow]]:
+    """Coverage of `region` and of each of its child regions, from persons' registration
+    status: population (alive), pension coverage of the eligible (16 and over), medical
+    coverage of everyone, and persons per scheme."""
+    if not Scope.for_user(actor).contains_region(region.code):
+        raise PermissionDenied("该地区不在您的管辖范围内", code="OUT_OF_SCOPE")
+    alive = ~Q(state=RegistrationState.NOT_APPLICABLE)
+    base = PersonRegistration.objects.filter(alive, region__code__startswith=region.prefix)
+    per_region = list(
+        base.values("region_id").annotate(
+            n_population=Count("person_id"),
+            n_registered=Count("person_id", filter=Q(state=RegistrationState.REGISTERED)),
+            n_pension_eligible=Count("person_id", filter=Q(pension_eligible=True)),
+            n_pension_insured=Count(
+                "person_id", filter=Q(pension_eligible=True) & ~Q(pension_scheme="")
+            ),
+            n_medical_insured=Count("person_id", filter=~Q(medical_scheme="")),
+        )
+    )
+    per_scheme: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for column in ("pension_scheme", "medical_scheme"):
+        for row in (
+            base.exclude(**{column: ""}).values("region_id", column).annotate(n=Count("person_id"))
+        ):
+            per_scheme[row["region_id"]][row[column]] += row["n"]
+    children = list(Region.objects.filter(parent=region).order_by("code"))
+    has_children = set(
+        Region.objects.filter(parent__in=children).values_list("parent_id", flat=True).distinct()
+    )
+    total = CoverageRow(code=region.code, name=region.name)
+    rows = [
+        CoverageRow(code=c.code, name=c.name, drillable=c.code in has_children) for c in children
+    ]
+    by_prefix = sorted(
+        ((c.prefix, row) for c, row in zip(children, rows, strict=True)), key=lambda x: -len(x[0])
+    )
+    for entry in per_region:
+        code = entry["region_id"]
+        total.add(entry)
+        for scheme, n in per_scheme.get(code, {}).items():
+            total.by_scheme[scheme] = total.by_scheme.get(scheme, 0) + n
+        for prefix, row in by_prefix:
+            if code.startswith(prefix):
+                row.add(entry)
+                for scheme, n in per_scheme.get(code, {}).items():
+                    row.by_scheme[scheme] = row.by_scheme.get(scheme, 0) + n
+                break
+    return total, rows
+
+
+def scheme_names() -> dict[str, str]:
+    return dict(Scheme.objects.values_list("code", "name"))
