@@ -69,3 +69,24 @@ class Job(models.Model):
     @property
     def is_final(self) -> bool:
         return self.status in (JobStatus.SUCCEEDED, JobStatus.FAILED)
+
+
+class ScheduledRun(models.Model):
+    """One occurrence of a recurring job (see `jobs.schedules`): unique per schedule and slot,
+    so that each occurrence is enqueued once whatever the number of workers."""
+
+    name = models.CharField("计划任务", max_length=64)
+    slot = models.DateTimeField("计划时间")
+    job = models.ForeignKey(Job, verbose_name="任务", on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField("登记时间", default=timezone.now)
+
+    class Meta:
+        verbose_name = "计划任务记录"
+        verbose_name_plural = "计划任务记录"
+        ordering = ["-slot"]
+        constraints = [
+            models.UniqueConstraint(fields=["name", "slot"], name="scheduled_run_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} {self.slot:%Y-%m-%d %H:%M}"

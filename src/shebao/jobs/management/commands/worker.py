@@ -2,8 +2,9 @@
 
 Without --once the worker polls the queue every S seconds (default 2) until stopped (Ctrl-C
 or SIGTERM: the job in hand is finished first). With --once it runs the jobs queued now and
-exits. At start it marks failed the running jobs whose worker died (no progress for
---stale-minutes).
+exits. Each round it also enqueues the recurring jobs that are due (`jobs.schedules`: the
+live-figure refresh, the monthly bulletins), once per occurrence across workers. At start it
+marks failed the running jobs whose worker died (no progress for --stale-minutes).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandParser
 
 from shebao.jobs.choices import JobStatus
+from shebao.jobs.schedules import schedules_enqueue_due
 from shebao.jobs.services import job_fail_stale, job_run_next, worker_name
 
 
@@ -35,6 +37,12 @@ class Command(BaseCommand):
             help="运行中但超过此时长未报告进度的任务视为中断（分钟）",
         )
 
+        parser.add_argument(
+            "--no-schedules",
+            action="store_true",
+            help="不登记计划任务（定时刷新统计、月度通报），只运行已排队的任务",
+        )
+
     def handle(self, *args: Any, **options: Any) -> None:
         name = worker_name()
         stopping = False
@@ -51,6 +59,8 @@ class Command(BaseCommand):
         ran = 0
         try:
             while not stopping:
+                if not options["no_schedules"]:
+                    schedules_enqueue_due()
                 job = job_run_next(worker=name)
                 if job is None:
                     if options["once"]:
