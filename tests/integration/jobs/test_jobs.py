@@ -98,7 +98,7 @@ def test_stale_running_jobs_are_failed() -> None:
 def test_worker_once_runs_the_queue(capsys: pytest.CaptureFixture[str]) -> None:
     job_enqueue(kind="test.count", parameters={"n": 2})
     job_enqueue(kind="test.crash")
-    call_command("worker", "--once")
+    call_command("worker", "--once", "--no-schedules")
     out = capsys.readouterr().out
     assert "共运行 2 个任务" in out
     assert "失败" in out
