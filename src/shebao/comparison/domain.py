@@ -84,7 +84,9 @@ class Category(StrEnum):
 
     PROBABLE_MATCH = "PROBABLE_MATCH"
     """For a row flagged INVALID_ID or NOT_IN_POPULATION, the population person it most
-    probably is, with a match probability (not produced yet)."""
+    probably is, with a match probability, where that reaches the threshold (default 0.9).
+    One finding per row, beside its INVALID_ID or NOT_IN_POPULATION finding; it changes no
+    person-level category until a clerk confirms it."""
 
     @property
     def label(self) -> str:
@@ -194,9 +196,11 @@ def pension_birth_cutoff(as_of: date, min_age: int = PENSION_MIN_AGE) -> int:
 def category_skip_reason(category: Category, kinds: frozenset[SourceKind]) -> str | None:
     """Why a category is not computed for these inputs (None: it is). Without a population
     base every valid row would be 'not in the population', which tells nobody anything."""
-    if category is Category.PROBABLE_MATCH:
-        return "概率匹配（PROBABLE_MATCH）尚未实现"
-    needs_population = {Category.NOT_IN_POPULATION, Category.NAME_MISMATCH}
+    needs_population = {
+        Category.NOT_IN_POPULATION,
+        Category.NAME_MISMATCH,
+        Category.PROBABLE_MATCH,
+    }
     if category in needs_population and SourceKind.POPULATION not in kinds:
         return "未提供公安人口库（population），无法与人口库比对"
     return None

@@ -30,6 +30,7 @@ from shebao.comparison.domain import (
     ACTIVE_ENROLLMENT,
     ALIVE,
     DECEASED,
+    FINDINGS_COLUMNS,
     INSURED_ENROLLMENT_STATUSES,
     MEDICAL_SCHEMES,
     PAID_BENEFIT,
@@ -40,71 +41,34 @@ from shebao.comparison.domain import (
     pension_birth_cutoff,
 )
 from shebao.comparison.ports import SourceSnapshot
+from shebao.comparison.sql_common import (
+    FIELD_OF_KIND,
+    FINDINGS_ORDER_BY,
+    ID_ERROR_LABELS,
+    ROW_FIELDS,
+    STATUS_LABELS,
+    sql_case,
+    sql_in,
+    sql_string,
+)
 from shebao.identity.duckdb_sql import register_identity_macros
 from shebao.identity.id_number import IdErrorCode
 from shebao.identity.names import normalize_name
 from shebao.intake.formats.kinds import (
-    BenefitStatus,
-    EnrollmentStatus,
-    PersonStatus,
     SourceKind,
 )
 
 __all__ = ["DuckDBEngine"]
 
-# Kind-specific fields of the standardised tables, as columns of `rows`.
-_ROW_FIELDS: Final[dict[str, str]] = {
-    "scheme_code": "VARCHAR",
-    "status": "VARCHAR",
-    "region_code": "VARCHAR",
-    "death_date": "DATE",
-    "sentence_start": "DATE",
-    "sentence_end": "DATE",
-    "last_paid_month": "VARCHAR",
-}
-_FIELD_OF_KIND: Final[dict[SourceKind, dict[str, str]]] = {
-    SourceKind.POPULATION: {
-        "status": "person_status",
-        "region_code": "hukou_region_code",
-        "death_date": "death_date",
-    },
-    SourceKind.ENROLLMENT: {
-        "scheme_code": "scheme_code",
-        "status": "enrollment_status",
-        "region_code": "insurance_region_code",
-    },
-    SourceKind.BENEFIT: {
-        "scheme_code": "scheme_code",
-        "status": "benefit_status",
-        "last_paid_month": "last_paid_month",
-    },
-    SourceKind.DEATH: {"death_date": "death_date"},
-    SourceKind.PRISON: {"sentence_start": "sentence_start", "sentence_end": "sentence_end"},
-    SourceKind.STUDENT: {},
-}
 # src and row packed into one BIGINT that orders rows by file, then row.
 _KEY: Final[str] = "(src::BIGINT * 10000000000 + row)"
-
-
-def _s(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
-def _in(values: frozenset[str]) -> str:
-    return "(" + ", ".join(_s(v) for v in sorted(values)) + ")"
-
-
-def _case(column: str, labels: dict[str, str]) -> str:
-    whens = " ".join(f"WHEN {_s(k)} THEN {_s(v)}" for k, v in labels.items())
-    return f"CASE {column} {whens} ELSE {column} END"
-
-
-_STATUS_LABELS: Final[dict[str, str]] = {
-    **{s.value: s.label for s in EnrollmentStatus},
-    **{s.value: s.label for s in BenefitStatus},
-    **{s.value: s.label for s in PersonStatus},
-}
-_ID_ERROR_LABELS: Final[dict[str, str]] = {code.value: code.message for code in IdErrorCode}
+_s = sql_string
+_in = sql_in
+_case = sql_case
+_ROW_FIELDS: Final = ROW_FIELDS
+_FIELD_OF_KIND: Final = FIELD_OF_KIND
+_STATUS_LABELS: Final = STATUS_LABELS
+_ID_ERROR_LABELS: Final = ID_ERROR_LABELS
 _PENSION: Final[str] = _in(PENSION_SCHEMES)
 _MEDICAL: Final[str] = _in(MEDICAL_SCHEMES)
 _INSURED: Final[str] = _in(INSURED_ENROLLMENT_STATUSES)
@@ -570,13 +534,76 @@ class DuckDBEngine:
                LEFT JOIN pop p ON p.pid = j.pid""",
         )
 
+    # --- probabilistic linkage (PROBABLE_MATCH) ---------------------------------------------
+
+    def linkage_candidates(self) -> pa.Table:
+        """Rows flagged INVALID_ID or NOT_IN_POPULATION, one per (source, row), with what the
+        ID number tells where it can be read (see `ComparisonEngine.linkage_candidates`)."""
+        on = self._date
+        return self._arrow(
+            f"""WITH c AS (
+                    SELECT r.src, r.row, r.kind, r.name, r.region_code,
+                           {_ID_OUT} AS id_number
+                    FROM rows r JOIN ids i ON i.pid = r.pid
+                    WHERE r.id_error IS NOT NULL
+                       OR (r.kind <> 'population'
+                           AND NOT EXISTS (SELECT 1 FROM pop WHERE pop.pid = r.pid)))
+                SELECT s.source, c.row, c.id_number, c.name,
+                       shebao_id_birth_date(coalesce(c.id_number, ''), {on}) AS birth_date,
+                       CASE shebao_id_gender(coalesce(c.id_number, ''), {on})
+                            WHEN 'M' THEN '1' WHEN 'F' THEN '2' END AS gender,
+                       CASE WHEN c.kind IN ('population', 'enrollment')
+                            THEN substr(c.region_code, 1, 6) END AS region
+                FROM c JOIN sources s ON s.src = c.src
+                ORDER BY c.src, c.row"""
+        )
+
+    def linkage_population(self) -> pa.Table:
+        """One row per valid ID number of the population base: the name and county of its
+        first population row (as the other categories cite it), in no particular order (the
+        linkage does not depend on it)."""
+        # The numbers are valid: birth date and gender are plain substrings.
+        return self._arrow(
+            """SELECT i.id AS id_number, p.name,
+                      CAST(strptime(substr(i.id, 7, 8), '%Y%m%d') AS DATE) AS birth_date,
+                      CASE WHEN CAST(substr(i.id, 17, 1) AS INTEGER) % 2 = 1
+                           THEN '1' ELSE '2' END AS gender,
+                      p.county AS region
+               FROM pop p JOIN ids i ON i.pid = p.pid"""
+        )
+
+    def add_findings(self, findings: pa.Table) -> int:
+        """Append findings (FINDINGS_COLUMNS) computed outside the engine."""
+        if findings.num_rows == 0:
+            return 0
+        order = pa.table(
+            {
+                "category": [c.value for c in Category],
+                "ord": pa.array([c.order for c in Category], pa.int32()),
+            }
+        )
+        self._con.register("shebao_added", findings.select(list(FINDINGS_COLUMNS)))
+        self._con.register("shebao_order", order)
+        try:
+            self._exec(
+                """INSERT INTO findings
+                   SELECT o.ord, f.category, s.src, f.source, f.row, f.id_number, f.name,
+                          f.matched_id_number, f.match_probability, f.detail
+                   FROM shebao_added f JOIN shebao_order o ON o.category = f.category
+                   LEFT JOIN sources s ON s.source = f.source"""
+            )
+        finally:
+            self._con.unregister("shebao_added")
+            self._con.unregister("shebao_order")
+        return findings.num_rows
+
     # --- results -------------------------------------------------------------------------
 
     def write_findings(self, path: Path) -> int:
         self._exec(
             f"""COPY (SELECT category, source, row, id_number, name, matched_id_number,
                          match_probability, detail
-                  FROM findings ORDER BY ord, src NULLS FIRST, row, id_number)
+                  FROM findings ORDER BY {FINDINGS_ORDER_BY})
                 TO {_s(str(path))} (FORMAT csv, HEADER true)"""
         )
         counted = self._exec("SELECT count(*) FROM findings")

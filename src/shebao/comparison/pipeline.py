@@ -84,10 +84,9 @@ def engine_create(name: str, **options: Any) -> ComparisonEngine:
                 ComparisonErrorCode.BAD_ARGUMENT, f"DuckDB 比对引擎的设置无效：{error}"
             ) from error
     if name == "spark":
-        raise ComparisonError(
-            ComparisonErrorCode.ENGINE_UNAVAILABLE,
-            "Spark 比对引擎尚未提供，请使用 --engine duckdb",
-        )
+        from shebao.comparison.spark_engine import SparkEngine
+
+        return SparkEngine(**options)  # ENGINE_UNAVAILABLE (in Chinese) without Java
     raise ComparisonError(
         ComparisonErrorCode.BAD_ARGUMENT,
         f"未知的比对引擎“{name}”，可选：{'、'.join(ENGINE_NAMES)}",
@@ -110,9 +109,15 @@ def run_comparison(
     as_of: date,
     out_dir: Path,
     county_names: dict[str, str] | None = None,
+    threshold: float = DEFAULT_THRESHOLD,
     progress: Progress = _quiet,
 ) -> ComparisonResult:
-    """Run every category on `engine` and write findings.csv and coverage.csv to `out_dir`."""
+    """Run every category on `engine` and write findings.csv and coverage.csv to `out_dir`.
+
+    The deterministic categories come first; then the rows they flagged INVALID_ID or
+    NOT_IN_POPULATION are linked to the population base (`linkage`), and the probable
+    matches reaching `threshold` become PROBABLE_MATCH findings. A probable match changes no
+    other finding: those are decided on exact ID numbers only."""
     timings: dict[str, float] = {}
     kinds = frozenset(s.kind for s in sources)
     started = time.perf_counter()
@@ -128,7 +133,10 @@ def run_comparison(
             skipped[category.value] = reason
             continue
         step = time.perf_counter()
-        counts[category.value] = engine.find(category)
+        if category is Category.PROBABLE_MATCH:
+            counts[category.value] = _probable_match(engine, threshold, progress, timings)
+        else:
+            counts[category.value] = engine.find(category)
         timings[f"category.{category.value}"] = time.perf_counter() - step
         progress(f"{category.label}（{category.value}）：{counts[category.value]:,} 条")
 
@@ -152,6 +160,24 @@ def run_comparison(
     write_coverage_csv(out_dir / COVERAGE_FILE, coverage)
     timings["coverage"] = time.perf_counter() - step
     return ComparisonResult(counts, skipped, coverage, timings, total)
+
+
+def _probable_match(
+    engine: ComparisonEngine, threshold: float, progress: Progress, timings: dict[str, float]
+) -> int:
+    from shebao.comparison.linkage import link_candidates, probable_match_findings
+
+    step = time.perf_counter()
+    candidates = engine.linkage_candidates()
+    population = engine.linkage_population()
+    timings["linkage.inputs"] = time.perf_counter() - step
+    progress(f"概率匹配：{candidates.num_rows:,} 行待匹配（身份证号码无效或人口库中无此号码）")
+    if candidates.num_rows == 0:
+        return 0
+    stages: dict[str, float] = {}
+    matches = link_candidates(candidates, population, threshold=threshold, timings=stages)
+    timings.update({f"linkage.{stage}": value for stage, value in stages.items()})
+    return engine.add_findings(probable_match_findings(matches))
 
 
 def _county_names() -> dict[str, str]:
@@ -280,6 +306,7 @@ def compare_files(
             sources=snapshots,
             as_of=as_of,
             out_dir=out_dir,
+            threshold=threshold,
             progress=progress,
         )
     except BaseException:

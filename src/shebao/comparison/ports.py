@@ -13,6 +13,8 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, Protocol
 
+import pyarrow as pa
+
 from shebao.comparison.domain import Category, CoverageRow
 from shebao.errors import ShebaoError
 from shebao.intake.formats.kinds import SourceKind
@@ -57,6 +59,20 @@ class ComparisonEngine(Protocol):
 
     def write_findings(self, path: Path) -> int:
         """Write findings.csv (UTF-8, FINDINGS_COLUMNS) in category, source, row order."""
+
+    def linkage_candidates(self) -> pa.Table:
+        """Rows flagged INVALID_ID or NOT_IN_POPULATION, one per (source,row): columns
+        source (str), row (int64), id_number (str, as read, or normalised where valid),
+        name (str, as read), birth_date (date32, from the ID number when derivable else
+        null), gender (str '1'/'2' or null), region (str, 6-digit county code from the
+        row's region column when the source has one, else null)."""
+
+    def linkage_population(self) -> pa.Table:
+        """The population base: id_number (normalised, valid only), name (as read),
+        birth_date (date32), gender, region (6-digit county code of 户籍地区划代码)."""
+
+    def add_findings(self, findings: pa.Table) -> int:
+        """Append rows with the FINDINGS_COLUMNS schema (domain.py) to the engine's findings."""
 
     def coverage(self) -> list[CoverageRow]:
         """Coverage per county, ordered by county code."""

@@ -14,6 +14,12 @@ Files (formats and encodings are part of the test):
     prison.parquet    date columns typed as dates
     student.csv       header with an asterisk (公民身份号码*)
     employer.csv      employers (no ID numbers)
+
+PROBABLE_MATCH: rows whose ID number was mistyped (a digit, two digits swapped, a 15-digit
+number that lost its century), some also with a homophone or the traditional form of the name,
+each expected to be matched to its person (`matches`); and traps that must match nobody: a
+different person with a similar name and a nearby number, strangers absent from the
+population base, an empty number.
 """
 
 from __future__ import annotations
@@ -30,7 +36,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from shebao.identity.id_number import id_number_check_char
+from shebao.identity.id_number import id_number_check_char, is_valid_id_number
 
 AS_OF = dt.date(2026, 6, 30)
 
@@ -56,6 +62,8 @@ class Planted:
     names: dict[str, str] = field(default_factory=dict)  # id -> population name
     rejected: set[tuple[str, int, str, str]] = field(default_factory=set)
     tags: dict[str, str] = field(default_factory=dict)  # ID numbers of particular cases
+    # (file, row) -> the population ID number a PROBABLE_MATCH must name
+    matches: dict[tuple[str, int], str] = field(default_factory=dict)
 
     def add(self, file: str, **cells: Any) -> int:
         """Append a data row; returns its 1-based data-row number."""
@@ -247,8 +255,8 @@ def build(directory: Path) -> Planted:
 
     # --- INVALID_ID -----------------------------------------------------------------------
     bad_check = p1[:17] + ("0" if p1[17] != "0" else "1")
-    row = enroll(p1, 410, raw_id=bad_check)
-    p.expect("INVALID_ID", bad_check, "enrollment.xlsx", row)
+    bad_check_row = enroll(p1, 410, raw_id=bad_check)
+    p.expect("INVALID_ID", bad_check, "enrollment.xlsx", bad_check_row)
     bad_birth = "420702198013450012"  # month 13, not a person of the population base
     cells = dict.fromkeys(POP_HEADERS, "")
     cells.update(公民身份号码=bad_birth, 姓名="错号", 户籍地区划代码=village_a, 人员状态="正常")
@@ -349,6 +357,66 @@ def build(directory: Path) -> Planted:
     p.rejected.add(("death.csv", row, "死亡日期", "BAD_DATE"))
     row = p.add("death.csv", 公民身份号码=x3, 姓名="拒一", 死亡日期="")
     p.rejected.add(("death.csv", row, "死亡日期", "MISSING_VALUE"))
+
+    # --- PROBABLE_MATCH -------------------------------------------------------------------
+    def flagged(raw: str) -> str:
+        """The category a row with this ID number gets: the number is nobody's."""
+        return "NOT_IN_POPULATION" if is_valid_id_number(raw, AS_OF) else "INVALID_ID"
+
+    def probable(file: str, row: int, raw: str, normalised: str, person_id: str) -> None:
+        p.expect(flagged(raw), normalised if flagged(raw) == "NOT_IN_POPULATION" else raw,
+                 file, row)  # fmt: skip
+        p.expect("PROBABLE_MATCH", raw if flagged(raw) == "INVALID_ID" else normalised,
+                 file, row)  # fmt: skip
+        p.matches[(file, row)] = person_id
+
+    # The check character mistyped (the INVALID_ID above).
+    p.expect("PROBABLE_MATCH", bad_check, "enrollment.xlsx", bad_check_row)
+    p.matches[("enrollment.xlsx", bad_check_row)] = p1
+    # A digit of the birth date mistyped, in a second enrollment of an insured person.
+    m1 = person("周涛", "19770315", 151)
+    insured(m1)
+    typo = m1[:11] + ("4" if m1[11] != "4" else "5") + m1[12:]
+    row = enroll(m1, 120, raw_id=typo)
+    probable("enrollment.xlsx", row, typo, typo, m1)
+    # Two adjacent digits of the sequence swapped.
+    m2 = person("杨帆", "19880220", 153)
+    insured(m2)
+    swapped = m2[:14] + m2[15] + m2[14] + m2[16:]
+    assert swapped != m2
+    row = enroll(m2, 390, "参保缴费", 420702, file="enrollment2.csv", raw_id=swapped)
+    probable("enrollment2.csv", row, swapped, swapped, m2)
+    # A homophone (王晶 for 王静) and a mistyped sequence digit, in the GB18030 file.
+    m3 = person("王静", "19690412", 155)
+    insured(m3)
+    typo = m3[:15] + ("7" if m3[15] != "7" else "8") + m3[16:]
+    row = benefit(m3, "120", raw_id=typo, name="王晶")
+    probable("benefit.csv", row, typo, typo, m3)
+    # The traditional form of the name and a mistyped address digit, in the death source: a
+    # probable match does not make the person dead (no DECEASED_ACTIVE, still insured).
+    m4 = person("刘涛", "19720826", 157)
+    insured(m4)
+    typo = m4[:4] + ("3" if m4[4] != "3" else "2") + m4[5:]
+    row = p.add("death.csv", 公民身份号码=typo, 姓名="劉濤", 死亡日期="2026/1/2")
+    probable("death.csv", row, typo, typo, m4)
+    # A 15-digit number of someone born in 2003: upgraded, it reads 1903 (a valid number of
+    # nobody); the student is not taken for m5 (m5 stays pension-eligible and insured).
+    m5 = person("陈晨", "20030405", 159)
+    insured(m5)
+    old = to_15(m5)
+    row = p.add("student.csv", 公民身份号码=old, 姓名="陈晨", 学籍号="G3", 学校名称="鄂州高中")
+    upgraded = old[:6] + "19" + old[6:]
+    upgraded += id_number_check_char(upgraded)
+    probable("student.csv", row, old, upgraded, m5)
+    # Traps. A different person (not in the population base) born the same day in the same
+    # county as 张伟, one sequence digit apart, with a similar-sounding longer name.
+    trap = make_id("420702", "19800517", 13)
+    row = enroll(trap, 310, name="张伟明")
+    p.expect("NOT_IN_POPULATION", trap, "enrollment.xlsx", row)
+    # The same name as 李娜 but a number far from hers.
+    stranger = make_id("420704", "19911111", 161)
+    row = benefit(stranger, "110", name="李娜")
+    p.expect("NOT_IN_POPULATION", stranger, "benefit.csv", row)
 
     # Every other living person of the population base aged 16+ is insured above; the
     # medical-only children and the student are covered by their 390 rows.

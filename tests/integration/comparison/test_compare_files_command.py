@@ -80,8 +80,13 @@ def test_missing_required_column_refuses_the_file_with_a_chinese_message(
     assert not list((out / "snapshots").glob("*.parquet"))
 
 
-def test_spark_engine_is_refused_as_not_available_yet(planted: Planted, tmp_path: Path) -> None:
-    with pytest.raises(CommandError, match="Spark 比对引擎尚未提供"):
+def test_spark_engine_without_java_is_refused_before_any_work(
+    planted: Planted, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The Spark engine itself is held to DuckDB's results in test_spark_agreement.py.
+    monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.delenv("JAVA_HOME", raising=False)
+    with pytest.raises(CommandError, match="未找到 Java 运行环境"):
         call_command(
             "compare_files", *planted.inputs, out=tmp_path / "out", engine="spark", verbosity=0
         )
@@ -93,6 +98,8 @@ def test_spark_engine_is_refused_as_not_available_yet(planted: Planted, tmp_path
     [
         ({"as_of": "2026-13-01"}, "比对基准日期“2026-13-01”无效"),
         ({"threshold": 1.5}, "匹配概率阈值应在0到1之间"),
+        ({"threshold": 0}, "匹配概率阈值应在0到1之间"),
+        ({"threshold": "abc"}, "匹配概率阈值应在0到1之间（不含0，可为1），收到“abc”"),
         ({"engine": "oracle"}, "未知的比对引擎“oracle”"),
     ],
 )
@@ -102,6 +109,21 @@ def test_bad_arguments_are_refused(
     with pytest.raises(CommandError, match=message):
         call_command("compare_files", *planted.inputs, out=tmp_path / "o", verbosity=0, **options)
     assert not (tmp_path / "o").exists()
+
+
+def test_threshold_from_the_command_line_is_used(planted: Planted, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    done = run_cli("--out", str(out), "--as-of", "2026-06-30", "--threshold", "0.9999",
+                   *planted.inputs, cwd=tmp_path)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert summary["threshold"] == 0.9999
+    assert "疑似同一人（PROBABLE_MATCH）" in done.stdout
+    assert "未计算 PROBABLE_MATCH" not in done.stdout
+    bad = run_cli("--out", str(tmp_path / "o"), "--threshold", "高", *planted.inputs,
+                  cwd=tmp_path)  # fmt: skip
+    assert bad.returncode != 0
+    assert "匹配概率阈值应在0到1之间" in bad.stderr
 
 
 def test_unknown_kind_and_unrecognisable_file(tmp_path: Path) -> None:

@@ -42,9 +42,7 @@ def test_findings_file_has_the_contract_header(out: Path) -> None:
         assert handle.readline().rstrip("\r\n") == ",".join(FINDINGS_COLUMNS)
 
 
-@pytest.mark.parametrize(
-    "category", [c.value for c in Category if c is not Category.PROBABLE_MATCH]
-)
+@pytest.mark.parametrize("category", [c.value for c in Category])
 def test_each_category_is_exactly_what_was_planted(
     out: Path, planted: Planted, category: str
 ) -> None:
@@ -106,6 +104,49 @@ def test_deceased_and_prison_evidence(out: Path) -> None:
     assert sorted(p["prison"][0]["end"] or "" for p in prison) == ["", AS_OF.isoformat()]
 
 
+def test_probable_matches_name_the_person_with_a_probability_and_why(
+    out: Path, planted: Planted
+) -> None:
+    matches = findings(out, "PROBABLE_MATCH")
+    assert {(f.source, f.row): f.matched_id_number for f in matches} == planted.matches
+    for f in matches:
+        assert f.match_probability is not None
+        assert 0.9 <= f.match_probability < 1
+        assert f.detail["matched"]["id_number"] == f.matched_id_number
+        assert f.detail["matched"]["name"] == planted.names[f.matched_id_number]
+        assert f.detail["reason"].startswith(f"很可能是公安人口库中的 {f.matched_id_number}")
+    detail = {f.name: f.detail for f in matches}
+    assert "姓名读音相同（同音字）" in detail["王晶"]["agreed"]
+    assert "姓名一致（已作繁简转换和规范化）" in detail["劉濤"]["agreed"]
+    assert "身份证号码与15位旧号码一致" in detail["陈晨"]["agreed"]
+    assert "身份证号码相差一位数字或相邻两位颠倒" in detail["杨帆"]["agreed"]
+
+
+def test_probability_is_written_with_four_decimals_at_most(out: Path) -> None:
+    with (out / "findings.csv").open(encoding="utf-8", newline="") as handle:
+        written = [r["match_probability"] for r in csv.DictReader(handle)]
+    probabilities = [w for w in written if w]
+    assert probabilities
+    assert all(len(w.partition(".")[2]) <= 4 for w in probabilities)
+
+
+def test_a_higher_threshold_keeps_fewer_matches_and_nothing_else_changes(
+    out: Path, planted: Planted, tmp_path: Path
+) -> None:
+    strict = tmp_path / "strict"
+    compare_files(
+        inputs=[parse_input_argument(a) for a in planted.inputs],
+        out_dir=strict,
+        as_of=AS_OF,
+        threshold=0.9999,
+    )
+    kept = findings(strict, "PROBABLE_MATCH")
+    assert all(f.match_probability == 0.9999 for f in kept)
+    assert len(kept) < len(findings(out, "PROBABLE_MATCH"))
+    others = [f for f in findings(out) if f.category != "PROBABLE_MATCH"]
+    assert [f for f in findings(strict) if f.category != "PROBABLE_MATCH"] == others
+
+
 def test_rejected_rows_are_reported_with_row_column_and_reason(out: Path, planted: Planted) -> None:
     with (out / "rejected.csv").open(encoding="utf-8", newline="") as handle:
         rows = list(csv.DictReader(handle))
@@ -115,11 +156,12 @@ def test_rejected_rows_are_reported_with_row_column_and_reason(out: Path, plante
 
 def test_summary_counts_rows_rejections_and_timings(out: Path, planted: Planted) -> None:
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
-    expected_counts = {c.value: 0 for c in Category if c is not Category.PROBABLE_MATCH}
+    expected_counts = {c.value: 0 for c in Category}
     for category, *_ in planted.expected:
         expected_counts[category] += 1
     assert summary["counts"] == expected_counts
-    assert "PROBABLE_MATCH" in summary["skipped"]
+    assert summary["skipped"] == {}
+    assert summary["threshold"] == 0.9
     sizes = {file: len(rows) for file, rows in planted.rows.items()}
     assert summary["rows_per_source"] == {**sizes, "employer.csv": 1}
     assert summary["rejected_rows_per_source"] == {

@@ -6,11 +6,13 @@ standardised snapshots (DIR/snapshots/). Exit code 0 on success; on unusable inp
 message and exit code 1. Touches no database.
 
 Tuning without changing the command line: SHEBAO_DUCKDB_MEMORY_LIMIT (e.g. 6GB; DuckDB
-spills to disk beyond it) and SHEBAO_DUCKDB_THREADS.
+spills to disk beyond it) and SHEBAO_DUCKDB_THREADS; for --engine spark (Java 17 needed),
+SHEBAO_SPARK_MASTER (default local[2]) and SHEBAO_SPARK_DRIVER_MEMORY (default 1g).
 """
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 from datetime import date
@@ -33,7 +35,25 @@ def _as_of(value: str) -> date:
         raise CommandError(f"比对基准日期“{value}”无效，应为 YYYY-MM-DD") from None
 
 
+def _threshold(value: str) -> float:
+    """The --threshold value: a number with 0 < P <= 1."""
+    try:
+        threshold = float(value)
+    except ValueError:
+        threshold = math.nan
+    if not 0 < threshold <= 1:  # NaN fails too
+        raise CommandError(f"匹配概率阈值应在0到1之间（不含0，可为1），收到“{value}”")
+    return threshold
+
+
 def _engine_options(engine: str) -> dict[str, Any]:
+    if engine == "spark":
+        spark: dict[str, Any] = {}
+        if master := os.environ.get("SHEBAO_SPARK_MASTER"):
+            spark["master"] = master
+        if memory := os.environ.get("SHEBAO_SPARK_DRIVER_MEMORY"):
+            spark["driver_memory"] = memory
+        return spark
     if engine != "duckdb":
         return {}
     options: dict[str, Any] = {}
@@ -61,8 +81,7 @@ class Command(BaseCommand):
         parser.add_argument("--as-of", dest="as_of", default=None, help="比对基准日期，默认今天")
         parser.add_argument(
             "--threshold",
-            type=float,
-            default=DEFAULT_THRESHOLD,
+            default=str(DEFAULT_THRESHOLD),
             help=f"疑似同一人的匹配概率阈值（默认 {DEFAULT_THRESHOLD}）",
         )
 
@@ -71,6 +90,7 @@ class Command(BaseCommand):
         if engine not in ENGINE_NAMES:
             raise CommandError(f"未知的比对引擎“{engine}”，可选：{'、'.join(ENGINE_NAMES)}")
         as_of = _as_of(options["as_of"]) if options["as_of"] else today_in_china()
+        threshold = _threshold(str(options["threshold"]))
         verbose = int(options.get("verbosity", 1)) >= 1
 
         def progress(message: str) -> None:
@@ -84,7 +104,7 @@ class Command(BaseCommand):
                 out_dir=options["out"],
                 engine=engine,
                 as_of=as_of,
-                threshold=options["threshold"],
+                threshold=threshold,
                 progress=progress,
                 engine_options=_engine_options(engine),
             )
