@@ -23,6 +23,9 @@ from shebao.accounts.audit import audit_record
 from shebao.accounts.choices import AuditAction, OrganisationKind, Role
 from shebao.accounts.models import Organisation, User
 from shebao.accounts.services import user_create
+from shebao.cards.demo_custody import demo_custody_seed
+from shebao.cards.demo_issuing import issuing_demo_seed
+from shebao.comparison.demo import probable_match_demo_plant
 from shebao.errors import NotFound, ValidationFailed
 from shebao.geo.choices import RegionLevel
 from shebao.geo.models import Region
@@ -33,10 +36,11 @@ from shebao.geo.services import (
     regions_load,
     villages_generate,
 )
+from shebao.registration.demo import registration_demo_seed
 from shebao.registry.bulk import BulkLoadResult, registry_dataset_load
 from shebao.registry.choices import LifeStatus
 from shebao.registry.models import BankAccount, Person
-from shebao.reports.services import reports_demo_seed
+from shebao.reports.services import live_figures_refresh, reports_demo_seed
 from shebao.synthetic import SyntheticDataset, Village, dataset_generate, write_department_files
 
 __all__ = [
@@ -459,10 +463,22 @@ def demo_build(
     department_files["applications"] = _collective_application_write(
         dataset, settings.DATA_DIR / "demo" / "applications.csv"
     )
+    # A few enrollment rows with the mistakes departments make (a mistyped digit, a homophone,
+    # a 15-digit number), so that the comparison shows probable matches.
+    probable_match_demo_plant(department_files["enrollment"])
+    step("导入部门数据并比对（全民参保登记）")
+    registration_demo_seed(
+        department_files=department_files, as_of=DEMO_AS_OF, region_code=city.code
+    )
     if city.code == "420700":
         # The progress demo (targets, figures, work plan) is written for 鄂州市.
         step("导入进度目标、统计数据和工作计划")
         reports_demo_seed()
+    step("社保卡申领、制卡、开户、交接和领卡")
+    issuing_demo_seed(city_code=city.code)
+    demo_custody_seed()
+    step("刷新实时统计")
+    live_figures_refresh(full=True)
     persons_in_city = Person.objects.filter(residence_region__code__startswith=city.prefix).count()
     return DemoSummary(
         city_code=city.code,
