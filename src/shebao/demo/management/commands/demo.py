@@ -92,7 +92,8 @@ class Command(BaseCommand):
             sources = " ".join(f"{kind}={path}" for kind, path in files.items())
             console.print(
                 "[bold]试一试全民参保登记比对[/bold]（各部门数据文件已写出）：\n"
-                f"  uv run shebao compare-files --out {base / 'compare'} {sources}"
+                f"  uv run shebao compare-files --out {base / 'compare'} {sources}\n"
+                "  （加 --engine spark 用 Apache Spark 运行同一比对，需 Java 17）"
             )
             if applications is not None:
                 console.print(
@@ -101,3 +102,9 @@ class Command(BaseCommand):
                     f"{files['population']} --applications {applications} "
                     f"--banks 农业银行,邮储银行 --out {base / 'eligibility'}"
                 )
+        console.print(
+            "[bold]后台任务[/bold]（导入、比对、定时刷新统计、月度通报）：另开终端运行 "
+            "uv run shebao worker\n"
+            "[bold]页面[/bold]：参保登记 /registration/runs/ · 申领 /cards/issuing/batches/ · "
+            "交接 /cards/custody/ · 群众自助 /cards/self-service/ · 进度看板 /reports/dashboard/"
+        )
