@@ -141,3 +141,68 @@ def photo_zip(photos: dict[str, bytes]) -> bytes:
         for name, data in photos.items():
             archive.writestr(name, data)
     return buffer.getvalue()
+
+
+def produce_all(world: World) -> list[int]:
+    """The card centre forms production batches of everything ready, sends them to the
+    vendor, and the vendor reports every card made. Returns the ids of the cards made."""
+    import csv
+
+    from shebao.cards.models import Application
+    from shebao.cards.services.exchange import open_exchange_file
+    from shebao.cards.services.production import (
+        production_batch_export,
+        production_batches_form,
+        production_results_import,
+        vendor_results_file,
+    )
+
+    made: list[int] = []
+    for batch in production_batches_form(actor=world.centre_clerk):
+        batch, sealed = production_batch_export(
+            actor=world.centre_clerk, batch_id=batch.pk, vendor=world.vendor
+        )
+        rows = list(csv.DictReader(io.StringIO(open_exchange_file(sealed).content.decode())))
+        production_results_import(
+            actor=world.vendor_clerk,
+            data=vendor_results_file(
+                batch, [(r["社保卡号"], r["社会保障号码"], True, "") for r in rows]
+            ),
+        )
+        made.extend(
+            Application.objects.filter(production_batch=batch, card__isnull=False).values_list(
+                "card_id", flat=True
+            )
+        )
+    return made
+
+
+def deliver_to_village_and_activate(world: World, card_numbers: list[str]) -> None:
+    """Card centre → district → town → village, each handover confirmed in full; the
+    holders collect and sign; the bank branch activates the cards."""
+    from shebao.cards.models import Card
+    from shebao.cards.services.card_life import card_activate
+    from shebao.cards.services.custody import (
+        PickupInput,
+        card_pickup,
+        handover_confirm,
+        handover_create,
+    )
+
+    text = "\n".join(card_numbers)
+    for sender, receiver in (
+        (world.centre_clerk, world.district_clerk),
+        (world.district_clerk, world.town_clerk),
+        (world.town_clerk, world.village_clerk),
+    ):
+        assert receiver.organisation is not None
+        handover = handover_create(
+            actor=sender, to_organisation_id=receiver.organisation.pk, card_numbers=text
+        )
+        handover_confirm(actor=receiver, handover_id=handover.pk, arrived=text)
+    for card in Card.objects.filter(card_number__in=card_numbers).select_related("person"):
+        card_pickup(
+            actor=world.village_clerk,
+            data=PickupInput(card.card_number, card.person.id_number, signed=True),
+        )
+        card_activate(actor=world.branch_clerk, card_id=card.pk)

@@ -8,12 +8,15 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile
 from openpyxl import load_workbook
 
+from shebao.accounts.models import User
 from shebao.cards.domain.eligibility import Reason
 from shebao.cards.models import (
     Application,
+    ApplicationBatch,
     ApplicationBatchStatus,
     ApplicationStatus,
 )
@@ -213,6 +216,65 @@ def test_recheck_on_arrival_at_the_card_centre() -> None:
     apps = _by_row(batch.pk)
     assert apps[1].reasons == "DECEASED" and apps[2].status == ApplicationStatus.ELIGIBLE
     assert (batch.eligible_count, batch.ineligible_count) == (1, 1)
+
+
+def _to_card_centre(world: World, batch_id: int, *clerks: User) -> ApplicationBatch:
+    batch = None
+    for user in clerks:
+        batch = application_batch_forward(actor=user, batch_id=batch_id)
+    assert batch is not None
+    return batch
+
+
+def test_recheck_on_arrival_looks_at_the_stored_zip_photos() -> None:
+    world = build_world(3)
+    p = world.people
+    photos = {f"{x.id_number}.jpg": good_photo(i) for i, x in enumerate(p)}
+    batch = _upload(world, [row_for(x) for x in p], photos).batch
+    assert batch.eligible_count == 3
+    # While the batch travels, the stored archive loses one photo and another entry grows
+    # past the size limit (an archive damaged or replaced in storage).
+    stored = Path(batch.photo_zip.path)
+    changed = {k: v for k, v in photos.items() if k != f"{p[0].id_number}.jpg"}
+    big = photo(noise=60.0, quality=100)
+    assert len(big) > 20 * 1024
+    changed[f"{p[1].id_number}.jpg"] = big
+    stored.write_bytes(photo_zip(changed))
+    batch = _to_card_centre(
+        world, batch.pk, world.school_clerk, world.department_clerk, world.district_clerk
+    )
+    apps = _by_row(batch.pk)
+    assert apps[1].reasons == "NO_PHOTO"
+    assert apps[2].reasons == "PHOTO_QUALITY" and "20" in apps[2].messages
+    assert apps[3].status == ApplicationStatus.ELIGIBLE
+    assert (batch.eligible_count, batch.ineligible_count) == (1, 2)
+
+
+def test_recheck_on_arrival_without_stored_photos_skips_the_photo_rules() -> None:
+    world = build_world(2)
+    batch = _upload(world, [row_for(x) for x in world.people]).batch
+    assert batch.eligible_count == 2  # no ZIP sent: photo rules not applied on upload
+    batch = _to_card_centre(
+        world, batch.pk, world.school_clerk, world.department_clerk, world.district_clerk
+    )
+    assert batch.eligible_count == 2
+
+
+def test_recheck_on_arrival_looks_at_the_police_photo_as_it_is_now() -> None:
+    world = build_world(3)
+    p = world.people
+    withdrawn = _counter(world, p[0], use_police_photo=True)
+    replaced = _counter(world, p[1], use_police_photo=True)
+    uploaded = _counter(world, p[2], photo=good_photo(9))
+    assert {a.status for a in (withdrawn, replaced, uploaded)} == {ApplicationStatus.ELIGIBLE}
+    Person.objects.filter(pk=p[0].pk).update(photo="")
+    p[1].photo.save(f"{p[1].pk}-new.jpg", ContentFile(photo(200, 240)), save=True)
+    batch = counter_batch_submit(actor=world.village_clerk)
+    batch = _to_card_centre(world, batch.pk, world.town_clerk, world.district_clerk)
+    got = {a.pk: a for a in Application.objects.filter(batch=batch)}
+    assert got[withdrawn.pk].reasons == "NO_PHOTO"
+    assert got[replaced.pk].reasons == "PHOTO_QUALITY"
+    assert got[uploaded.pk].status == ApplicationStatus.ELIGIBLE
 
 
 def _counter(world: World, person: Person, **kw) -> Application:  # type: ignore[no-untyped-def]

@@ -184,6 +184,43 @@ def test_renewal_fees_follow_the_reason(chain: Chain) -> None:
     assert _status(lost) is CardStatus.LOST
 
 
+def test_replacement_numbers_come_from_the_regions_production_series(chain: Chain) -> None:
+    """补领 / 换领 take their numbers from the same series (and row lock) as production and
+    instant issuance: one series per issuing region, no number given twice."""
+    from django.db import transaction
+
+    from shebao.cards.domain.codes import CardNumberSeries
+    from shebao.cards.models import CardSeries
+    from shebao.cards.services.numbering import card_numbers_allocate
+
+    CardIssuingPolicy.objects.create(replacement_fee=Decimal("20.00"), renewal_fee=Decimal("15.00"))
+    lost = [_issued(chain, CardStatus.LOST) for _ in range(3)]
+    region = lost[0].issuing_region
+    with transaction.atomic():  # a production batch took the first three numbers
+        _, first, _ = card_numbers_allocate(region=region, count=3)
+    assert first == 1
+    new_cards = [
+        card_reissue(actor=chain.centre_clerk, card_id=c.pk, kind=FeeKind.REPLACEMENT).new_card
+        for c in lost
+    ]
+    series = CardNumberSeries()
+    assert [c.card_number for c in new_cards if c is not None] == [
+        series.card_number_for(n) for n in (4, 5, 6)
+    ]
+    row = CardSeries.objects.get(region=region)
+    assert (row.next_number, row.next_unique) == (7, 7)
+    with transaction.atomic():  # the next production batch continues after them
+        _, after, _ = card_numbers_allocate(region=region, count=2)
+    assert after == 7
+    numbers = list(Card.objects.values_list("card_number", flat=True))
+    codes = list(Card.objects.values_list("card_id_code", flat=True))
+    assert len(set(numbers)) == len(numbers) and len(set(codes)) == len(codes)
+    for card in new_cards:
+        assert card is not None
+        assert card.card_id_code.startswith(region.code[:6] + "D156000005")
+        assert card.issued_on is not None and card.expires_on is not None
+
+
 def test_pin_reset_and_information_change_are_recorded(chain: Chain) -> None:
     card = _issued(chain, CardStatus.ACTIVE)
     card_reset_pin(actor=chain.bank_clerk, card_id=card.pk)

@@ -293,7 +293,7 @@ def applications_check(
     *,
     region_code: str,
     programme: Programme | None = None,
-    photos: ZipPhotos | _BytesPhotos | None = None,
+    photos: ZipPhotos | _BytesPhotos | _StoredPhotos | None = None,
     exclude_application_ids: Iterable[int] = (),
     as_of: date | None = None,
 ) -> EligibilityFacts:
@@ -599,16 +599,117 @@ def _photo_entries(frame: pl.DataFrame, photos: ZipPhotos) -> dict[str, str]:
 # ---- the journey up the chain ---------------------------------------------------------------
 
 
+class _StoredPhotos:
+    """The photos a batch already holds, for the re-check on arrival at the card centre,
+    checked as cheaply as what may have changed allows. A photo from the unit's ZIP was
+    checked in full on upload and the stored archive does not change: it is re-checked from
+    the archive's central directory only (still there, within the size limit — a photo over
+    it is checked in full to say why), without decoding 100,000 images again. A counter
+    upload is read and checked in full (a village batch holds few). The police photo is
+    checked in full as it is now: it may have been replaced or withdrawn since. A photo no
+    longer there is absent from `index`, which the engine reports as NO_PHOTO."""
+
+    def __init__(
+        self,
+        apps: Sequence[tuple[str, str, str, str, int | None]],
+        *,
+        zip_path: Path | None,
+        spec: PhotoSpec,
+    ) -> None:
+        """`apps`: (ID number, photo source, ZIP entry, stored upload name, person id)."""
+        import zipfile
+
+        self._spec = spec
+        self._zip_path = zip_path
+        self._sizes: dict[str, int] = {}
+        if zip_path is not None and zip_path.is_file():
+            try:
+                with zipfile.ZipFile(zip_path) as archive:
+                    self._sizes = {i.filename: i.file_size for i in archive.infolist()}
+            except (zipfile.BadZipFile, OSError):
+                self._sizes = {}
+        police = dict(
+            Person.objects.filter(
+                pk__in=[a[4] for a in apps if a[1] == PhotoSource.POLICE and a[4] is not None]
+            )
+            .exclude(photo="")
+            .values_list("pk", "photo")
+        )
+        self._index: dict[str, str] = {}
+        for id_number, source, entry, upload, person_id in apps:
+            key = normalize_id_number(id_number).upper()
+            token = ""
+            if source == PhotoSource.ZIP and entry in self._sizes:
+                token = f"zip:{entry}"
+            elif source == PhotoSource.UPLOAD and upload:
+                token = f"upload:{upload}"
+            elif source == PhotoSource.POLICE and person_id in police:
+                token = f"police:{police[person_id]}"
+            if token:
+                self._index[key] = token
+
+    @property
+    def index(self) -> Mapping[str, str]:
+        return self._index
+
+    def check(self, entries: Sequence[str]) -> Mapping[str, PhotoVerdict]:
+        from django.core.files.storage import default_storage
+
+        from shebao.cards.domain.photos import check_zip_photos
+
+        out: dict[str, PhotoVerdict] = {}
+        oversized: list[str] = []
+        for token in entries:
+            kind, _, name = token.partition(":")
+            if kind == "zip":
+                if self._sizes[name] > self._spec.max_bytes:
+                    oversized.append(name)
+                else:
+                    out[token] = PhotoVerdict()
+                continue
+            try:
+                with default_storage.open(name, "rb") as fh:
+                    data: bytes = fh.read()
+            except OSError:
+                data = b""
+            out[token] = check_photo_bytes(data, self._spec)
+        if oversized and self._zip_path is not None:
+            verdicts = check_zip_photos(self._zip_path, oversized, self._spec, workers=1)
+            out.update({f"zip:{name}": v for name, v in verdicts.items()})
+        return out
+
+
 def _recheck_at_card_centre(batch: ApplicationBatch) -> None:
-    """On arrival at the card centre the eligible rows are checked again: the registry and
-    the cards may have changed while the batch travelled."""
-    apps = list(
+    """On arrival at the card centre the eligible rows are checked again: the registry, the
+    cards and the police photos may have changed while the batch travelled. Photo rules run
+    when the batch's photos are stored (see `_StoredPhotos`); a batch sent without photos is
+    re-checked without them, as it was checked on upload."""
+    rows = list(
         Application.objects.filter(batch=batch, status=ApplicationStatus.ELIGIBLE).values_list(
-            "pk", "row", "id_number", "name", "bank_name", "phone", "work_number"
+            "pk",
+            "row",
+            "id_number",
+            "name",
+            "bank_name",
+            "phone",
+            "work_number",
+            "photo_source",
+            "photo_entry",
+            "photo",
+            "person_id",
         )
     )
-    if not apps:
+    if not rows:
         return
+    apps = [r[:7] for r in rows]
+    programme = _programme(batch.programme)
+    photos: _StoredPhotos | None = None
+    if any(r[7] for r in rows):
+        photos = _StoredPhotos(
+            [(r[2], r[7], r[8], r[9], r[10]) for r in rows],
+            zip_path=Path(batch.photo_zip.path) if batch.photo_zip else None,
+            spec=programme.photo if programme else PhotoSpec(),
+        )
     frame = pl.DataFrame(
         {
             ROW: [a[1] or i + 1 for i, a in enumerate(apps)],
@@ -630,7 +731,8 @@ def _recheck_at_card_centre(batch: ApplicationBatch) -> None:
     facts = applications_check(
         frame,
         region_code=batch.region_id,
-        programme=_programme(batch.programme),
+        programme=programme,
+        photos=photos,
         exclude_application_ids=[a[0] for a in apps],
     )
     failed = facts.frame.filter(~pl.col("eligible"))

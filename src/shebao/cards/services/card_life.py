@@ -10,16 +10,15 @@ is not itself inside one, as the pages and commands are not).
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date, timedelta
 
 from django.db import transaction
 from django.utils import timezone
 
 from shebao.accounts.audit import audit_record
-from shebao.accounts.choices import AuditAction, OrganisationKind, Role
-from shebao.accounts.models import Organisation, User
-from shebao.cards.domain.codes import CARD_NUMBER_ALPHABET, CardNumberSeries, card_id_code
+from shebao.accounts.choices import AuditAction, Role
+from shebao.accounts.models import User
 from shebao.cards.domain.lifecycle import (
     CardEvent,
     CardStatus,
@@ -31,7 +30,14 @@ from shebao.cards.domain.lifecycle import (
     transition,
 )
 from shebao.cards.models import Card, CardHistory, CardReissue
-from shebao.cards.services.setwise import db_datetime, insert_from_cards, param
+from shebao.cards.services.numbering import (
+    CARD_VALID_YEARS,
+    SPEC_VERSION,
+    add_years,
+    card_centre_for,
+    next_card_codes,
+)
+from shebao.cards.services.setwise import chunks, db_datetime, insert_from_cards, param
 from shebao.errors import NotFound, PermissionDenied, ValidationFailed
 from shebao.registry.choices import LifeStatus
 
@@ -123,31 +129,40 @@ def cards_apply_event(
     actor: User | None,
     channel: str = "",
     note: str = "",
+    notes: Mapping[int, str] | None = None,
 ) -> int:
     """Apply `event` to every card in `card_ids` in one transaction, or to none: the rows are
-    locked, every transition checked first (the first refusal raises), then the statuses are
-    set per from-status group, the history bulk-inserted and one audit row written."""
+    locked (in chunks, primary-key order), every transition checked first by the same state
+    machine as `card_apply_event` (the first refusal raises CardTransitionError and nothing
+    changes), then the history is inserted set-based and the statuses set per from-status,
+    and one audit row is written for the lot. `notes` gives a card its own history note (the
+    vendor's failure reason, say) in place of `note`. Returns the number of cards changed."""
     if not card_ids:
         return 0
+    notes = notes or {}
+    ids = sorted(set(card_ids))
     with transaction.atomic():
-        rows = list(
-            Card.objects.select_for_update()
-            .filter(pk__in=list(card_ids))
-            .order_by("pk")
-            .values_list("pk", "status")
-        )
-        by_from: dict[CardStatus, list[int]] = defaultdict(list)
-        steps: dict[int, Transition] = {}
+        rows: list[tuple[int, str]] = []
+        for chunk in chunks(ids):
+            rows.extend(
+                Card.objects.select_for_update()
+                .filter(pk__in=list(chunk))
+                .order_by("pk")
+                .values_list("pk", "status")
+            )
+        # (from-status, note) → cards: one set-based history insert per group.
+        groups: dict[tuple[CardStatus, str], list[int]] = defaultdict(list)
+        steps: dict[CardStatus, Transition] = {}
         for pk, status in rows:
-            step = transition(CardStatus(status), event)
-            steps[pk] = step
-            by_from[step.from_status].append(pk)
+            from_status = CardStatus(status)
+            if from_status not in steps:
+                steps[from_status] = transition(from_status, event)
+            groups[(from_status, notes.get(pk, note)[:255])].append(pk)
         now = timezone.now()
         actor_id = actor.pk if actor is not None and actor.pk is not None else None
         org_id = actor.organisation_id if actor is not None else None
-        for from_status, pks in by_from.items():
-            to_status = steps[pks[0]].to_status
-            # History first, set-based, while the cards still show their from-status.
+        for (from_status, card_note), pks in groups.items():
+            # History first, while the cards still show their from-status.
             insert_from_cards(
                 CardHistory,
                 pks,
@@ -156,26 +171,34 @@ def cards_apply_event(
                     "at": param(db_datetime(now)),
                     "event": param(event.value),
                     "from_status": "status",
-                    "to_status": param(to_status.value),
+                    "to_status": param(steps[from_status].to_status.value),
                     "actor_id": param(actor_id),
                     "organisation_id": param(org_id),
                     "channel": param(channel),
-                    "note": param(note[:255]),
+                    "note": param(card_note),
                 },
             )
-            fields: dict[str, object] = {"status": to_status.value, "updated_at": now}
+        for from_status, step in steps.items():
+            fields: dict[str, object] = {"status": step.to_status.value, "updated_at": now}
             if event is CardEvent.ISSUE:
                 fields["custodian"] = None
             if from_status is CardStatus.TEMPORARY_LOSS:
                 fields["temporary_loss_reported_on"] = None
-            Card.objects.filter(pk__in=pks).update(**fields)
+            pks = [pk for (f, _), group in groups.items() if f is from_status for pk in group]
+            for chunk in chunks(pks):
+                Card.objects.filter(pk__in=list(chunk), status=from_status.value).update(**fields)
         audit_record(
             actor=actor,
             action=AuditAction.UPDATE,
             target_type="card",
-            detail={"event": event.value, "count": len(steps), "note": note[:120]},
+            detail={
+                "event": event.value,
+                "count": len(rows),
+                "note": note[:120],
+                **({"channel": channel} if channel else {}),
+            },
         )
-    return len(steps)
+    return len(rows)
 
 
 # ---------------------------------------------------------------- the card's life at the counter
@@ -195,10 +218,6 @@ COUNTER_ROLES = frozenset(
 )
 BANK_ROLES = frozenset({Role.BANK_OPERATOR, Role.SYSTEM_ADMIN})
 CHANNELS = {"counter": "柜面", "bank": "银行网点", "online": "网上", "phone": "电话"}
-# Reissued cards are numbered in their own series until production allocates them (the
-# series prefix "Z" is not used by the regional production series).
-REISSUE_SERIES = CardNumberSeries("Z", CARD_NUMBER_ALPHABET)
-_REISSUE_ID_BASE = 0xFF00_0000_0000_0000
 
 
 def _scoped_card(actor: User, card_id: int, roles: frozenset[str]) -> Card:
@@ -278,18 +297,6 @@ def card_cancel(*, actor: User, card_id: int, reason: str) -> Card:
     )[0]
 
 
-def _card_centre_for(card: Card) -> Organisation | None:
-    code = card.issuing_region_id
-    centres = Organisation.objects.filter(kind=OrganisationKind.CARD_CENTRE, is_active=True)
-    best: Organisation | None = None
-    for centre in centres.select_related("region"):
-        if code.startswith(centre.region.prefix) and (
-            best is None or len(centre.region.prefix) > len(best.region.prefix)
-        ):
-            best = centre
-    return best
-
-
 def card_reissue(
     *,
     actor: User,
@@ -299,7 +306,9 @@ def card_reissue(
 ) -> CardReissue:
     """补领 (after a formal loss) or 换领 (damage, expiry, changed personal data): the old card
     is voided, a new card for the same holder starts at 待制卡 in the card centre's custody,
-    linked by `replaces`, with the fee the configured schedule gives (first issue is free)."""
+    linked by `replaces`, with the fee the configured schedule gives (first issue is free).
+    Its number and card identification code come from the issuing region's series, the one
+    production and instant issuance draw from."""
     from shebao.cards.selectors.custody import card_policy
 
     if kind is FeeKind.FIRST_ISSUE:
@@ -329,15 +338,19 @@ def card_reissue(
             actor=actor,
         )
         now = timezone.now()
+        today = timezone.localdate()
+        number, id_code = next_card_codes(old.issuing_region)
         new = Card.objects.create(
-            card_number=REISSUE_SERIES.card_number_for(reissue.pk),
-            card_id_code=card_id_code(old.issuing_region_id[:6], _REISSUE_ID_BASE + reissue.pk),
+            card_number=number,
+            card_id_code=id_code,
             person_id=old.person_id,
             status=CardStatus.PENDING_PRODUCTION.value,
             issuing_region_id=old.issuing_region_id,
-            spec_version=old.spec_version,
+            spec_version=SPEC_VERSION,
+            issued_on=today,
+            expires_on=add_years(today, CARD_VALID_YEARS),
             bank_id=old.bank_id,
-            custodian=_card_centre_for(old) or old.custodian or actor.organisation,
+            custodian=card_centre_for(old.issuing_region_id) or old.custodian or actor.organisation,
             replaces=old,
             created_at=now,
             updated_at=now,

@@ -15,13 +15,14 @@ from shebao.cards.domain.lifecycle import CardEvent, CardStatus
 from shebao.cards.models import Application, ApplicationChannel, ApplicationStatus, Card
 from shebao.cards.services.applications import CounterInput, _check_one, bank_key
 from shebao.cards.services.card_life import card_apply_event
-from shebao.cards.services.production import (
+from shebao.cards.services.numbering import (
     CARD_VALID_YEARS,
     SPEC_VERSION,
-    _add_years,
-    _issuing_region,
-    _unique_part,
+    add_years,
+    card_centre_for,
     card_numbers_allocate,
+    issuing_region_of,
+    unique_part,
 )
 from shebao.errors import PermissionDenied, ValidationFailed
 from shebao.registry.models import BankAccount
@@ -30,19 +31,10 @@ __all__ = ["application_instant_issue"]
 
 
 def _card_centre_for(region_code: str) -> Organisation:
-    centres = Organisation.objects.filter(
-        kind=OrganisationKind.CARD_CENTRE, is_active=True
-    ).select_related("region")
-    best = None
-    for centre in centres:
-        prefix = centre.region.prefix
-        if region_code.startswith(prefix) and (
-            best is None or len(prefix) > len(best.region.prefix)
-        ):
-            best = centre
-    if best is None:
+    centre = card_centre_for(region_code)
+    if centre is None:
         raise ValidationFailed("本地区没有社保卡管理中心，不能即时制卡", code="NO_CARD_CENTRE")
-    return best
+    return centre
 
 
 def application_instant_issue(
@@ -101,18 +93,18 @@ def application_instant_issue(
         if BankAccount.objects.filter(bank=bank, account_number=account_number).exists():
             raise ValidationFailed("该银行账号已被使用", code="ACCOUNT_NUMBER_TAKEN")
         centre = _card_centre_for(branch.region_id)
-        issuing = _issuing_region(centre)
+        issuing = issuing_region_of(centre)
         series, number, unique = card_numbers_allocate(region=issuing, count=1)
         today = timezone.localdate()
         card = Card.objects.create(
             card_number=series.card_number_for(number),
-            card_id_code=card_id_code(issuing.code[:6], _unique_part(unique)),
+            card_id_code=card_id_code(issuing.code[:6], unique_part(unique)),
             person_id=person_id,
             status=CardStatus.PENDING_PRODUCTION.value,
             issuing_region=issuing,
             spec_version=SPEC_VERSION,
             issued_on=today,
-            expires_on=_add_years(today, CARD_VALID_YEARS),
+            expires_on=add_years(today, CARD_VALID_YEARS),
             bank=bank,
             custodian=branch,
         )

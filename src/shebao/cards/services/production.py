@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Final
 
-import numpy as np
 import polars as pl
 from django.db import connection, transaction
 from django.utils import timezone
@@ -29,13 +28,10 @@ from shebao.accounts.choices import AuditAction, OrganisationKind, Role
 from shebao.accounts.models import Organisation, User
 from shebao.accounts.scoping import Scope
 from shebao.cards.domain.codes import (
-    CARD_NUMBER_ALPHABET,
-    CARD_NUMBER_WEIGHTS,
-    CardNumberSeries,
     card_id_code,
     validate_card_number,
 )
-from shebao.cards.domain.lifecycle import CardEvent, CardStatus, transition
+from shebao.cards.domain.lifecycle import CardEvent, CardStatus
 from shebao.cards.models import (
     Application,
     ApplicationBatchStatus,
@@ -43,18 +39,27 @@ from shebao.cards.models import (
     ApplicationKind,
     ApplicationStatus,
     Card,
-    CardHistory,
-    CardSeries,
     ProductionBatch,
     ProductionBatchStatus,
 )
 from shebao.cards.services.applications import application_batches_mark_in_production
 from shebao.cards.services.bulk import db_datetime, insert_frame, update_from_frame
+from shebao.cards.services.card_life import cards_apply_event
 from shebao.cards.services.exchange import (
     KIND_VENDOR_ORDER,
     KIND_VENDOR_RESULT,
     open_exchange_file,
     seal_exchange_file,
+)
+from shebao.cards.services.numbering import (
+    CARD_VALID_YEARS,
+    SPEC_VERSION,
+    add_years,
+    card_centre_for,
+    card_numbers,
+    card_numbers_allocate,
+    issuing_region_of,
+    unique_part,
 )
 from shebao.errors import NotFound, PermissionDenied, ShebaoError, ValidationFailed
 from shebao.geo.models import Region
@@ -65,8 +70,8 @@ __all__ = [
     "VENDOR_ORDER_HEADER",
     "VENDOR_RESULT_HEADER",
     "VendorImportResult",
+    "card_numbers",
     "card_numbers_allocate",
-    "cards_apply_event_bulk",
     "production_batch_export",
     "production_batch_form",
     "production_batch_vendor_file",
@@ -74,13 +79,7 @@ __all__ = [
     "production_results_import",
 ]
 
-SPEC_VERSION: Final[str] = "3.00"
-CARD_VALID_YEARS: Final[int] = 10
 _CHUNK: Final[int] = 5_000
-# A bijection of 64-bit integers (multiplication by an odd constant modulo 2⁶⁴): sequence
-# numbers become card-id hex parts that look random and stay unique.
-_MIX: Final[int] = 0x9E3779B97F4A7C15
-_MASK: Final[int] = (1 << 64) - 1
 VENDOR_ORDER_HEADER: Final[tuple[str, ...]] = (
     "序号",
     "社保卡号",
@@ -109,67 +108,10 @@ def _require_card_centre(actor: User) -> Organisation:
     if org is not None and org.kind == OrganisationKind.CARD_CENTRE:
         return org
     if _is_admin(actor) and org is not None:
-        return org
+        # An administrator forms batches for the card centre serving their area, so that
+        # the cards start the custody chain where its handovers start.
+        return card_centre_for(org.region_id) or org
     raise PermissionDenied("只有社保卡管理中心可以安排制卡", "NOT_CARD_CENTRE")
-
-
-def _add_years(day: date, years: int) -> date:
-    try:
-        return day.replace(year=day.year + years)
-    except ValueError:  # 29 February
-        return day.replace(year=day.year + years, day=28)
-
-
-def _unique_part(sequence: int) -> int:
-    return (sequence * _MIX) & _MASK
-
-
-def card_numbers(series: CardNumberSeries, first: int, count: int) -> list[str]:
-    """`series.card_number_for(first + i)` for i < count, computed with numpy for a digit
-    series (the per-number Python call costs ~40 µs, four seconds for 100,000 cards)."""
-    width = 8 - len(series.prefix)
-    if series.alphabet != "0123456789" or first + count > series.capacity:
-        return [series.card_number_for(first + i) for i in range(count)]
-    seqs = np.arange(first, first + count, dtype=np.int64)
-    weights = np.array(CARD_NUMBER_WEIGHTS, dtype=np.int64)
-    prefix_sum = sum(
-        CARD_NUMBER_ALPHABET.index(ch) * w
-        for ch, w in zip(series.prefix, CARD_NUMBER_WEIGHTS, strict=False)
-    )
-    digits = (seqs[:, None] // (10 ** np.arange(width - 1, -1, -1, dtype=np.int64))) % 10
-    c = 11 - (prefix_sum + digits @ weights[len(series.prefix) :]) % 11
-    checks = np.where(c == 10, "X", np.where(c == 11, "0", c.astype(str)))
-    bodies = np.char.zfill(seqs.astype(str), width)
-    return np.char.add(np.char.add(series.prefix, bodies), checks).tolist()
-
-
-def card_numbers_allocate(*, region: Region, count: int) -> tuple[CardNumberSeries, int, int]:
-    """Reserve `count` card numbers and card-id sequences of the region's series: returns
-    the series and the first sequence of each range. Must run inside a transaction; the row
-    lock is held until it ends."""
-    if count <= 0:
-        raise ValueError("count must be positive")
-    CardSeries.objects.get_or_create(region=region)
-    series_row = CardSeries.objects.select_for_update().get(region=region)
-    series = CardNumberSeries(prefix=series_row.prefix)
-    first_number, first_unique = series_row.next_number, series_row.next_unique
-    if first_number + count > series.capacity:
-        raise ValidationFailed(
-            f"发卡地区 {region.code} 的卡号号段已用完，请配置新的卡号前缀", code="CARD_SERIES_FULL"
-        )
-    series_row.next_number = first_number + count
-    series_row.next_unique = first_unique + count
-    series_row.save(update_fields=["next_number", "next_unique"])
-    return series, first_number, first_unique
-
-
-def _issuing_region(card_centre: Organisation) -> Region:
-    """Cards are issued in the card centre's prefecture (or its own region above that)."""
-    region = card_centre.region
-    code = region.code
-    if len(code) >= 6 and code[4:6] != "00":
-        return Region.objects.filter(code=code[:4] + "00").first() or region
-    return region
 
 
 def _town_org(town_code: str) -> Organisation | None:
@@ -198,7 +140,7 @@ def production_batch_form(
 
     card_centre = _require_card_centre(actor)
     today = today or timezone.localdate()
-    issuing = _issuing_region(card_centre)
+    issuing = issuing_region_of(card_centre)
     with transaction.atomic():
         rows: list[tuple[int, int, int | None]] = []
         for start in range(0, len(application_ids), _CHUNK):
@@ -229,7 +171,7 @@ def production_batch_form(
             created_by=actor,
         )
         now = db_datetime(timezone.now())
-        expires = _add_years(today, CARD_VALID_YEARS)
+        expires = add_years(today, CARD_VALID_YEARS)
         numbers = card_numbers(series, first_number, len(rows))
         insert_frame(
             Card,
@@ -237,7 +179,7 @@ def production_batch_form(
                 {
                     "card_number": numbers,
                     "card_id_code": [
-                        card_id_code(area, _unique_part(first_unique + i)) for i in range(len(rows))
+                        card_id_code(area, unique_part(first_unique + i)) for i in range(len(rows))
                     ],
                     "person_id": [r[1] for r in rows],
                     "bank_id": [r[2] for r in rows],
@@ -354,70 +296,6 @@ def production_batches_form(*, actor: User, today: date | None = None) -> list[P
     with transaction.atomic():
         application_batches_mark_in_production(batch_ids=batch_ids)
     return formed
-
-
-# ---- card events in bulk --------------------------------------------------------------------
-
-
-def cards_apply_event_bulk(
-    *,
-    card_ids: Sequence[int],
-    event: CardEvent,
-    actor: User | None,
-    channel: str = "",
-    notes: dict[int, str] | None = None,
-) -> int:
-    """`card_life.card_apply_event` for many cards at once (vendor results): rows locked,
-    each transition checked by the same state machine (CardTransitionError for any card it
-    refuses — nothing is changed then), the status set by one UPDATE per from-status, the
-    history rows bulk-created and one audit row written. Returns the number changed."""
-    if not card_ids:
-        return 0
-    notes = notes or {}
-    with transaction.atomic():
-        current: list[tuple[int, str, int]] = []
-        for start in range(0, len(card_ids), _CHUNK):
-            current.extend(
-                Card.objects.select_for_update()
-                .filter(pk__in=list(card_ids[start : start + _CHUNK]))
-                .values_list("pk", "status", "person_id")
-            )
-        steps = {pk: transition(CardStatus(status), event) for pk, status, _ in current}
-        now = timezone.now()
-        by_from: dict[tuple[str, str], list[int]] = defaultdict(list)
-        for pk, step in steps.items():
-            by_from[(step.from_status.value, step.to_status.value)].append(pk)
-        for (from_status, to_status), ids in by_from.items():
-            for start in range(0, len(ids), _CHUNK):
-                Card.objects.filter(pk__in=ids[start : start + _CHUNK], status=from_status).update(
-                    status=to_status, updated_at=now
-                )
-        org_id = actor.organisation_id if actor is not None else None
-        CardHistory.objects.bulk_create(
-            [
-                CardHistory(
-                    card_id=pk,
-                    at=now,
-                    event=event.value,
-                    from_status=step.from_status.value,
-                    to_status=step.to_status.value,
-                    actor=actor if actor is not None and actor.pk is not None else None,
-                    organisation_id=org_id,
-                    channel=channel,
-                    note=notes.get(pk, "")[:255],
-                )
-                for pk, step in steps.items()
-            ],
-            batch_size=2_000,
-        )
-        audit_record(
-            actor=actor,
-            action=AuditAction.UPDATE,
-            target_type="card",
-            target_id=f"bulk:{len(steps)}",
-            detail={"event": event.value, "cards": len(steps)},
-        )
-    return len(steps)
 
 
 # ---- exchange with the vendor ---------------------------------------------------------------
@@ -653,10 +531,10 @@ def production_results_import(
                 errors.append({"row": n, "field": "制卡结果", "reason": "应为“成功”或“失败”"})
         if errors:
             raise ResultRowsInvalid(errors[:200])
-        cards_apply_event_bulk(
+        cards_apply_event(
             card_ids=made, event=CardEvent.PRODUCTION_SUCCEEDED, actor=actor, channel="vendor"
         )
-        cards_apply_event_bulk(
+        cards_apply_event(
             card_ids=list(failed),
             event=CardEvent.PRODUCTION_FAILED,
             actor=actor,

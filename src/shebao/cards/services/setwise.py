@@ -16,7 +16,7 @@ from shebao.cards.models import Card
 CHUNK = 2000
 
 
-def _chunks(ids: Sequence[int], size: int = CHUNK) -> Iterator[Sequence[int]]:
+def chunks(ids: Sequence[int], size: int = CHUNK) -> Iterator[Sequence[int]]:
     for start in range(0, len(ids), size):
         yield ids[start : start + size]
 
@@ -46,7 +46,7 @@ def insert_from_cards(
     table, cards = qn(model._meta.db_table), qn(Card._meta.db_table)
     inserted = 0
     with connection.cursor() as cursor:
-        for chunk in _chunks(list(card_ids)):
+        for chunk in chunks(list(card_ids)):
             marks = ", ".join(["%s"] * len(chunk))
             cursor.execute(
                 f"INSERT INTO {table} ({names}) SELECT {', '.join(exprs)} "  # noqa: S608 - names from model metadata, values are parameters

@@ -7,9 +7,10 @@
 - 逾期回收 (custody/recall/) and 工作补助经费 (custody/subsidy/);
 - 卡片业务 (counter/): activation, loss, unlock, PIN, information change, replacement,
   renewal, cancellation — at a bank branch for its own customers or a card office counter;
-- 申领进度查询 (self-service/): a citizen, not signed in, follows their card and reports a
-  temporary loss (identity by ID number + name + the phone's last four digits; masked,
-  audited, rate-limited per address).
+- 申领进度查询 (self-service/): a citizen, not signed in, applies online with postal delivery
+  (网上申领), follows the application and the card, and reports a temporary loss (identity by
+  ID number + name + the phone's last four digits; masked, audited, rate-limited per
+  address).
 
 Views parse the request, call a selector or a service, and render; scoping, masking and
 auditing are in those.
@@ -21,6 +22,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any, Final
 
+from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
@@ -55,6 +57,7 @@ from shebao.cards.models import (
     Card,
     Handover,
 )
+from shebao.cards.models.applications import OPEN_APPLICATION_STATUSES
 from shebao.cards.selectors.custody import (
     card_by_number,
     card_history,
@@ -70,6 +73,7 @@ from shebao.cards.selectors.custody import (
     subsidy_by_town,
 )
 from shebao.cards.services import card_life
+from shebao.cards.services.applications import application_online_submit, cooperating_banks_for
 from shebao.cards.services.custody import (
     PickupInput,
     adjacent_organisations,
@@ -83,10 +87,11 @@ from shebao.cards.services.custody import (
 from shebao.errors import PermissionDenied, ShebaoError
 from shebao.identity.id_number import normalize_id_number
 from shebao.identity.masking import mask_id_number, mask_name
+from shebao.registry.choices import LifeStatus
 from shebao.registry.models import Person
 
 PAGE_SIZE: Final[int] = 50
-SELF_SERVICE_LIMIT: Final[int] = 10  # identity attempts per address per window
+SELF_SERVICE_LIMIT: Final[int] = 10  # identity checks and applications per address per window
 SELF_SERVICE_WINDOW: Final[timedelta] = timedelta(minutes=10)
 SELF_SERVICE_SESSION_KEY: Final[str] = "cards_self_service"
 SELF_SERVICE_TTL: Final[timedelta] = timedelta(minutes=10)
@@ -685,10 +690,78 @@ def _client_ip(request: HttpRequest) -> str | None:
 
 
 def _self_service_attempts(ip: str | None) -> int:
+    """Identity checks and online applications from this address in the window (both are
+    audited without a user; a clerk's counter applications carry theirs)."""
     since = timezone.now() - SELF_SERVICE_WINDOW
     return AuditEvent.objects.filter(
-        target_type="card_self_service", ip_address=ip, at__gte=since
+        target_type__in=("card_self_service", "card_application"),
+        user_id__isnull=True,
+        ip_address=ip,
+        at__gte=since,
     ).count()
+
+
+class OnlineApplicationForm(forms.Form):
+    """网上申领 with postal delivery, for a citizen whose identity the page has checked."""
+
+    bank = forms.ChoiceField(label="金融服务银行", choices=())
+    phone = forms.CharField(label="联系电话", max_length=16)
+    postal_address = forms.CharField(
+        label="邮寄地址", max_length=255, help_text="社保卡制成后邮寄到此地址"
+    )
+    photo = forms.FileField(
+        label="上传照片（JPEG，可不传）",
+        required=False,
+        help_text="不上传则使用公安部门的身份证照片",
+    )
+
+    def __init__(self, *args: Any, banks: dict[str, Organisation], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        bank_field = self.fields["bank"]
+        assert isinstance(bank_field, forms.ChoiceField)  # noqa: S101 - declared above
+        bank_field.choices = [("", "请选择")] + [
+            (str(org.pk), org.name) for _, org in sorted(banks.items())
+        ]
+
+
+def _can_apply_online(person: Person) -> bool:
+    """Offer the online application to a person with no open card and no open application
+    (the eligibility check would refuse them anyway, as HAS_CARD or DUPLICATE_APPLICATION)."""
+    closed = [s.value for s in CardStatus if s.is_terminal]
+    has_card = Card.objects.filter(person=person).exclude(status__in=closed).exists()
+    applying = Application.objects.filter(
+        person=person, status__in=OPEN_APPLICATION_STATUSES
+    ).exists()
+    return not (has_card or applying or person.life_status == LifeStatus.DECEASED)
+
+
+def _apply_online(
+    request: HttpRequest, person: Person
+) -> tuple[OnlineApplicationForm, str, str, int]:
+    """Submit the online application; returns the form (with its errors, if any), a notice,
+    an error message and the response status."""
+    form = OnlineApplicationForm(
+        request.POST, request.FILES, banks=cooperating_banks_for(person.hukou_region_id)
+    )
+    if not form.is_valid():
+        return form, "", "请检查申领信息", 400
+    data = form.cleaned_data
+    photo = data.get("photo")
+    try:
+        app = application_online_submit(
+            id_number=person.id_number,
+            name=person.name,
+            phone=data["phone"],
+            bank_id=int(data["bank"]),
+            postal_address=data["postal_address"],
+            photo=b"".join(photo.chunks()) if photo else None,
+        )
+    except ShebaoError as exc:
+        return form, "", exc.message, 400
+    if app.status == ApplicationStatus.ELIGIBLE:
+        notice = "网上申领已受理，符合制卡条件。制卡后将邮寄到您填写的地址，可在本页查询进度。"
+        return form, notice, "", 200
+    return form, "", f"网上申领已登记，但不符合制卡条件：{app.messages}", 200
 
 
 def _identify(request: HttpRequest) -> tuple[Person | None, str]:
@@ -723,14 +796,17 @@ def _applications(person: Person) -> list[dict[str, Any]]:
     rows = (
         Application.objects.filter(Q(person=person) | Q(id_number=person.id_number))
         .order_by("-created_at", "-pk")
-        .values("created_at", "channel", "status", "messages")[:10]
+        .values("created_at", "channel", "status", "messages", "postal_delivery")[:10]
     )
     return [
         {
             "at": row["created_at"],
-            "channel": ApplicationChannel(row["channel"]).label
-            if row["channel"] in ApplicationChannel.values
-            else row["channel"],
+            "channel": (
+                ApplicationChannel(row["channel"]).label
+                if row["channel"] in ApplicationChannel.values
+                else row["channel"]
+            )
+            + ("（邮寄到家）" if row["postal_delivery"] else ""),
             "status": ApplicationStatus(row["status"]).label
             if row["status"] in ApplicationStatus.values
             else row["status"],
@@ -771,7 +847,25 @@ def self_service(request: HttpRequest) -> HttpResponse:
     person: Person | None = None
     if session and session.get("until", 0) > timezone.now().timestamp():
         person = Person.objects.filter(pk=session["person"]).first()
-    if request.method == "POST" and request.POST.get("action") == "report_loss":
+    apply_form: OnlineApplicationForm | None = None
+    if request.method == "POST" and request.POST.get("action") == "apply_online":
+        if person is None:
+            context["error"] = "请先核验身份"
+            status = 400
+        elif _self_service_attempts(_client_ip(request)) >= SELF_SERVICE_LIMIT:
+            context["error"] = "操作过于频繁，请 10 分钟后再试。"
+            status = 429
+        elif not _can_apply_online(person):
+            context["error"] = "您已有社会保障卡或未办结的申领，不能重复申领。"
+            status = 400
+        else:
+            apply_form, notice, error, status = _apply_online(request, person)
+            if error:
+                context["error"] = error
+            else:
+                context["notice"] = notice
+                apply_form = None
+    elif request.method == "POST" and request.POST.get("action") == "report_loss":
         card_id = request.POST.get("card", "")
         card = (
             Card.objects.filter(pk=int(card_id), person=person).first()
@@ -817,6 +911,10 @@ def self_service(request: HttpRequest) -> HttpResponse:
             progress=_progress(person),
             applications=_applications(person),
         )
+        if _can_apply_online(person):
+            context["apply_form"] = apply_form or OnlineApplicationForm(
+                banks=cooperating_banks_for(person.hukou_region_id)
+            )
     return render(request, "cards/custody/self_service.html", context, status=status)
 
 

@@ -1,0 +1,94 @@
+"""A citizen in a real browser, not signed in, on the self-service page (申领进度查询): checks
+their identity, applies online with postal delivery (网上申领), follows the application as
+the card is made and reaches them, and reports a temporary loss (临时挂失) on the active
+card. The card centre, vendor, chain and bank act through the real services in between."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from shebao.accounts.choices import AuditAction
+from shebao.accounts.models import AuditEvent
+from shebao.cards.models import Application, Card, CardHistory
+from shebao.identity.masking import mask_id_number, mask_name
+from tests.integration.cards.issuing_world import (
+    build_world,
+    deliver_to_village_and_activate,
+    produce_all,
+)
+
+pytestmark = pytest.mark.e2e
+
+ADDRESS = "湖北省鄂州市鄂城区凤凰街道凤凰村3组12号"
+
+
+def _identify(page: Any, person: Any) -> None:
+    page.get_by_label("身份证号码").fill(person.id_number)
+    page.get_by_label("姓名").fill(person.name)
+    page.get_by_label("预留手机号后四位").fill(person.phone[-4:])
+    page.get_by_role("button", name="查询").click()
+    page.wait_for_load_state()
+
+
+def test_citizen_applies_online_follows_progress_and_reports_a_temporary_loss(
+    browser_page: Any, screenshot_dir: Path
+) -> None:
+    page = browser_page
+    world = build_world(1)
+    person = world.people[0]
+
+    page.goto("/cards/self-service/")
+    assert page.get_by_role("heading", name="社保卡申领进度查询").is_visible()
+    _identify(page, person)
+    body = page.locator("main").inner_text() if page.locator("main").count() else page.content()
+    assert mask_name(person.name) in body and mask_id_number(person.id_number) in body
+    assert person.id_number not in page.content()
+
+    # Apply online, postal delivery, the police photo.
+    form = page.locator("#online-apply-form")
+    form.get_by_label("金融服务银行").select_option(label="农业银行鄂州分行")
+    form.get_by_label("联系电话").fill("13912345678")
+    form.get_by_label("邮寄地址").fill(ADDRESS)
+    form.get_by_role("button", name="提交网上申领").click()
+    page.wait_for_load_state()
+    assert "网上申领已受理，符合制卡条件" in page.locator(".alert-success").inner_text()
+    applications = page.get_by_test_id("applications").inner_text()
+    assert "网上申领（邮寄到家）" in applications and "符合制卡条件" in applications
+    assert page.locator("#online-apply-form").count() == 0
+    app = Application.objects.get(person=person)
+    assert (app.channel, app.postal_delivery, app.postal_address) == ("online", True, ADDRESS)
+    page.screenshot(path=str(screenshot_dir / "cards-self-service-applied.png"), full_page=True)
+
+    # The card centre has it made; the citizen follows the progress.
+    (card_id,) = produce_all(world)
+    page.goto("/cards/self-service/")
+    assert "已制卡" in page.get_by_test_id("applications").inner_text()
+    progress = page.get_by_test_id("card-progress").inner_text()
+    assert "已制卡" in progress and "制卡成功" in progress
+    card = Card.objects.get(pk=card_id)
+    assert card.card_number not in page.content()  # masked
+
+    # The card reaches them and is activated at the bank; the citizen reports it lost.
+    deliver_to_village_and_activate(world, [card.card_number])
+    page.goto("/cards/self-service/")
+    assert page.get_by_test_id("card-status").inner_text() == "正常"
+    page.get_by_role("button", name="临时挂失").click()
+    page.wait_for_load_state()
+    assert "已办理临时挂失" in page.locator(".alert-success").inner_text()
+    assert page.get_by_test_id("card-status").inner_text() == "临时挂失"
+    page.screenshot(path=str(screenshot_dir / "cards-self-service-loss.png"), full_page=True)
+
+    card.refresh_from_db()
+    assert card.status == "temporary_loss"
+    last = CardHistory.objects.filter(card=card).order_by("-at", "-pk").first()
+    assert last is not None and (last.event, last.channel, last.actor) == (
+        "report_temporary_loss",
+        "online",
+        None,
+    )
+    assert AuditEvent.objects.filter(
+        action=AuditAction.VIEW_PERSON, target_type="card_self_service", person_id=person.pk
+    ).exists()
