@@ -34,6 +34,7 @@ from shebao.errors import NotFound, PermissionDenied, ShebaoError, ValidationFai
 from shebao.geo.codes import is_region_code
 from shebao.geo.models import Region
 from shebao.geo.selectors import region_ancestors
+from shebao.registration.roles import COVERAGE_ROLES
 from shebao.reports.choices import BulletinFormat, WorkPlanStatus
 from shebao.reports.documents import PdfUnsupported
 from shebao.reports.domain.bulletin import compute_bulletin
@@ -422,6 +423,12 @@ def dashboard_view(request: HttpRequest) -> HttpResponse:
             sources=figure_sources(region=region, year=data.year, month=data.month),
             account_stats=account_opening_stats(actor=user),
         )
+        if user.is_superuser or user.has_role(*COVERAGE_ROLES):
+            coverage_query = urlencode({"region": region.code})
+            context.update(
+                coverage_url=f"{reverse('registration:coverage_data')}?{coverage_query}",
+                coverage_page=f"{reverse('registration:coverage')}?{coverage_query}",
+            )
     return render(request, "reports/dashboard.html", context)
 
 

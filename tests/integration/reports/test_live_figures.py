@@ -224,3 +224,16 @@ def test_the_dashboard_lists_account_opening_per_bank_and_branch_with_overdue(
     row = row[: row.index("</tr>")]
     # Received 2, opened 0, both pending and past their 15-working-day deadline.
     assert '<td class="num behind">2</td>' in row
+
+
+def test_the_dashboard_loads_registration_coverage_for_the_region(
+    city: dict[str, Region],
+) -> None:
+    from tests.integration.reports.test_pages import client_for, leader
+
+    _card_with([CardEvent.PRODUCTION_SUCCEEDED])
+    live_figures_refresh()
+    client = client_for(leader("420700"))
+    html = client.get("/reports/dashboard/").content.decode()
+    assert 'data-coverage="/registration/coverage/data.json?region=420700"' in html
+    assert client.get("/registration/coverage/data.json", {"region": "420700"}).status_code == 200

@@ -379,6 +379,53 @@
       box.hidden = false;
     });
 
+  // Coverage (全民参保登记) comes from the registration app's own figures, loaded apart so
+  // that the progress figures above never wait for it.
+  function coverageChart(cov) {
+    var panel = document.getElementById("coverage-panel");
+    var rows = cov.regions || [];
+    if (!rows.length) {
+      return;
+    }
+    panel.hidden = false;
+    var chart = make("chart-coverage");
+    chart.setOption({
+      textStyle: { fontFamily: FONT },
+      tooltip: { trigger: "axis", valueFormatter: function (v) { return pct(v); } },
+      legend: { data: ["养老保险覆盖率", "医疗保险覆盖率"], top: 0 },
+      grid: { left: 48, right: 24, top: 36, bottom: 48 },
+      xAxis: { type: "category", data: rows.map(function (r) { return r.name; }),
+               axisLabel: { interval: 0, rotate: rows.length > 8 ? 30 : 0 } },
+      yAxis: { type: "value", min: 0, max: 100, axisLabel: { formatter: "{value}%" } },
+      series: [
+        { name: "养老保险覆盖率", type: "bar", itemStyle: { color: BLUE },
+          data: rows.map(function (r) { return r.pension_rate; }),
+          markLine: { symbol: "none", lineStyle: { color: RED, type: "dashed" },
+                      label: { formatter: "养老目标" + cov.goals.pension + "%" },
+                      data: [{ yAxis: cov.goals.pension }] } },
+        { name: "医疗保险覆盖率", type: "bar", itemStyle: { color: GREEN },
+          data: rows.map(function (r) { return r.medical_rate; }),
+          markLine: { symbol: "none", lineStyle: { color: AMBER, type: "dashed" },
+                      label: { formatter: "医疗目标" + cov.goals.medical + "%" },
+                      data: [{ yAxis: cov.goals.medical }] } },
+      ],
+    });
+    panel.setAttribute("data-ready", "true");
+  }
+
+  if (root.dataset.coverage) {
+    fetch(root.dataset.coverage, { credentials: "same-origin", headers: { Accept: "application/json" } })
+      .then(function (response) {
+        return response.ok ? response.json() : null;
+      })
+      .then(function (cov) {
+        if (cov) {
+          coverageChart(cov);
+        }
+      })
+      .catch(function () {});
+  }
+
   window.addEventListener("resize", function () {
     charts.forEach(function (c) {
       c.resize();
