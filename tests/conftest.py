@@ -23,6 +23,16 @@ def require(condition: bool, reason: str) -> None:
     pytest.skip(reason)
 
 
+def postgres_only(reason: str) -> None:
+    """Skip a test that needs PostgreSQL itself (row locks, concurrent transactions) when the
+    suite runs on SQLite. Not a hidden failure: `.ci/run` runs the whole suite on PostgreSQL
+    as well, where these tests run (and a missing PostgreSQL fails the run)."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip(reason)
+
+
 @pytest.fixture(autouse=True)
 def _isolated_media(settings, tmp_path):  # type: ignore[no-untyped-def]
     settings.MEDIA_ROOT = tmp_path / "media"

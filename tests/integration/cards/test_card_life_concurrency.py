@@ -8,7 +8,7 @@ from collections.abc import Callable
 from functools import partial
 
 import pytest
-from django.db import connection, connections
+from django.db import connections
 
 from shebao.accounts.choices import AuditAction, Role
 from shebao.accounts.models import AuditEvent
@@ -16,7 +16,7 @@ from shebao.cards.domain.lifecycle import CardStatus
 from shebao.cards.models import Card, CardHistory
 from shebao.cards.services.card_life import card_activate, card_report_loss, card_unlock
 from shebao.errors import ShebaoError
-from tests.conftest import require
+from tests.conftest import postgres_only
 from tests.factories import make_card, make_user
 from tests.integration.cards.custody_world import Chain, build_chain
 
@@ -48,7 +48,7 @@ def _race(actions: list[Callable[[], object]]) -> list[str]:
 
 @pytest.fixture
 def chain() -> Chain:
-    require(connection.vendor == "postgresql", "set DATABASE_URL to a PostgreSQL database")
+    postgres_only("set DATABASE_URL to a PostgreSQL database")
     return build_chain()
 
 

@@ -10,7 +10,7 @@ from django.db import connection
 from shebao.cards.models import Application, ApplicationKind, Card, CardSeries
 from shebao.cards.services.production import production_batch_form
 from shebao.geo.models import Region
-from tests.conftest import require
+from tests.conftest import postgres_only
 from tests.integration.cards.issuing_world import TOWN, build_world
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -54,7 +54,7 @@ def _run_at_once(jobs) -> list[BaseException]:  # type: ignore[no-untyped-def]
 
 
 def test_concurrent_batches_never_share_a_card_number() -> None:
-    require(connection.vendor == "postgresql", "row locks need PostgreSQL (set DATABASE_URL)")
+    postgres_only("row locks need PostgreSQL (set DATABASE_URL)")
     world = build_world(24, police_photos=False)
     ids = _eligible(world, world.people)
     town = Region.objects.get(code=TOWN)
@@ -84,7 +84,7 @@ def test_concurrent_batches_never_share_a_card_number() -> None:
 
 
 def test_two_clerks_forming_the_same_applications_make_each_card_once() -> None:
-    require(connection.vendor == "postgresql", "row locks need PostgreSQL (set DATABASE_URL)")
+    postgres_only("row locks need PostgreSQL (set DATABASE_URL)")
     world = build_world(5, police_photos=False)
     ids = _eligible(world, world.people)
     town = Region.objects.get(code=TOWN)
