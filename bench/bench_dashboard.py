@@ -141,6 +141,48 @@ def _fill(counties: list[str], people_total: int, seed: int) -> dict[str, int]:
     return {"figures": len(figures), "targets": len(targets), "people": int(people.sum())}
 
 
+def _live(counties: list[str], towns: int, villages: int, seed: int) -> int:
+    """Live figures as `shebao figures refresh` keeps them when the whole province runs on
+    shebao: cards made, issued and activated at every level down to the villages (`--live`)."""
+    from shebao.geo.models import Region
+    from shebao.reports.models import LiveFigure
+
+    rng = np.random.default_rng(seed + 1)
+    regions: list[Region] = []
+    leaves: list[str] = []
+    for county in counties:
+        for t in range(towns):
+            town = f"{county}{t + 1:03d}"
+            regions.append(
+                Region(code=town, name=f"{town}镇", level=4, parent_id=county, prefix=town)
+            )
+            for v in range(villages):
+                village = f"{town}{v + 201:03d}"
+                regions.append(
+                    Region(
+                        code=village, name=f"{village}村", level=5, parent_id=town, prefix=village
+                    )
+                )
+                leaves.append(village)
+    Region.objects.bulk_create(regions, batch_size=5000)
+    rows: list[LiveFigure] = []
+    for metric, scale in (("produced", 900), ("distributed", 800), ("activated", 600)):
+        monthly = rng.integers(0, scale // 6, (len(leaves), 13)).cumsum(axis=1)
+        totals: dict[tuple[str, int], int] = {}
+        for i, village in enumerate(leaves):
+            chain = (village, village[:9], village[:6], village[:4] + "00", PROVINCE)
+            for m in range(13):
+                for code in chain:
+                    totals[(code, m)] = totals.get((code, m), 0) + int(monthly[i, m])
+        for (code, m), value in totals.items():
+            year, month = (YEAR - 1, 12) if m == 0 else (YEAR, m)
+            rows.append(
+                LiveFigure(year=year, month=month, region_id=code, metric=metric, value=value)
+            )
+    LiveFigure.objects.bulk_create(rows, batch_size=5000)
+    return len(rows)
+
+
 def _time(client: object, url: str, runs: int) -> tuple[float, float, float, int]:
     from django.db import connection
 
@@ -172,6 +214,11 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=10)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--profile", action="store_true", help="profile the province JSON")
+    parser.add_argument(
+        "--live",
+        action="store_true",
+        help="also live figures down to villages (10 towns x 20 villages per county)",
+    )
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="shebao-bench-dashboard-") as tmp:
@@ -188,10 +235,12 @@ def main() -> None:
             Target.objects.filter(region__code__startswith=PROVINCE[:2]).delete()
             prefectures, counties = _regions(args.prefectures, args.counties)
             sizes = _fill(counties, args.people, args.seed)
+            live_rows = _live(counties, 10, 20, args.seed) if args.live else 0
         print(
             f"database: {connection.vendor}; generated {len(prefectures)} prefectures, "
             f"{len(counties)} counties, {sizes['people']:,} people, {sizes['figures']:,} figure "
-            f"rows, {sizes['targets']:,} target rows in {time.perf_counter() - started:.1f} s"
+            f"rows, {sizes['targets']:,} target rows, {live_rows:,} live figure rows "
+            f"in {time.perf_counter() - started:.1f} s"
         )
         admin, _ = User.objects.get_or_create(
             username="bench_dashboard", defaults={"is_superuser": True, "is_staff": True}

@@ -12,7 +12,7 @@ from typing import Final
 
 from django.db.models import Prefetch, Q, QuerySet
 
-from shebao.accounts.choices import Role
+from shebao.accounts.choices import OrganisationKind, Role
 from shebao.accounts.models import Organisation, User
 from shebao.accounts.scoping import Scope
 from shebao.errors import NotFound
@@ -83,15 +83,33 @@ def region_codes_known(codes: Iterable[str]) -> set[str]:
 FigureRow = tuple[str, int, int, str, str, int]  # region, year, month, bank, metric, value
 
 
-def figure_rows(condition: Q) -> list[FigureRow]:
-    """Month-end figures matching `condition`: the system's own (live) figure where it has
-    one for a region, month, bank and metric, else the figure reported upward."""
+def _codes_down_to(prefix: str, max_level: int) -> list[str]:
+    return list(
+        Region.objects.filter(code__startswith=prefix, level__lte=max_level).values_list(
+            "code", flat=True
+        )
+    )
+
+
+def _live_rows(condition: Q, codes: list[str]) -> list[QuerySet[LiveFigure]]:
+    """Live figures of the given regions, by code (the index), in chunks."""
+    return [LiveFigure.objects.filter(condition, region_id__in=chunk) for chunk in _chunks(codes)]
+
+
+def figure_rows(prefix: str, condition: Q, *, live_max_level: int) -> list[FigureRow]:
+    """Month-end figures of the regions under `prefix` matching `condition`: the system's own
+    (live) figure where it has one for a region, month, bank and metric, else the figure
+    reported upward.
+
+    Live figures are kept at every level up to the card centre's region, so a page reads
+    only the levels it shows (down to `live_max_level`), by their codes: a province's
+    dashboard does not scan the rows of its thirty thousand villages."""
     fields = ("region_id", "year", "month", "bank", "metric", "value")
     merged: dict[tuple[str, int, int, str, str], int] = {}
-    for model in (ReportedFigure, LiveFigure):  # live last: it wins
-        for code, y, m, bank, metric, value in (
-            model._default_manager.filter(condition).order_by().values_list(*fields)
-        ):
+    reported = ReportedFigure.objects.filter(condition, region__code__startswith=prefix)
+    live = _live_rows(condition, _codes_down_to(prefix, live_max_level))
+    for query in [reported, *live]:  # live last: it wins
+        for code, y, m, bank, metric, value in query.order_by().values_list(*fields):
             merged[(code, y, m, bank, metric)] = value
     return [(*key, value) for key, value in merged.items()]
 
@@ -107,10 +125,16 @@ class FigureSources:
 
 
 def figure_sources(*, region: Region, year: int, month: int) -> FigureSources:
-    condition = Q(region__code__startswith=region.prefix, year=year, month=month)
+    condition = Q(year=year, month=month)
     keys = ("region_id", "bank", "metric")
-    live = set(LiveFigure.objects.filter(condition).values_list(*keys))
-    reported = set(ReportedFigure.objects.filter(condition).values_list(*keys))
+    live: set[tuple[str, str, str]] = set()
+    for query in _live_rows(condition, _codes_down_to(region.prefix, region.level + 1)):
+        live.update(query.values_list(*keys))
+    reported = set(
+        ReportedFigure.objects.filter(
+            condition, region__code__startswith=region.prefix
+        ).values_list(*keys)
+    )
     both = sorted(live & reported)
     names = dict(
         Region.objects.filter(code__in={code for code, _b, _m in both[:200]}).values_list(
@@ -156,12 +180,13 @@ def bulletin_figures(*, year: int, month: int, region_code: str) -> BulletinFigu
     own: dict[tuple[str, int, int], dict[str, int]] = defaultdict(dict)
     by_bank: dict[tuple[str, str], dict[str, int]] = defaultdict(dict)
     rows = figure_rows(
+        region.prefix,
         Q(
-            region__code__startswith=region.prefix,
             metric__in=[m.value for m in _BULLETIN_METRICS],
             year__in={year, prev_year},
             month__in={month, prev_month},
-        )
+        ),
+        live_max_level=region.level + 1,
     )
     for code, y, m, bank, metric, value in rows:
         if (y, m) not in {(year, month), (prev_year, prev_month)}:
@@ -272,6 +297,13 @@ def report_region_options(*, root: Region | None, max_level: int = 4) -> list[Re
     for model in (ReportedFigure, Target):
         rows = model._default_manager.filter(region__code__startswith=prefix)
         codes.update(rows.order_by().values_list("region_id", flat=True).distinct())
+    if LiveFigure.objects.exists():
+        # Live figures reach up to the card centres' regions; below, the pages drill down.
+        codes.update(
+            Organisation.objects.filter(
+                kind=OrganisationKind.CARD_CENTRE, region__code__startswith=prefix
+            ).values_list("region_id", flat=True)
+        )
     wanted = {c for c in _with_ancestors(codes, prefix or None) if level_of(c) <= max_level}
     if root is not None:
         wanted.add(root.code)
@@ -288,14 +320,12 @@ def report_region_options(*, root: Region | None, max_level: int = 4) -> list[Re
 
 def periods_with_data(*, region: Region) -> list[tuple[int, int]]:
     """(year, month) pairs with a figure anywhere in the region's subtree, latest first."""
+    reported = ReportedFigure.objects.filter(region__code__startswith=region.prefix)
+    live = _live_rows(Q(), _codes_down_to(region.prefix, region.level + 1))
     found: set[tuple[int, int]] = set()
-    for model in (ReportedFigure, LiveFigure):
-        found.update(
-            model._default_manager.filter(region__code__startswith=region.prefix)
-            .order_by()  # the model's ordering would join the DISTINCT
-            .values_list("year", "month")
-            .distinct()
-        )
+    for query in [reported, *live]:
+        # No ordering: the model's would join the DISTINCT.
+        found.update(query.order_by().values_list("year", "month").distinct())
     return sorted(found, reverse=True)
 
 
@@ -324,8 +354,9 @@ def dashboard_data(
     bank_rows = Q(
         year=year, month=month, metric__in=[Metric.RECEIVED.value, Metric.OPENED.value]
     ) & ~Q(bank="")
+    # Two levels below: the subordinates, and whether each can be drilled into.
     figures = figure_rows(
-        Q(region__code__startswith=prefix) & ((Q(bank="") & (trend | cards)) | bank_rows)
+        prefix, (Q(bank="") & (trend | cards)) | bank_rows, live_max_level=region.level + 2
     )
     own: dict[tuple[Metric, int], dict[str, int]] = defaultdict(dict)
     banks: dict[tuple[str, Metric], dict[str, int]] = defaultdict(dict)
