@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import io
 import zipfile
 from pathlib import Path
 
 import pytest
+from PIL import Image
 
+from shebao.cards.domain import photos
 from shebao.cards.domain.photos import (
     PhotoProblemCode,
     PhotoSpec,
+    _kb,
     check_photo_bytes,
     check_zip_photos,
     photo_index,
@@ -173,3 +177,142 @@ def test_zip_photos_are_checked_in_process_and_in_workers_alike(
     # Force the worker pool on a small archive.
     monkeypatch.setattr("shebao.cards.domain.photos._POOL_THRESHOLD", 0)
     assert check_zip_photos(archive, names, SPEC, workers=2) == here
+
+
+# ---- the fast path and the Pillow path agree ------------------------------------------------
+
+
+def _variants() -> dict[str, bytes]:
+    """Photos of every kind a unit may send, plainly written or with the segments that send
+    them down the Pillow path, whole and broken."""
+    base = Image.open(io.BytesIO(photo()))
+    base.load()
+
+    def save(image: Image.Image = base, **options: object) -> bytes:
+        out = io.BytesIO()
+        image.save(out, "JPEG", **({"quality": 75} | options))
+        return out.getvalue()
+
+    exif = Image.Exif()
+    exif[0x0131] = "相机"  # Software
+    good = photo()
+    out = {
+        "plain": good,
+        "grey": photo(mode="L"),
+        "progressive": save(progressive=True),
+        "optimized": save(optimize=True),
+        "subsampling 4:4:4": save(subsampling=0),
+        "subsampling 4:2:2": save(subsampling=1),
+        "restart markers": save(restart_marker_blocks=4),
+        "comment": save(comment=b"row 17"),
+        "exif": save(exif=exif),
+        "exif with dpi": save(exif=exif, dpi=(300, 300)),
+        "icc profile": save(icc_profile=b"\0" * 128),
+        "cmyk": save(base.convert("CMYK")),
+        "tiny": photo(7, 5),
+        "small": photo(30, 20),
+        "odd size": photo(359, 437),
+        "dark": photo(background=110),
+        "busy corner": photo(corner_object=True),
+        "large": photo(noise=40, quality=95),
+        "big and wrong": photo(480, 640, background=100, noise=40, quality=95),
+        "broken header": good[:3] + b"\x00" * 200 + good[203:],
+        "no scan": good[: good.index(b"\xff\xda")],
+        "junk after the image": good + b"\x00junk",
+        "bit flips in the scan": good[:3000]
+        + bytes(b ^ 0x5A for b in good[3000:3100])
+        + good[3100:],
+    }
+    for cut in (0.1, 0.5, 0.9, 0.999):
+        out[f"truncated at {cut:.1%}"] = good[: int(len(good) * cut)]
+    progressive = out["progressive"]
+    out["progressive truncated"] = progressive[: len(progressive) * 2 // 3]
+    return out
+
+
+VARIANTS = _variants()
+
+
+@pytest.mark.parametrize("name", sorted(VARIANTS))
+def test_the_fast_path_gives_the_pillow_verdict(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    data = VARIANTS[name]
+    fast = check_photo_bytes(data, SPEC)
+    monkeypatch.setattr(photos, "_fast_check", lambda data, spec: None)
+    assert check_photo_bytes(data, SPEC) == fast
+
+
+def test_plain_photos_take_the_fast_path_and_the_rest_do_not() -> None:
+    assert photos._plain_header(VARIANTS["plain"]) == (358, 441)
+    assert photos._plain_header(VARIANTS["progressive"]) == (358, 441)
+    assert photos._plain_header(VARIANTS["grey"]) == (358, 441)
+    assert photos._plain_header(VARIANTS["restart markers"]) == (358, 441)
+    for name in ("exif", "icc profile", "cmyk", "broken header", "no scan"):
+        assert photos._plain_header(VARIANTS[name]) is None, name
+
+
+def test_a_truncated_photo_fails_on_the_fast_path_too() -> None:
+    data = VARIANTS["plain"]
+    assert photos._fast_check(data, SPEC) == []
+    assert photos._fast_check(data[:-2], SPEC) is None  # no EOI: libjpeg wants more
+    assert [p.code for p in check_photo_bytes(data[:-2], SPEC).problems] == [
+        PhotoProblemCode.UNDECODABLE
+    ]
+
+
+def test_zip_members_stored_or_deflated_are_read_alike(tmp_path: Path) -> None:
+    entries = {f"{i:04d}.jpg": VARIANTS[name] for i, name in enumerate(sorted(VARIANTS))}
+    verdicts = {}
+    for compression in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2):
+        path = tmp_path / f"{compression}.zip"
+        with zipfile.ZipFile(path, "w", compression=compression) as archive:
+            for name, data in entries.items():
+                archive.writestr(name, data)
+        verdicts[compression] = check_zip_photos(path, sorted(entries), SPEC, workers=1)
+    assert verdicts[zipfile.ZIP_STORED] == verdicts[zipfile.ZIP_DEFLATED]
+    assert verdicts[zipfile.ZIP_STORED] == verdicts[zipfile.ZIP_BZIP2]
+    assert verdicts[zipfile.ZIP_STORED] == {
+        name: check_photo_bytes(data, SPEC) for name, data in entries.items()
+    }
+
+
+@pytest.mark.parametrize("compression", [zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED])
+def test_a_damaged_zip_member_is_reported_not_checked(tmp_path: Path, compression: int) -> None:
+    path = tmp_path / "p.zip"
+    good = photo()
+    with zipfile.ZipFile(path, "w", compression=compression) as archive:
+        archive.writestr("a.jpg", good)
+        archive.writestr("b.jpg", good)
+    raw = bytearray(path.read_bytes())
+    with zipfile.ZipFile(path) as archive:
+        info = archive.getinfo("a.jpg")
+    # A byte in the middle of a.jpg's data: the CRC (or the deflate stream) no longer agrees.
+    raw[info.header_offset + 30 + len("a.jpg") + info.compress_size // 2] ^= 0xFF
+    path.write_bytes(bytes(raw))
+    verdicts = check_zip_photos(path, ["a.jpg", "b.jpg"], SPEC, workers=1)
+    assert verdicts["b.jpg"].ok
+    assert [p.code for p in verdicts["a.jpg"].problems] == [PhotoProblemCode.UNDECODABLE]
+    assert "压缩包中已损坏" in verdicts["a.jpg"].message
+
+
+def test_an_oversized_zip_member_is_not_read_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(photos, "_READ_LIMIT", 10_000)
+    data = photo(noise=40, quality=95)
+    archive = _zip(tmp_path / "p.zip", {"big.jpg": data})
+    verdict = check_zip_photos(archive, ["big.jpg"], SPEC, workers=1)["big.jpg"]
+    assert [p.code for p in verdict.problems] == [PhotoProblemCode.TOO_LARGE]
+    assert _kb(len(data)) in verdict.message
+
+
+@pytest.mark.parametrize("executor", ["thread", "process"])
+def test_both_pools_give_the_in_process_verdicts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, executor: photos.PoolKind
+) -> None:
+    entries = {f"{i:04d}.jpg": data for i, data in enumerate(VARIANTS.values())}
+    archive = _zip(tmp_path / "p.zip", entries)
+    names = sorted(entries)
+    here = check_zip_photos(archive, names, SPEC, workers=1)
+    monkeypatch.setattr(photos, "_POOL_THRESHOLD", 0)
+    monkeypatch.setattr(photos, "_CHUNK_MIN", 3)
+    assert check_zip_photos(archive, names, SPEC, workers=2, executor=executor) == here
