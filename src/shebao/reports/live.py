@@ -20,9 +20,11 @@ from django.utils import timezone
 from shebao.cards.domain.lifecycle import CardEvent
 from shebao.cards.models import AccountOpeningItem, CardHistory
 from shebao.cards.models.banking import AccountItemStatus
+from shebao.registration.choices import RegistrationState
+from shebao.registration.models import PersonRegistration
 from shebao.reports.domain.metrics import Metric
 
-__all__ = ["LIVE_SOURCES", "CountRow", "LiveSource", "live_metrics"]
+__all__ = ["LIVE_SOURCES", "LIVE_STOCKS", "CountRow", "LiveSource", "LiveStock", "live_metrics"]
 
 CountRow = tuple[date, str, str, Metric, int]  # (day, region code, bank, metric, count)
 
@@ -107,6 +109,36 @@ LIVE_SOURCES: list[LiveSource] = [
 ]
 
 
+StockRow = tuple[str, str, int]  # (region code, bank or "", how many now)
+
+
+@dataclass(frozen=True, slots=True)
+class LiveStock:
+    """A metric that is a state, not a flow of events: how many persons are in it now. The
+    refresh records it as the current month's figure; past months keep the figure their last
+    refresh recorded (a month-end snapshot)."""
+
+    name: str
+    metric: Metric
+    count: Callable[[], Iterable[StockRow]]
+
+
+def registered_persons() -> Iterable[StockRow]:
+    """Persons whose universal registration is confirmed (参保登记), where they belong."""
+    rows = (
+        PersonRegistration.objects.filter(state=RegistrationState.REGISTERED)
+        .values_list("region_id")
+        .annotate(n=Count("person_id"))
+        .order_by()
+    )
+    for region, n in rows:
+        yield region, "", n
+
+
+LIVE_STOCKS: list[LiveStock] = [LiveStock("全民参保登记", Metric.REGISTERED, registered_persons)]
+
+
 def live_metrics() -> frozenset[Metric]:
     """The metrics that some source counts (for the pages' notes)."""
-    return frozenset(m for source in LIVE_SOURCES for m in source.metrics)
+    flows = {m for source in LIVE_SOURCES for m in source.metrics}
+    return frozenset(flows | {stock.metric for stock in LIVE_STOCKS})

@@ -53,7 +53,7 @@ from shebao.reports.domain.work_plan import (
     error_order,
     parse_work_plan,
 )
-from shebao.reports.live import LIVE_SOURCES
+from shebao.reports.live import LIVE_SOURCES, LIVE_STOCKS
 from shebao.reports.models import (
     Bulletin,
     ImportBatch,
@@ -939,6 +939,43 @@ def _live_chain(regions: set[str]) -> Callable[[str], tuple[str, ...]]:
     return lambda code: rollup_chain(code, roots=roots, known=known.__contains__)
 
 
+def _flow_metrics() -> list[str]:
+    return sorted({m.value for source in LIVE_SOURCES for m in source.metrics})
+
+
+def _live_stocks_record(today: date) -> int:
+    """Record the stock metrics (persons registered …) as the current month's figures."""
+    counts: dict[CountKey, int] = {}
+    for stock in LIVE_STOCKS:
+        for region, bank, n in stock.count():
+            if region and n:
+                counts[(region, bank, stock.metric)] = n
+    rows = month_end_figures(
+        before=counts,
+        increments={},
+        months=[(today.year, today.month)],
+        chain=_live_chain({key[0] for key in counts}),
+    )
+    LiveFigure.objects.filter(
+        year=today.year, month=today.month, metric__in=[s.metric.value for s in LIVE_STOCKS]
+    ).delete()
+    LiveFigure.objects.bulk_create(
+        [
+            LiveFigure(
+                year=r.year,
+                month=r.month,
+                region_id=r.region_code,
+                bank=r.bank,
+                metric=r.metric.value,
+                value=r.value,
+            )
+            for r in rows
+        ],
+        batch_size=_BATCH,
+    )
+    return len(rows)
+
+
 def _live_figures_rebuild(month_start: date, today: date) -> int:
     """Rewrite the month-end live figures from `month_start`'s month to today's."""
     metrics = {m.value: m for m in Metric}
@@ -967,7 +1004,8 @@ def _live_figures_rebuild(month_start: date, today: date) -> int:
         chain=_live_chain(regions),
     )
     LiveFigure.objects.filter(
-        Q(year__gt=month_start.year) | Q(year=month_start.year, month__gte=month_start.month)
+        Q(year__gt=month_start.year) | Q(year=month_start.year, month__gte=month_start.month),
+        metric__in=_flow_metrics(),
     ).delete()
     LiveFigure.objects.bulk_create(
         [
@@ -997,10 +1035,11 @@ def live_figures_refresh(*, full: bool = False, today: date | None = None) -> Li
         counts = _live_counts_recount(since)
         first_day = since or LiveCount.objects.order_by("day").values_list("day", flat=True).first()
         if first_day is None:
-            LiveFigure.objects.all().delete()
+            LiveFigure.objects.filter(metric__in=_flow_metrics()).delete()
             figures = 0
         else:
             figures = _live_figures_rebuild(first_day.replace(day=1), today)
+        figures += _live_stocks_record(today)
         refresh = LiveRefresh.objects.create(
             started_at=started,
             finished_at=timezone.now(),

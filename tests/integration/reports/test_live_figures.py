@@ -238,3 +238,29 @@ def test_the_dashboard_loads_registration_coverage_for_the_region(
     html = client.get("/reports/dashboard/").content.decode()
     assert 'data-coverage="/registration/coverage/data.json?region=420700"' in html
     assert client.get("/registration/coverage/data.json", {"region": "420700"}).status_code == 200
+
+
+def test_registered_persons_are_recorded_as_each_months_snapshot(
+    city: dict[str, Region],
+) -> None:
+    from shebao.registration.models import PersonRegistration
+
+    people = [make_person(VILLAGE) for _ in range(3)]
+    for n, person in enumerate(people):
+        PersonRegistration.objects.create(
+            person=person, state="registered" if n < 2 else "uninsured", region_id=VILLAGE
+        )
+    live_figures_refresh(today=date(2026, 10, 20))
+    october = {
+        f.region_id: f.value for f in LiveFigure.objects.filter(metric="registered", month=10)
+    }
+    assert october == {VILLAGE: 2, "420704001": 2, "420704": 2, "420700": 2}
+
+    # In November a third person is confirmed: November says 3, October keeps its 2.
+    PersonRegistration.objects.filter(person=people[2]).update(state="registered")
+    live_figures_refresh(today=date(2026, 11, 3))
+    values = {
+        (f.month, f.region_id): f.value
+        for f in LiveFigure.objects.filter(metric="registered", region_id="420700")
+    }
+    assert values == {(10, "420700"): 2, (11, "420700"): 3}
