@@ -5,6 +5,7 @@ from ninja import NinjaAPI
 from shebao.api.auth import api_auth
 from shebao.api.errors import install_error_handlers
 from shebao.cards.api import router as cards_router
+from shebao.registration.api import router as registration_router
 from shebao.registry.api import router as registry_router
 
 api = NinjaAPI(
@@ -17,3 +18,4 @@ api = NinjaAPI(
 install_error_handlers(api)
 api.add_router("/persons", registry_router, tags=["人员"])
 api.add_router("/cards", cards_router, tags=["社保卡发行（银行、制卡厂商）"])
+api.add_router("/registration", registration_router, tags=["全民参保登记"])

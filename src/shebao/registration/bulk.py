@@ -21,8 +21,12 @@ from django.db import connection
 from django.db.backends.utils import CursorWrapper
 from django.utils import timezone
 
-from shebao.comparison.domain import FINDINGS_COLUMNS, PENSION_MIN_AGE
+from shebao.comparison.domain import FINDINGS_COLUMNS, PENSION_MIN_AGE, Category
 from shebao.geo.models import Region
+from shebao.intake.formats.kinds import SourceKind
+from shebao.intake.models import ImportBatch
+from shebao.intake.selectors import import_batches_latest
+from shebao.intake.storage import intake_path
 from shebao.registration.choices import (
     UNINSURED_CATEGORIES,
     UNRESOLVED_STATUSES,
@@ -36,6 +40,7 @@ from shebao.registry.models import Enrollment, Person, Scheme
 __all__ = ["findings_load", "registration_refresh"]
 
 _STAGE: Final[str] = "shebao_stage_finding"
+_STUDENTS: Final[str] = "shebao_stage_student"
 _COPY_CHUNK: Final[int] = 200_000
 _SQLITE_BATCH: Final[int] = 50_000
 _STAGE_COLUMNS: Final[tuple[tuple[str, str], ...]] = (
@@ -114,11 +119,14 @@ def findings_load(*, run: ComparisonRun, path: Path) -> int:
             "matched_id_number, match_probability, detail, person_id, region_id, status, note, "
             "updated_at) "
             f"SELECT %s, s.category, s.source, s.{_q('row')}, s.id_number, s.name, "
-            f"s.matched_id_number, s.match_probability, {detail}, p.id, "
-            "COALESCE(p.residence_region_id, p.hukou_region_id, r.code), %s, '', %s "
+            f"s.matched_id_number, s.match_probability, {detail}, COALESCE(p.id, m.id), "
+            "COALESCE(p.residence_region_id, p.hukou_region_id, m.residence_region_id, "
+            "m.hukou_region_id, r.code), %s, '', %s "
             f"FROM {_q(_STAGE)} s LEFT JOIN {person_t} p ON p.id_number = s.id_number "
+            # A probable match is about the person it names: their clerk works it.
+            f"LEFT JOIN {person_t} m ON s.category = %s AND m.id_number = s.matched_id_number "
             f"LEFT JOIN {region_t} r ON r.code = substr(s.id_number, 1, 6)",
-            [run.pk, FindingStatus.OPEN, now],
+            [run.pk, FindingStatus.OPEN, now, Category.PROBABLE_MATCH.value],
         )
         inserted = max(cursor.rowcount, 0)
         cursor.execute(f"DROP TABLE IF EXISTS {_q(_STAGE)}")
@@ -153,12 +161,59 @@ def _eligible_cutoff(as_of: date) -> date:
         return as_of.replace(year=as_of.year - PENSION_MIN_AGE, day=28)
 
 
+def _student_batch(run: ComparisonRun | None) -> ImportBatch | None:
+    """The student source the status follows: the run's (so that eligibility agrees with
+    its PENSION_UNINSURED findings), else the latest imported student batch."""
+    if run is not None:
+        batch = run.inputs.filter(kind=SourceKind.STUDENT).order_by("-id").first()
+        if batch is not None:
+            return batch
+    latest = import_batches_latest(kinds=[SourceKind.STUDENT])
+    return latest[0] if latest else None
+
+
+def _stage_students(
+    cursor: CursorWrapper, run: ComparisonRun | None, person_ids: list[int] | None
+) -> None:
+    """Stage the valid ID numbers of the student source (of `person_ids`' persons only, when
+    given) in a temporary table: students are not counted as pension-eligible (the comparison
+    excludes them from PENSION_UNINSURED)."""
+    name = _q(_STUDENTS)
+    cursor.execute(f"DROP TABLE IF EXISTS {name}")
+    cursor.execute(f"CREATE TEMPORARY TABLE {name} (id_number varchar(18) PRIMARY KEY)")
+    batch = _student_batch(run)
+    if batch is None or not batch.snapshot_path:
+        return
+    path = intake_path(batch.snapshot_path)
+    if not path.exists():
+        return
+    frame = pl.scan_parquet(path).select(pl.col("id_number")).drop_nulls()
+    if person_ids is not None:
+        wanted = list(Person.objects.filter(pk__in=person_ids).values_list("id_number", flat=True))
+        frame = frame.filter(pl.col("id_number").is_in(wanted))
+    ids = frame.filter(pl.col("id_number").str.len_chars() == 18).unique().collect()
+    if ids.height == 0:
+        return
+    if connection.vendor == "postgresql":
+        with cursor.cursor.copy(f"COPY {name} (id_number) FROM STDIN") as copy:
+            for start in range(0, ids.height, _COPY_CHUNK):
+                buffer = io.BytesIO()
+                ids.slice(start, _COPY_CHUNK).write_csv(buffer, include_header=False)
+                copy.write(buffer.getvalue())
+        cursor.execute(f"ANALYZE {name}")
+        return
+    sql = f"INSERT INTO {name} (id_number) VALUES (%s)"
+    for start in range(0, ids.height, _SQLITE_BATCH):
+        cursor.executemany(sql, list(ids.slice(start, _SQLITE_BATCH).iter_rows()))
+
+
 def registration_refresh(
     *, run: ComparisonRun | None, as_of: date, person_ids: list[int] | None = None
 ) -> int:
     """(Re)compute PersonRegistration for every person of the registry, or for `person_ids`:
     coverage per scheme group from the registry's enrollments (paying or paused), and the
-    state from coverage and the unresolved findings of `run`. Persons alive, insured and
+    state from coverage and the unresolved findings of `run`. Pension-eligible: aged 16 or
+    over on `as_of` and not in the student source (see `_student_batch`). Persons alive, insured and
     without unresolved findings are registered (直接确认参保登记). Returns rows written.
 
     One INSERT … SELECT over persons LEFT JOIN two pre-aggregations (enrollments per person,
@@ -198,13 +253,14 @@ def registration_refresh(
         f"AND f.person_id IS NOT NULL{only('f.person_id')} GROUP BY f.person_id"
     )
     pension = "COALESCE(e.pension, '')"
+    eligible = "(p.birth_date <= %s AND st.id_number IS NULL)"
     medical = "COALESCE(e.medical, '')"
     state = (
         f"CASE WHEN p.life_status <> '{LifeStatus.ALIVE}' "
         f"THEN '{RegistrationState.NOT_APPLICABLE}' "
         f"WHEN COALESCE(f.uninsured, 0) > 0 THEN '{RegistrationState.UNINSURED}' "
         f"WHEN COALESCE(f.n, 0) > 0 THEN '{RegistrationState.PENDING}' "
-        f"WHEN {medical} = '' OR (p.birth_date <= %s AND {pension} = '') "
+        f"WHEN {medical} = '' OR ({eligible} AND {pension} = '') "
         f"THEN '{RegistrationState.UNINSURED}' "
         f"ELSE '{RegistrationState.REGISTERED}' END"
     )
@@ -212,6 +268,7 @@ def registration_refresh(
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             cursor.execute(f"ANALYZE {finding_t}")
+        _stage_students(cursor, run, person_ids)
         if person_ids is None:
             cursor.execute(f"DELETE FROM {reg_t}")
         else:
@@ -220,9 +277,12 @@ def registration_refresh(
             f"INSERT INTO {reg_t} (person_id, state, region_id, pension_eligible, pension_scheme, "
             "medical_scheme, open_findings, run_id, updated_at) "
             f"SELECT p.id, {state}, COALESCE(p.residence_region_id, p.hukou_region_id), "
-            f"p.birth_date <= %s, {pension}, {medical}, COALESCE(f.n, 0), %s, %s "
+            f"{eligible}, {pension}, {medical}, COALESCE(f.n, 0), %s, %s "
             f"FROM {person_t} p LEFT JOIN ({enrolled}) e ON e.person_id = p.id "
-            f"LEFT JOIN ({flagged}) f ON f.person_id = p.id{where}",
+            f"LEFT JOIN ({flagged}) f ON f.person_id = p.id "
+            f"LEFT JOIN {_q(_STUDENTS)} st ON st.id_number = p.id_number{where}",
             [cutoff, cutoff, run_id, now, *ids, run_id, *ids, *ids],
         )
-        return max(cursor.rowcount, 0)
+        written = max(cursor.rowcount, 0)
+        cursor.execute(f"DROP TABLE IF EXISTS {_q(_STUDENTS)}")
+        return written

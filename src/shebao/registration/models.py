@@ -33,6 +33,7 @@ class ComparisonRun(models.Model):
     skipped = models.JSONField("未计算的类别", default=dict, blank=True)
     findings_total = models.BigIntegerField("问题总数", default=0)
     findings_loaded = models.BigIntegerField("已入库问题数", default=0)
+    confirmed_links = models.BigIntegerField("应用人工确认匹配的行数", default=0)
     duration_seconds = models.FloatField("用时（秒）", null=True, blank=True)
     timings = models.JSONField("各步用时", default=dict, blank=True)
     out_dir = models.CharField("结果目录（数据目录内）", max_length=500, blank=True)
@@ -157,6 +158,55 @@ class Finding(models.Model):
 
     def __str__(self) -> str:
         return f"问题#{self.pk}"
+
+
+class ConfirmedMatch(models.Model):
+    """A clerk's confirmation that a source row flagged PROBABLE_MATCH is the matched person:
+    from the next comparison run on, rows of that kind read with the same ID number and name
+    count for the matched ID number (see `registration.links`). Written by
+    `services.finding_resolve` only, audited."""
+
+    finding = models.ForeignKey(
+        Finding,
+        verbose_name="疑似同一人问题",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    batch = models.ForeignKey(
+        ImportBatch, verbose_name="导入批次", on_delete=models.PROTECT, related_name="+"
+    )
+    kind = models.CharField("数据类型", max_length=16)
+    source = models.CharField("来源文件", max_length=255)
+    row = models.BigIntegerField("行号")
+    id_number = models.CharField("原号码（按文件）", max_length=64)
+    name = models.CharField("姓名（按文件）", max_length=128)
+    matched_id_number = models.CharField("确认对应号码", max_length=18)
+    person = models.ForeignKey(
+        Person,
+        verbose_name="对应人员",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    confirmed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="确认人", on_delete=models.PROTECT, related_name="+"
+    )
+    confirmed_at = models.DateTimeField("确认时间", default=timezone.now)
+
+    class Meta:
+        verbose_name = "人工确认匹配"
+        verbose_name_plural = "人工确认匹配"
+        ordering = ["confirmed_at", "id"]
+        indexes = [models.Index(fields=["kind", "id_number"], name="confirmed_match_kind_id")]
+        constraints = [
+            models.UniqueConstraint(fields=["batch", "row"], name="confirmed_match_row_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"确认匹配#{self.pk}"
 
 
 class PersonRegistration(models.Model):

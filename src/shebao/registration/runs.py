@@ -33,6 +33,7 @@ from shebao.jobs.kinds import JobContext, job_kind
 from shebao.jobs.services import job_enqueue
 from shebao.registration.bulk import findings_load, registration_refresh
 from shebao.registration.choices import RUN_TRANSITIONS, RunStatus
+from shebao.registration.links import snapshot_with_links
 from shebao.registration.models import ComparisonRun
 
 __all__ = [
@@ -40,6 +41,7 @@ __all__ = [
     "comparison_run_execute",
     "comparison_run_fail",
     "comparison_run_submit",
+    "run_sources",
     "runs_root",
 ]
 
@@ -118,27 +120,40 @@ def comparison_run_submit(
     return run
 
 
-def _snapshots(run: ComparisonRun) -> list[SourceSnapshot]:
+def run_sources(run: ComparisonRun) -> dict[str, ImportBatch]:
+    """The run's input batches by the source name its findings cite them with (the file
+    name; two inputs of one name are told apart by batch: `<batch id>-<file name>`)."""
     batches = list(run.inputs.order_by("kind", "id"))
     names = [b.file_name for b in batches]
+    return {
+        (b.file_name if names.count(b.file_name) == 1 else f"{b.pk}-{b.file_name}"): b
+        for b in batches
+    }
+
+
+def _snapshots(run: ComparisonRun, out_dir: Path) -> tuple[list[SourceSnapshot], int]:
+    """The run's inputs as the engine reads them, with confirmed probable matches applied
+    (derived snapshots under `out_dir/inputs`); and how many rows the links touched."""
     out = []
-    for batch in batches:
-        # Findings cite sources by file name: two inputs of one name are told apart by batch.
-        source = (
-            batch.file_name
-            if names.count(batch.file_name) == 1
-            else f"{batch.pk}-{batch.file_name}"
+    linked = 0
+    for source, batch in run_sources(run).items():
+        snapshot = snapshot_with_links(
+            kind=batch.kind,
+            snapshot=intake_path(batch.snapshot_path),
+            out_dir=out_dir / "inputs",
+            name=f"{batch.pk:06d}-{batch.kind}.parquet",
         )
+        linked += snapshot.rows_linked
         out.append(
             SourceSnapshot(
                 kind=SourceKind(batch.kind),
                 source=source,
-                path=intake_path(batch.snapshot_path),
+                path=snapshot.path,
                 rows=batch.rows_accepted,
                 headers=dict(batch.columns),
             )
         )
-    return out
+    return out, linked
 
 
 def comparison_run_execute(*, run_id: int, context: JobContext | None = None) -> ComparisonRun:
@@ -158,11 +173,12 @@ def comparison_run_execute(*, run_id: int, context: JobContext | None = None) ->
 
     out_dir = runs_root() / f"{run.pk:06d}"
     out_dir.mkdir(parents=True, exist_ok=True)
+    sources, linked = _snapshots(run, out_dir)
     engine = engine_create(run.engine)
     try:
         result = run_comparison(
             engine=engine,
-            sources=_snapshots(run),
+            sources=sources,
             as_of=run.as_of,
             out_dir=out_dir,
             county_names=dict(
@@ -192,6 +208,7 @@ def comparison_run_execute(*, run_id: int, context: JobContext | None = None) ->
             skipped=result.skipped,
             findings_total=result.findings,
             findings_loaded=loaded,
+            confirmed_links=linked,
             timings=timings,
             out_dir=out_dir.relative_to(Path(settings.DATA_DIR)).as_posix(),
             duration_seconds=round(time.perf_counter() - started, 3),
@@ -202,7 +219,7 @@ def comparison_run_execute(*, run_id: int, context: JobContext | None = None) ->
             action=AuditAction.IMPORT,
             target_type="comparison_run",
             target_id=run.pk,
-            detail={"findings": loaded, "counts": result.counts},
+            detail={"findings": loaded, "counts": result.counts, "confirmed_links": linked},
         )
     return run
 

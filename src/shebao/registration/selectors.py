@@ -25,6 +25,7 @@ from shebao.registration.choices import (
 )
 from shebao.registration.models import ComparisonRun, Finding, PersonRegistration, SurveyRecord
 from shebao.registry.models import Person, Scheme
+from shebao.registry.selectors import person_scoped
 
 __all__ = [
     "MEDICAL_GOAL",
@@ -39,6 +40,7 @@ __all__ = [
     "findings_queue",
     "findings_scoped",
     "latest_run",
+    "person_registration",
     "roster_for_village",
     "survey_completeness",
 ]
@@ -437,3 +439,72 @@ def coverage_by_region(*, actor: User, region: Region) -> tuple[CoverageRow, lis
 
 def scheme_names() -> dict[str, str]:
     return dict(Scheme.objects.values_list("code", "name"))
+
+
+@dataclass(frozen=True)
+class SchemeCoverage:
+    group: str  # 养老保险 / 医疗保险
+    code: str  # "" : not covered
+    name: str
+    required: bool  # whether the person should be covered (eligible)
+
+
+@dataclass(frozen=True)
+class PersonRegistrationView:
+    """A person's registration status, coverage per scheme group and unresolved findings
+    (masked, only those in the actor's scope)."""
+
+    state: str
+    state_label: str
+    pension_eligible: bool
+    coverage: list[SchemeCoverage]
+    open_findings: int
+    findings: list[FindingRow]
+    run_id: int | None
+    as_of: Any
+    updated_at: Any
+
+
+def person_registration(*, actor: User, person_id: int) -> PersonRegistrationView | None:
+    """The registration status of a person in the actor's scope (None when no comparison
+    has set it yet). Raises NotFound/PermissionDenied like the registry's selectors."""
+    if not person_scoped(actor).filter(pk=person_id).exists():
+        if Person.objects.filter(pk=person_id).exists():
+            raise PermissionDenied("该人员不在您的管辖范围内", code="OUT_OF_SCOPE")
+        raise NotFound("未找到该人员", code="PERSON_NOT_FOUND")
+    status = PersonRegistration.objects.select_related("run").filter(person_id=person_id).first()
+    if status is None:
+        return None
+    names = scheme_names()
+    alive = status.state != RegistrationState.NOT_APPLICABLE
+    coverage = [
+        SchemeCoverage(
+            "养老保险",
+            status.pension_scheme,
+            names.get(status.pension_scheme, ""),
+            alive and status.pension_eligible,
+        ),
+        SchemeCoverage(
+            "医疗保险", status.medical_scheme, names.get(status.medical_scheme, ""), alive
+        ),
+    ]
+    run_id = status.run_id
+    findings: list[Finding] = []
+    if run_id is not None:
+        findings = list(
+            findings_scoped(actor)
+            .filter(run_id=run_id, person_id=person_id, status__in=UNRESOLVED_STATUSES)
+            .select_related("region", "assignee")
+            .order_by("category", "id")
+        )
+    return PersonRegistrationView(
+        state=status.state,
+        state_label=RegistrationState(status.state).label,
+        pension_eligible=status.pension_eligible,
+        coverage=coverage,
+        open_findings=status.open_findings,
+        findings=finding_rows(findings),
+        run_id=run_id,
+        as_of=status.run.as_of if status.run is not None else None,
+        updated_at=status.updated_at,
+    )

@@ -19,8 +19,10 @@ from shebao.accounts.audit import audit_record
 from shebao.accounts.choices import AuditAction
 from shebao.accounts.models import User
 from shebao.accounts.scoping import Scope
+from shebao.comparison.domain import Category
 from shebao.errors import NotFound, PermissionDenied, ShebaoError, ValidationFailed
 from shebao.identity.phone import validate_mobile
+from shebao.intake.formats.kinds import SourceKind
 from shebao.registration.bulk import registration_refresh
 from shebao.registration.choices import (
     FINDING_TRANSITIONS,
@@ -31,8 +33,9 @@ from shebao.registration.choices import (
     FindingStatus,
     ReasonUninsured,
 )
-from shebao.registration.models import Finding, SurveyRecord
+from shebao.registration.models import ConfirmedMatch, Finding, SurveyRecord
 from shebao.registration.roles import FINDING_WORK_ROLES
+from shebao.registration.runs import run_sources
 from shebao.registration.selectors import findings_scoped, latest_run
 from shebao.registry.choices import LifeStatus
 from shebao.registry.models import Person
@@ -197,6 +200,11 @@ def finding_resolve(
                 raise ValidationFailed(
                     "更正须填写更正内容或说明已在业务系统中更正", code="CORRECTION_REQUIRED"
                 )
+        elif finding.category == Category.PROBABLE_MATCH:
+            raise ValidationFailed(
+                "疑似同一人问题不在此更正人员库：是同一人请选择“已确认”，不是请选择“已排除”",
+                code="MATCH_NOT_CORRECTABLE",
+            )
         else:
             applied = _apply(actor, finding, correction)
     old = finding.status
@@ -207,10 +215,53 @@ def finding_resolve(
     finding.resolved_at = now
     finding.updated_at = now
     finding.save(update_fields=["status", "note", "resolved_by", "resolved_at", "updated_at"])
+    if outcome == FindingStatus.CONFIRMED and finding.category == Category.PROBABLE_MATCH:
+        link = _confirm_match(actor, finding)
+        if link is not None:
+            applied.append(f"confirmed_match:{link.pk}")
     _audit(actor, finding, old, applied=applied)
     if finding.person_id is not None:
         _refresh_person(finding.person_id)
     return finding
+
+
+def _confirm_match(actor: User, finding: Finding) -> ConfirmedMatch | None:
+    """Record that the finding's row is the matched person, so that the row counts for that
+    person from the next comparison run on (`links`). Rows of the population base are not
+    linked: the population base is corrected at its source (公安)."""
+    if not finding.matched_id_number or finding.row is None:
+        raise ValidationFailed("该问题没有疑似对应的号码，不能确认匹配", code="NO_MATCH_TO_CONFIRM")
+    batch = run_sources(finding.run).get(finding.source)
+    if batch is None:
+        raise ValidationFailed(
+            f"找不到来源文件“{finding.source}”的导入批次，不能确认匹配", code="MATCH_NO_BATCH"
+        )
+    if batch.kind == SourceKind.POPULATION:
+        return None
+    link, _ = ConfirmedMatch.objects.update_or_create(
+        batch=batch,
+        row=finding.row,
+        defaults={
+            "finding": finding,
+            "kind": batch.kind,
+            "source": finding.source,
+            "id_number": finding.id_number,
+            "name": finding.name,
+            "matched_id_number": finding.matched_id_number,
+            "person": Person.objects.filter(id_number=finding.matched_id_number).first(),
+            "confirmed_by": actor,
+            "confirmed_at": timezone.now(),
+        },
+    )
+    audit_record(
+        actor=actor,
+        action=AuditAction.CREATE,
+        target_type="confirmed_match",
+        target_id=link.pk,
+        person_id=link.person_id,
+        detail={"finding": finding.pk, "batch": batch.pk, "row": finding.row},
+    )
+    return link
 
 
 def _refresh_person(person_id: int) -> None:

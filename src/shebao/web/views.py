@@ -25,6 +25,8 @@ from shebao.accounts.scoping import Scope
 from shebao.accounts.selectors import AuditFilter, audit_event_list
 from shebao.errors import PermissionDenied, ShebaoError, ValidationFailed
 from shebao.identity.masking import mask_id_number, mask_name
+from shebao.registration.roles import FINDING_WORK_ROLES
+from shebao.registration.selectors import person_registration
 from shebao.registry.selectors import person_detail, person_search
 from shebao.web.exports import audit_csv_lines
 from shebao.web.forms import AuditFilterForm, LoginForm, PersonSearchForm, PurposeForm
@@ -217,6 +219,8 @@ def _render_person(
         return redirect("web:person_detail", pk=pk)
     except ShebaoError as exc:
         return _error_page(request, exc)
+    actor = _actor(request)
+    registration = person_registration(actor=actor, person_id=pk)
     remembered = remembered_purpose(request)
     back = reverse("web:person_search") + ("?page=1" if remembered_query(request) else "")
     return render(
@@ -225,6 +229,8 @@ def _render_person(
         {
             "breadcrumbs": _crumbs(("人员查询", back), ("人员信息", "")),
             "person": detail,
+            "registration": registration,
+            "may_work_findings": actor.is_superuser or actor.has_role(*FINDING_WORK_ROLES),
             "stated_purpose": stated,
             "reveal_form": reveal_form
             or PurposeForm(prefix="reveal", initial=_initial(remembered)),

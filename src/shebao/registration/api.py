@@ -1,0 +1,205 @@
+"""Registration API for partner systems (mounted at /api/v1/registration): the findings
+queue (scoped to the caller's region, masked, paginated, filtered as on the queue page) and
+a person's registration status by ID number (audited with the stated purpose, as the
+registry's person lookup)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import date, datetime
+
+from django.http import HttpRequest
+from ninja import Router, Schema
+
+from shebao.accounts.choices import AuditAction, Purpose
+from shebao.accounts.models import User
+from shebao.comparison.domain import Category
+from shebao.errors import PermissionDenied, ValidationFailed
+from shebao.registration.choices import FindingStatus
+from shebao.registration.roles import FINDING_WORK_ROLES
+from shebao.registration.selectors import (
+    FindingFilter,
+    FindingRow,
+    finding_rows,
+    findings_queue,
+    latest_run,
+    person_registration,
+)
+from shebao.registry.api import ErrorOut
+from shebao.registry.selectors import person_detail
+
+router = Router()
+
+MAX_PAGE_SIZE = 500
+
+
+class FindingOut(Schema):
+    id: int
+    category: str
+    category_label: str
+    id_number: str  # masked
+    name: str  # masked
+    source: str
+    row: int | None
+    region: str
+    status: str
+    status_label: str
+    assignee: str
+    match_probability: float | None
+
+
+class FindingPage(Schema):
+    run_id: int | None
+    page: int
+    page_size: int
+    total: int
+    items: list[FindingOut]
+
+
+class CoverageOut(Schema):
+    group: str
+    scheme_code: str
+    scheme_name: str
+    required: bool
+
+
+class RegistrationOut(Schema):
+    id_number: str  # masked
+    name: str  # masked
+    compared: bool  # false: no comparison has set a status yet
+    state: str
+    state_label: str
+    pension_eligible: bool
+    coverage: list[CoverageOut]
+    open_findings: int
+    findings: list[FindingOut]
+    run_id: int | None
+    as_of: date | None
+    updated_at: datetime | None
+
+
+def _actor(request: HttpRequest) -> User:
+    user = request.user
+    assert isinstance(user, User)  # noqa: S101 - the API's auth guarantees it
+    return user
+
+
+def _finding_out(rows: list[FindingRow]) -> list[FindingOut]:
+    out = []
+    for r in rows:
+        data = asdict(r)
+        data["id"] = data.pop("pk")
+        out.append(FindingOut(**data))
+    return out
+
+
+@router.get(
+    "/findings",
+    response={200: FindingPage, 403: ErrorOut, 422: ErrorOut},
+    summary="比对问题列表",
+    description=(
+        "调用者管辖范围内的比对问题（默认最近一次比对、未处理的问题），身份证号码与姓名脱敏。"
+        "可按 run_id、category（"
+        + "、".join(c.value for c in Category)
+        + "）、status（"
+        + "、".join(FindingStatus.values)
+        + "，all 为全部）、region（区划代码）筛选；page 从 1 起，page_size 不超过 "
+        + str(MAX_PAGE_SIZE)
+        + "。"
+    ),
+)
+def findings_list(
+    request: HttpRequest,
+    run_id: int | None = None,
+    category: str = "",
+    status: str = "",
+    region: str = "",
+    page: int = 1,
+    page_size: int = 100,
+) -> FindingPage:
+    actor = _actor(request)
+    if not (actor.is_superuser or actor.has_role(*FINDING_WORK_ROLES)):
+        raise PermissionDenied("您的角色无权查看比对问题", code="FINDINGS_FORBIDDEN")
+    errors = []
+    if category and category not in {c.value for c in Category}:
+        errors.append({"field": "category", "reason": "未知的问题类别"})
+    if status and status != "all" and status not in FindingStatus.values:
+        errors.append({"field": "status", "reason": "未知的处理状态"})
+    if page < 1:
+        errors.append({"field": "page", "reason": "页码从 1 开始"})
+    if not 1 <= page_size <= MAX_PAGE_SIZE:
+        errors.append({"field": "page_size", "reason": f"每页条数应在 1 到 {MAX_PAGE_SIZE} 之间"})
+    if errors:
+        raise ValidationFailed("查询参数有误", code="QUERY_INVALID", details=errors)
+    if run_id is None:
+        run = latest_run()
+        run_id = run.pk if run is not None else None
+    queryset = findings_queue(
+        actor=actor,
+        query=FindingFilter(run_id=run_id, category=category, status=status, region=region),
+    )
+    total = queryset.count() if run_id is not None else 0
+    start = (page - 1) * page_size
+    rows = finding_rows(list(queryset[start : start + page_size])) if total else []
+    return FindingPage(
+        run_id=run_id, page=page, page_size=page_size, total=total, items=_finding_out(rows)
+    )
+
+
+@router.get(
+    "/persons/{id_number}",
+    response={200: RegistrationOut, 403: ErrorOut, 404: ErrorOut, 422: ErrorOut},
+    summary="按身份证号码查询参保登记状态",
+    description=(
+        "在调用者管辖范围内按公民身份号码查询人员的全民参保登记状态、分险种参保情况和未处理的"
+        "比对问题（脱敏）。须说明用途 purpose（"
+        + "、".join(f"{v}={label}" for v, label in Purpose.choices)
+        + "）。每次查询均记入审计日志。"
+    ),
+)
+def registration_lookup(
+    request: HttpRequest, id_number: str, purpose: str, purpose_note: str = ""
+) -> RegistrationOut:
+    actor = _actor(request)
+    # Scoping, the purpose and the audit row are the registry's person lookup's.
+    detail = person_detail(
+        actor=actor,
+        id_number=id_number,
+        purpose=purpose,
+        purpose_note=purpose_note,
+        reveal=False,
+        action=AuditAction.API_LOOKUP_PERSON,
+    )
+    status = person_registration(actor=actor, person_id=detail.pk)
+    if status is None:
+        return RegistrationOut(
+            id_number=detail.id_number,
+            name=detail.name,
+            compared=False,
+            state="",
+            state_label="尚未比对",
+            pension_eligible=False,
+            coverage=[],
+            open_findings=0,
+            findings=[],
+            run_id=None,
+            as_of=None,
+            updated_at=None,
+        )
+    return RegistrationOut(
+        id_number=detail.id_number,
+        name=detail.name,
+        compared=True,
+        state=status.state,
+        state_label=status.state_label,
+        pension_eligible=status.pension_eligible,
+        coverage=[
+            CoverageOut(group=c.group, scheme_code=c.code, scheme_name=c.name, required=c.required)
+            for c in status.coverage
+        ],
+        open_findings=status.open_findings,
+        findings=_finding_out(list(status.findings)),
+        run_id=status.run_id,
+        as_of=status.as_of,
+        updated_at=status.updated_at,
+    )
