@@ -13,10 +13,11 @@ import pytest
 from shebao.accounts.choices import AuditAction
 from shebao.accounts.models import AuditEvent
 from shebao.cards.models import Application, Card, CardHistory
+from shebao.cards.services.card_life import card_activate
+from shebao.cards.services.postal import postal_dispatch_record
 from shebao.identity.masking import mask_id_number, mask_name
 from tests.integration.cards.issuing_world import (
     build_world,
-    deliver_to_village_and_activate,
     produce_all,
 )
 
@@ -71,9 +72,21 @@ def test_citizen_applies_online_follows_progress_and_reports_a_temporary_loss(
     card = Card.objects.get(pk=card_id)
     assert card.card_number not in page.content()  # masked
 
-    # The card reaches them and is activated at the bank; the citizen reports it lost.
-    deliver_to_village_and_activate(world, [card.card_number])
+    # Postal delivery: the card centre mails it (not down the village chain); the citizen
+    # confirms receipt, has it activated at the bank, then reports it lost.
+    postal_dispatch_record(
+        actor=world.centre_clerk, card_number=card.card_number, tracking_number="EM123456789CN"
+    )
     page.goto("/cards/self-service/")
+    assert "已邮寄，待签收" in page.get_by_test_id("applications").inner_text()
+    assert "EM123456789CN" in page.get_by_test_id("mailed").inner_text()
+    page.get_by_role("button", name="确认已收到卡片").click()
+    page.wait_for_load_state()
+    assert "已确认收到社会保障卡" in page.locator(".alert-success").inner_text()
+    assert page.get_by_test_id("card-status").inner_text() == "已发放"
+    card_activate(actor=world.branch_clerk, card_id=card.pk)
+    page.goto("/cards/self-service/")
+    assert "已激活" in page.get_by_test_id("applications").inner_text()
     assert page.get_by_test_id("card-status").inner_text() == "正常"
     page.get_by_role("button", name="临时挂失").click()
     page.wait_for_load_state()

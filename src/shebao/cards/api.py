@@ -1,7 +1,12 @@
 """API for the banks and the card vendor (mounted at /api/v1/cards), with their own token
 credentials (`ApiToken` of a bank, branch or vendor user) and scope: a bank sees only its own
 account-opening requests, a vendor only the production batches sent to it. Files travel
-SM4-encrypted with an SM3 digest, exactly as on the pages."""
+SM4-encrypted with an SM3 digest, exactly as on the pages.
+
+Custody endpoints (/custody/…) serve the partner systems of the organisations along the card
+chain (a district card office, a town or unit system, a bank branch): the cards in their
+custody (holders' names masked), the handovers addressed to them, and confirming a handover by
+the card numbers that arrived — the same services, checks and audit as the pages."""
 
 from __future__ import annotations
 
@@ -13,17 +18,35 @@ from ninja.files import UploadedFile
 
 from shebao.accounts.choices import OrganisationKind
 from shebao.accounts.models import User
+from shebao.cards.domain.custody import HandoverStatus
+from shebao.cards.domain.lifecycle import CardStatus
+from shebao.cards.models import Handover, HandoverItem
+from shebao.cards.selectors.custody import cards_in_custody
 from shebao.cards.selectors.issuing import account_requests_visible, production_batches_visible
 from shebao.cards.services.banking import account_request_export, account_results_import
+from shebao.cards.services.custody import handover_confirm, handover_create
 from shebao.cards.services.production import (
     production_batch_vendor_file,
     production_results_import,
 )
 from shebao.errors import NotFound, PermissionDenied
+from shebao.identity.masking import mask_name
 
 router = Router()
 
 _BANK_KINDS = (OrganisationKind.BANK, OrganisationKind.BANK_BRANCH)
+_CUSTODY_KINDS = (
+    OrganisationKind.CARD_CENTRE,
+    OrganisationKind.DISTRICT_CARD_OFFICE,
+    OrganisationKind.DEPARTMENT,
+    OrganisationKind.TOWN_OFFICE,
+    OrganisationKind.VILLAGE_COMMITTEE,
+    OrganisationKind.EMPLOYER,
+    OrganisationKind.PUBLIC_INSTITUTION,
+    OrganisationKind.SCHOOL,
+    OrganisationKind.BANK_BRANCH,
+)
+_MAX_LIST = 5_000
 
 
 class ErrorDetail(Schema):
@@ -70,7 +93,7 @@ def _user(request: HttpRequest, kinds: tuple[str, ...]) -> User:
         raise PermissionDenied("未登录或令牌无效", "UNAUTHENTICATED")
     org = user.organisation
     if not user.is_superuser and (org is None or org.kind not in kinds):
-        raise PermissionDenied("本接口仅供合作银行或制卡厂商使用", "WRONG_PARTNER")
+        raise PermissionDenied("本接口不对贵机构开放", "WRONG_PARTNER")
     return user
 
 
@@ -182,4 +205,172 @@ def production_results(request: HttpRequest, file: UploadedFile = File(...)) -> 
         failed=result.failed,
         unchanged=result.unchanged,
         already_imported=result.already_imported,
+    )
+
+
+# ---------------------------------------------------------------- custody (卡片交接)
+
+
+class CustodyCardOut(Schema):
+    card_number: str
+    status: str
+    status_label: str
+    holder: str  # masked name
+
+
+class CustodyCardsOut(Schema):
+    organisation: str
+    total: int
+    offset: int
+    cards: list[CustodyCardOut]
+
+
+class HandoverOut(Schema):
+    number: str
+    kind: str
+    status: str
+    from_organisation: str
+    to_organisation: str
+    listed_count: int
+    dispatched_at: str | None
+    card_numbers: list[str]
+
+
+class HandoverCreateIn(Schema):
+    to_organisation: str  # the receiving organisation's code
+    card_numbers: list[str]
+
+
+class HandoverConfirmIn(Schema):
+    card_numbers: list[str]
+
+
+class HandoverConfirmOut(Schema):
+    number: str
+    status: str
+    received: list[str]
+    missing: list[str]
+    extra: list[str]
+    arrived_for_pickup: int
+
+
+def _custody_user(request: HttpRequest) -> User:
+    user = _user(request, _CUSTODY_KINDS)
+    if user.organisation is None:
+        raise PermissionDenied("令牌未归属任何经办机构", "CUSTODY_NO_ORG")
+    return user
+
+
+def _handover_out(handover: Handover) -> HandoverOut:
+    return HandoverOut(
+        number=handover.number,
+        kind=handover.kind,
+        status=handover.status,
+        from_organisation=handover.from_organisation.code,
+        to_organisation=handover.to_organisation.code,
+        listed_count=handover.listed_count,
+        dispatched_at=handover.dispatched_at.isoformat() if handover.dispatched_at else None,
+        card_numbers=list(
+            HandoverItem.objects.filter(handover=handover, card__isnull=False)
+            .order_by("code")
+            .values_list("code", flat=True)
+        ),
+    )
+
+
+@router.get(
+    "/custody/cards",
+    response={200: CustodyCardsOut, 403: ErrorOut},
+    summary="本机构保管的卡片",
+    description="交接链上的机构（区卡办、镇街、单位、村居、银行网点）查看当前由本机构保管的卡片；"
+    "持卡人姓名脱敏。可按卡状态筛选（made 已制卡 / awaiting_pickup 待领取），"
+    "分页 offset、limit（至多5000）。",
+)
+def custody_cards(
+    request: HttpRequest, status: str = "", offset: int = 0, limit: int = 1000
+) -> CustodyCardsOut:
+    user = _custody_user(request)
+    assert user.organisation is not None  # noqa: S101 - checked above
+    qs = cards_in_custody(organisation=user.organisation)
+    if status:
+        qs = qs.filter(status=status)
+    offset, limit = max(offset, 0), min(max(limit, 1), _MAX_LIST)
+    return CustodyCardsOut(
+        organisation=user.organisation.code,
+        total=qs.count(),
+        offset=offset,
+        cards=[
+            CustodyCardOut(
+                card_number=c.card_number,
+                status=c.status,
+                status_label=CardStatus(c.status).label,
+                holder=mask_name(c.person.name),
+            )
+            for c in qs[offset : offset + limit]
+        ],
+    )
+
+
+@router.get(
+    "/custody/handovers",
+    response={200: list[HandoverOut], 403: ErrorOut},
+    summary="待本机构接收的交接单",
+    description="已发出、接收方为本机构、尚未确认的交接单及其卡号清单。",
+)
+def custody_handovers(request: HttpRequest) -> list[HandoverOut]:
+    user = _custody_user(request)
+    handovers = (
+        Handover.objects.filter(
+            to_organisation=user.organisation, status=HandoverStatus.DISPATCHED.value
+        )
+        .select_related("from_organisation", "to_organisation")
+        .order_by("dispatched_at", "pk")[:500]
+    )
+    return [_handover_out(h) for h in handovers]
+
+
+@router.post(
+    "/custody/handovers",
+    response={200: HandoverOut, 403: ErrorOut, 404: ErrorOut, 422: ErrorOut},
+    summary="发出卡片交接单",
+    description="向相邻的上下级机构发出卡片交接单（按卡号）。任一卡号不能交接则整单不保存，逐行说明原因。",
+)
+def custody_handover_create(request: HttpRequest, payload: HandoverCreateIn) -> HandoverOut:
+    from shebao.accounts.models import Organisation
+
+    user = _custody_user(request)
+    receiver = Organisation.objects.filter(code=payload.to_organisation, is_active=True).first()
+    if receiver is None:
+        raise NotFound("接收单位不存在", code="ORGANISATION_NOT_FOUND")
+    handover = handover_create(
+        actor=user, to_organisation_id=receiver.pk, card_numbers="\n".join(payload.card_numbers)
+    )
+    return _handover_out(handover)
+
+
+@router.post(
+    "/custody/handovers/{number}/confirm",
+    response={200: HandoverConfirmOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut},
+    summary="按卡号确认接收交接单",
+    description="接收方列出实际到达的卡号：清单内且到达的转由本机构保管，清单内未到达的为短少（仍由发出方保管），"
+    "清单外到达的为多出（记录备查，不转移）。",
+)
+def custody_handover_confirm(
+    request: HttpRequest, number: str, payload: HandoverConfirmIn
+) -> HandoverConfirmOut:
+    user = _custody_user(request)
+    handover = Handover.objects.filter(number=number, to_organisation=user.organisation).first()
+    if handover is None:
+        raise NotFound("交接单不存在或不是发给本机构的", code="HANDOVER_NOT_FOUND")
+    result = handover_confirm(
+        actor=user, handover_id=handover.pk, arrived="\n".join(payload.card_numbers)
+    )
+    handover.refresh_from_db()
+    return HandoverConfirmOut(
+        number=handover.number,
+        status=handover.status,
+        received=list(result.received),
+        missing=list(result.missing),
+        extra=list(result.extra),
+        arrived_for_pickup=result.arrived_for_pickup,
     )

@@ -1,7 +1,7 @@
 from django.urls import URLPattern
 
-from shebao.cards.views import custody, issuing
+from shebao.cards.views import custody, issuing, postal
 
 app_name = "cards"
 
-urlpatterns: list[URLPattern] = [*issuing.urlpatterns, *custody.urlpatterns]
+urlpatterns: list[URLPattern] = [*issuing.urlpatterns, *custody.urlpatterns, *postal.urlpatterns]

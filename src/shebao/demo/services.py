@@ -25,6 +25,7 @@ from shebao.accounts.models import Organisation, User
 from shebao.accounts.services import user_create
 from shebao.cards.demo_custody import demo_custody_seed
 from shebao.cards.demo_issuing import issuing_demo_seed
+from shebao.cards.demo_postal import demo_postal_seed
 from shebao.comparison.demo import probable_match_demo_plant
 from shebao.errors import NotFound, ValidationFailed
 from shebao.geo.choices import RegionLevel
@@ -477,6 +478,7 @@ def demo_build(
     step("社保卡申领、制卡、开户、交接和领卡")
     issuing_demo_seed(city_code=city.code)
     demo_custody_seed()
+    demo_postal_seed()
     step("刷新实时统计")
     live_figures_refresh(full=True)
     persons_in_city = Person.objects.filter(residence_region__code__startswith=city.prefix).count()

@@ -134,6 +134,12 @@ NAV: tuple[NavItem, ...] = (
         description="核验持卡人（或代领人）身份，登记签名，打印领卡签收表。",
     ),
     NavItem(
+        "邮寄到家",
+        "cards:postal",
+        roles=frozenset({Role.CARD_CENTRE_OPERATOR, Role.SYSTEM_ADMIN}),
+        description="网上申领选择邮寄到家的卡片：登记邮寄单号，登记签收或邮件退回。",
+    ),
+    NavItem(
         "卡片业务",
         "cards:counter",
         roles=COUNTER_ROLES,

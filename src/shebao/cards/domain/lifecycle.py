@@ -4,7 +4,9 @@ A card moves through three phases and never back: before issue (production and t
 chain), with its holder, closed. Custody (who holds a card in the chain) is not a state of the
 card: handovers change the custodian, not the status; the status changes when the card reaches
 the point of issue (待领取), when it is recalled from there (回收), and when it is handed to
-its holder (已发放).
+its holder (已发放). A card applied for online with postal delivery skips the chain: the card
+centre mails it (已邮寄待签收, still in the centre's custody) and it is issued when the holder
+or a clerk confirms receipt; a returned letter puts it back to 已制卡.
 
 Replacement (补领) and renewal (换领) end the old card (作废) and start a new one at 待制卡:
 `Transition.new_card` says so and `fee_for` prices it. PIN reset and information change are
@@ -26,6 +28,7 @@ from shebao.errors import ShebaoError
 
 __all__ = [
     "CARD_FILE_STATUSES",
+    "HANDS_TO_HOLDER",
     "TRANSITIONS",
     "CardEvent",
     "CardPhase",
@@ -57,6 +60,7 @@ class CardStatus(StrEnum):
     PRODUCTION_FAILED = "production_failed"
     MADE = "made"
     AWAITING_PICKUP = "awaiting_pickup"
+    MAILED = "mailed"
     ISSUED = "issued"
     ACTIVE = "active"
     TEMPORARY_LOSS = "temporary_loss"
@@ -91,6 +95,7 @@ _STATUS_LABELS: Final[dict[CardStatus, str]] = {
     CardStatus.PRODUCTION_FAILED: "制卡失败",
     CardStatus.MADE: "已制卡",
     CardStatus.AWAITING_PICKUP: "待领取",
+    CardStatus.MAILED: "已邮寄待签收",
     CardStatus.ISSUED: "已发放",
     CardStatus.ACTIVE: "正常",
     CardStatus.TEMPORARY_LOSS: "临时挂失",
@@ -117,6 +122,9 @@ class CardEvent(StrEnum):
     ARRIVE_FOR_PICKUP = "arrive_for_pickup"
     RECALL = "recall"
     ISSUE = "issue"
+    MAIL = "mail"
+    CONFIRM_DELIVERY = "confirm_delivery"
+    RETURN_MAIL = "return_mail"
     ACTIVATE = "activate"
     REPORT_TEMPORARY_LOSS = "report_temporary_loss"
     LAPSE_TEMPORARY_LOSS = "lapse_temporary_loss"
@@ -142,6 +150,9 @@ _EVENT_LABELS: Final[dict[CardEvent, str]] = {
     CardEvent.ARRIVE_FOR_PICKUP: "到达发放点待领取",
     CardEvent.RECALL: "回收逾期未发放卡片",
     CardEvent.ISSUE: "发放（领卡签收）",
+    CardEvent.MAIL: "卡管理中心邮寄到家",
+    CardEvent.CONFIRM_DELIVERY: "邮寄签收",
+    CardEvent.RETURN_MAIL: "邮件退回",
     CardEvent.ACTIVATE: "激活",
     CardEvent.REPORT_TEMPORARY_LOSS: "临时挂失",
     CardEvent.LAPSE_TEMPORARY_LOSS: "临时挂失到期自动解除",
@@ -173,6 +184,9 @@ TRANSITIONS: Final[Mapping[tuple[CardEvent, CardStatus], CardStatus]] = {
     (_E.ARRIVE_FOR_PICKUP, _S.MADE): _S.AWAITING_PICKUP,
     (_E.RECALL, _S.AWAITING_PICKUP): _S.MADE,
     (_E.ISSUE, _S.AWAITING_PICKUP): _S.ISSUED,
+    (_E.MAIL, _S.MADE): _S.MAILED,
+    (_E.CONFIRM_DELIVERY, _S.MAILED): _S.ISSUED,
+    (_E.RETURN_MAIL, _S.MAILED): _S.MADE,
     (_E.ACTIVATE, _S.ISSUED): _S.ACTIVE,
     (_E.REPORT_TEMPORARY_LOSS, _S.ACTIVE): _S.TEMPORARY_LOSS,
     (_E.LAPSE_TEMPORARY_LOSS, _S.TEMPORARY_LOSS): _S.ACTIVE,
@@ -188,10 +202,15 @@ TRANSITIONS: Final[Mapping[tuple[CardEvent, CardStatus], CardStatus]] = {
     **{(_E.CHANGE_INFORMATION, s): s for s in _OPEN if s.phase is CardPhase.WITH_HOLDER},
     (_E.VOID, _S.MADE): _S.VOID,
     (_E.VOID, _S.AWAITING_PICKUP): _S.VOID,
+    (_E.VOID, _S.MAILED): _S.VOID,
     (_E.VOID, _S.PRODUCTION_FAILED): _S.VOID,
     **{(_E.CANCEL, s): _S.CANCELLED for s in _OPEN},
     **{(_E.CANCEL_ON_DEATH, s): _S.CANCELLED for s in _OPEN},
 }
+
+
+# The events that put a card into its holder's hands: no organisation holds it afterwards.
+HANDS_TO_HOLDER: Final[frozenset[CardEvent]] = frozenset({_E.ISSUE, _E.CONFIRM_DELIVERY})
 
 
 class FeeKind(StrEnum):

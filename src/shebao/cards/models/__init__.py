@@ -28,6 +28,7 @@ from shebao.cards.models.custody import (
     Receipt,
     ReceiptLine,
 )
+from shebao.cards.models.postal import PostalDispatch, PostalDispatchStatus
 from shebao.cards.models.production import CardSeries, ProductionBatch, ProductionBatchStatus
 
 __all__ = [
@@ -49,6 +50,8 @@ __all__ = [
     "CooperatingBank",
     "Handover",
     "HandoverItem",
+    "PostalDispatch",
+    "PostalDispatchStatus",
     "ProductionBatch",
     "ProductionBatchStatus",
     "Receipt",

@@ -372,6 +372,14 @@ class CardReissue(models.Model):
     )
     kind = models.CharField("业务类型", max_length=16)
     reason = models.CharField("换领原因", max_length=32, blank=True)
+    production_batch = models.ForeignKey(
+        "cards.ProductionBatch",
+        verbose_name="制卡批次",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="reissues",
+    )
     fee = models.DecimalField("工本费（元）", max_digits=8, decimal_places=2)
     at = models.DateTimeField("办理时间", default=timezone.now)
     actor = models.ForeignKey(

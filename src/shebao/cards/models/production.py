@@ -88,6 +88,9 @@ class ProductionBatch(models.Model):
         default=ProductionBatchStatus.FORMED,
         db_index=True,
     )
+    # A batch of replacement and renewal cards (补换卡), formed per town from the cards the
+    # card centre started at 待制卡 (`CardReissue.production_batch`), not from applications.
+    is_reissue = models.BooleanField("补换卡批次", default=False)
     card_count = models.PositiveIntegerField("卡数", default=0)
     made_count = models.PositiveIntegerField("制卡成功数", default=0)
     failed_count = models.PositiveIntegerField("制卡失败数", default=0)

@@ -17,8 +17,9 @@ from typing import Final
 from django.db.models import Q, QuerySet
 
 from shebao.accounts.choices import OrganisationKind, Role
-from shebao.accounts.models import User
+from shebao.accounts.models import Organisation, User
 from shebao.accounts.scoping import Scope
+from shebao.cards.domain.progress import application_progress
 from shebao.cards.models import (
     AccountItemStatus,
     AccountOpeningItem,
@@ -105,22 +106,37 @@ class ApplicationRow:
 
 
 def application_rows(applications: QuerySet[Application]) -> list[ApplicationRow]:
-    return [
-        ApplicationRow(
-            pk=a.pk,
-            row=a.row,
-            id_number=mask_id_number(a.id_number),
-            name=mask_name(a.name),
-            phone=mask_phone(a.phone),
-            bank=a.bank_name,
-            channel=a.get_channel_display(),
-            status=a.get_status_display(),
-            status_code=a.status,
-            messages=a.messages,
-            card_number=a.card.card_number if a.card_id and a.card else "",
-        )
-        for a in applications
-    ]
+    """Rows for a list. Once an application has its card, its status is the card's progress
+    (已制卡, on its way, awaiting pickup, mailed, issued, activated — see
+    `cards.domain.progress`), not the 已制卡 the application row was left at."""
+    centres = set(
+        Organisation.objects.filter(kind=OrganisationKind.CARD_CENTRE).values_list("pk", flat=True)
+    )
+    return [_application_row(a, centres) for a in applications]
+
+
+def _application_row(a: Application, centres: set[int]) -> ApplicationRow:
+    card = a.card if a.card_id else None
+    return ApplicationRow(
+        pk=a.pk,
+        row=a.row,
+        id_number=mask_id_number(a.id_number),
+        name=mask_name(a.name),
+        phone=mask_phone(a.phone),
+        bank=a.bank_name,
+        channel=a.get_channel_display(),
+        status=application_progress(
+            a.get_status_display(),
+            card.status if card is not None else None,
+            custodian_is_card_centre=card is None
+            or card.custodian_id is None
+            or card.custodian_id in centres,
+            postal_delivery=a.postal_delivery,
+        ),
+        status_code=a.status,
+        messages=a.messages,
+        card_number=card.card_number if card is not None else "",
+    )
 
 
 def ineligible_of(batch: ApplicationBatch) -> QuerySet[Application]:

@@ -20,6 +20,7 @@ from shebao.accounts.audit import audit_record
 from shebao.accounts.choices import AuditAction, Role
 from shebao.accounts.models import User
 from shebao.cards.domain.lifecycle import (
+    HANDS_TO_HOLDER,
     CardEvent,
     CardStatus,
     CardTransitionError,
@@ -86,7 +87,7 @@ def card_apply_event(
             elif step.from_status is CardStatus.TEMPORARY_LOSS:
                 card.temporary_loss_reported_on = None
                 update_fields.append("temporary_loss_reported_on")
-            if event is CardEvent.ISSUE:
+            if event in HANDS_TO_HOLDER:
                 # Handed to the holder: no organisation holds it any more.
                 card.custodian = None
                 update_fields.append("custodian")
@@ -180,7 +181,7 @@ def cards_apply_event(
             )
         for from_status, step in steps.items():
             fields: dict[str, object] = {"status": step.to_status.value, "updated_at": now}
-            if event is CardEvent.ISSUE:
+            if event in HANDS_TO_HOLDER:
                 fields["custodian"] = None
             if from_status is CardStatus.TEMPORARY_LOSS:
                 fields["temporary_loss_reported_on"] = None

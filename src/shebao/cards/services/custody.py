@@ -38,7 +38,7 @@ from shebao.cards.domain.custody import (
     reconcile,
 )
 from shebao.cards.domain.lifecycle import CardEvent, CardStatus, CardTransitionError
-from shebao.cards.models import Card, Handover, HandoverItem, Receipt, ReceiptLine
+from shebao.cards.models import Application, Card, Handover, HandoverItem, Receipt, ReceiptLine
 from shebao.cards.selectors.custody import cards_overdue, issuing_policy
 from shebao.cards.services.card_life import card_apply_event, cards_apply_event
 from shebao.cards.services.setwise import insert_from_cards, param
@@ -163,6 +163,13 @@ def _lock_cards_for_dispatch(
             "card_id", flat=True
         )
     )
+    # Cards applied for online with postal delivery are mailed by the card centre, not sent
+    # down the chain (cards.services.postal).
+    postal_ids = set(
+        Application.objects.filter(card__in=list(cards.values()), postal_delivery=True).values_list(
+            "card_id", flat=True
+        )
+    )
     refusals: list[dict[str, Any]] = []
     for row, number in enumerate(numbers, start=1):
         card = cards.get(number)
@@ -171,6 +178,8 @@ def _lock_cards_for_dispatch(
             reason = "系统中没有该卡号"
         elif card.custodian_id != sender.pk:
             reason = "该卡不在本单位保管"
+        elif card.pk in postal_ids:
+            reason = "该卡为网上申领邮寄到家，由卡管理中心邮寄，不走交接"
         elif card.status != status.value:
             reason = f"卡片状态为“{CardStatus(card.status).label}”，不能交接"
         elif card.pk in open_ids:

@@ -21,6 +21,7 @@ from typing import Final
 
 import polars as pl
 from django.db import connection, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from shebao.accounts.audit import audit_record
@@ -39,6 +40,7 @@ from shebao.cards.models import (
     ApplicationKind,
     ApplicationStatus,
     Card,
+    CardReissue,
     ProductionBatch,
     ProductionBatchStatus,
 )
@@ -76,6 +78,7 @@ __all__ = [
     "production_batch_form",
     "production_batch_vendor_file",
     "production_batches_form",
+    "production_reissues_form",
     "production_results_import",
 ]
 
@@ -295,7 +298,72 @@ def production_batches_form(*, actor: User, today: date | None = None) -> list[P
             formed.append(made)
     with transaction.atomic():
         application_batches_mark_in_production(batch_ids=batch_ids)
+    formed.extend(production_reissues_form(actor=actor, today=today))
     return formed
+
+
+def production_reissues_form(*, actor: User, today: date | None = None) -> list[ProductionBatch]:
+    """Production batches of replacement and renewal cards (补领 / 换领): the new cards the
+    card centre holds at 待制卡 that no batch has taken yet, one batch per town of the
+    holder's household registration. They already have their numbers (given at the counter
+    from the same series), so forming only groups them; the export, the vendor's results and
+    the custody chain then treat them like any other batch. No account-opening request: the
+    holder's bank account stays with the new card."""
+    card_centre = _require_card_centre(actor)
+    today = today or timezone.localdate()
+    issuing = issuing_region_of(card_centre)
+    formed: list[ProductionBatch] = []
+    with transaction.atomic():
+        rows = list(
+            Card.objects.select_for_update(of=("self",))
+            .filter(
+                status=CardStatus.PENDING_PRODUCTION.value,
+                custodian=card_centre,
+                reissued_from__isnull=False,
+                reissued_from__production_batch__isnull=True,
+            )
+            .order_by("pk")
+            .values_list("pk", "person__hukou_region_id")
+        )
+        per_town: dict[str, list[int]] = defaultdict(list)
+        for pk, region_id in rows:
+            per_town[(region_id or issuing.code)[:9]].append(pk)
+        towns = Region.objects.in_bulk(list(per_town))
+        area = issuing.code[:6]
+        for town_code, ids in sorted(per_town.items()):
+            town = towns.get(town_code) or Region.objects.get(code=town_code[:6])
+            batch = ProductionBatch.objects.create(
+                code=f"BH{area}{today:%Y%m%d}{ids[0]:08d}",
+                kind=ApplicationKind.INDIVIDUAL,
+                is_reissue=True,
+                organisation=_town_org(town.code),
+                region=town,
+                issuing_region=issuing,
+                card_centre=card_centre,
+                card_count=len(ids),
+                created_by=actor,
+            )
+            for start in range(0, len(ids), _CHUNK):
+                CardReissue.objects.filter(new_card_id__in=ids[start : start + _CHUNK]).update(
+                    production_batch=batch
+                )
+            audit_record(
+                actor=actor,
+                action=AuditAction.CREATE,
+                target_type="production_batch",
+                target_id=batch.pk,
+                detail={"cards": len(ids), "reissue": True},
+            )
+            formed.append(batch)
+    return formed
+
+
+def production_batch_cards(batch: ProductionBatch) -> QuerySet[Card]:
+    """The cards of a production batch: made for its applications, or (补换卡) the new cards
+    of its reissues."""
+    if batch.is_reissue:
+        return Card.objects.filter(reissued_from__production_batch=batch)
+    return Card.objects.filter(application__production_batch=batch)
 
 
 # ---- exchange with the vendor ---------------------------------------------------------------
@@ -357,6 +425,8 @@ def production_batch_export(
 
 
 def _order_content(batch: ProductionBatch) -> bytes:
+    if batch.is_reissue:
+        return _reissue_order_content(batch)
     rows = (
         Application.objects.filter(production_batch=batch, card__isnull=False)
         .order_by("card__card_number")
@@ -391,6 +461,56 @@ def _order_content(batch: ProductionBatch) -> bytes:
                 f"{r[8]:%Y%m%d}",
                 r[9] or "",
                 r[10] or r[11] or "公安照片",
+            )
+            for i, r in enumerate(rows, start=1)
+        ),
+    )
+
+
+def _reissue_order_content(batch: ProductionBatch) -> bytes:
+    """The vendor file of a 补换卡 batch: the same columns; the photo is the one of the
+    holder's latest application that had one (else the police photo)."""
+    rows = list(
+        production_batch_cards(batch)
+        .order_by("card_number")
+        .values_list(
+            "card_number",
+            "card_id_code",
+            "person__id_number",
+            "person__name",
+            "person__gender",
+            "issuing_region_id",
+            "spec_version",
+            "issued_on",
+            "expires_on",
+            "bank__name",
+            "person_id",
+        )
+    )
+    photos: dict[int, str] = {}
+    for person_id, entry, photo in (
+        Application.objects.filter(person_id__in=[r[10] for r in rows])
+        .exclude(photo_entry="", photo="")
+        .order_by("pk")
+        .values_list("person_id", "photo_entry", "photo")
+    ):
+        photos[person_id] = entry or photo
+    return _csv_bytes(
+        VENDOR_ORDER_HEADER,
+        (
+            (
+                i,
+                r[0],
+                r[1],
+                r[2],
+                r[3],
+                "男" if r[4] == "M" else "女",
+                r[5],
+                r[6],
+                f"{r[7]:%Y%m%d}",
+                f"{r[8]:%Y%m%d}",
+                r[9] or "",
+                photos.get(r[10]) or "公安照片",
             )
             for i, r in enumerate(rows, start=1)
         ),
@@ -496,9 +616,9 @@ def production_results_import(
         rows = _read_result_rows(opened.content, VENDOR_RESULT_HEADER)
         cards = {
             number: (pk, status, id_number)
-            for number, pk, status, id_number in Application.objects.filter(
-                production_batch=batch, card__isnull=False
-            ).values_list("card__card_number", "card_id", "card__status", "person__id_number")
+            for number, pk, status, id_number in production_batch_cards(batch).values_list(
+                "card_number", "pk", "status", "person__id_number"
+            )
         }
         errors: list[dict[str, object]] = []
         made: list[int] = []
@@ -550,9 +670,7 @@ def production_results_import(
             Application.objects.filter(card_id__in=failed_ids[start : start + _CHUNK]).update(
                 status=ApplicationStatus.PRODUCTION_FAILED
             )
-        statuses = Card.objects.filter(application__production_batch=batch).values_list(
-            "status", flat=True
-        )
+        statuses = production_batch_cards(batch).values_list("status", flat=True)
         counts: defaultdict[str, int] = defaultdict(int)
         for status in statuses:
             counts[status] += 1

@@ -35,7 +35,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from shebao.accounts.audit import audit_record
-from shebao.accounts.choices import AuditAction, Purpose
+from shebao.accounts.choices import AuditAction, OrganisationKind, Purpose
 from shebao.accounts.models import AuditEvent, Organisation, User
 from shebao.cards.domain.custody import (
     HandoverKind,
@@ -50,12 +50,15 @@ from shebao.cards.domain.lifecycle import (
     RenewalReason,
     allowed_events,
 )
+from shebao.cards.domain.progress import application_progress
 from shebao.cards.models import (
     Application,
     ApplicationChannel,
     ApplicationStatus,
     Card,
     Handover,
+    PostalDispatch,
+    PostalDispatchStatus,
 )
 from shebao.cards.models.applications import OPEN_APPLICATION_STATUSES
 from shebao.cards.selectors.custody import (
@@ -84,6 +87,7 @@ from shebao.cards.services.custody import (
     handover_create,
     receipt_seal,
 )
+from shebao.cards.services.postal import postal_delivery_confirm
 from shebao.errors import PermissionDenied, ShebaoError
 from shebao.identity.id_number import normalize_id_number
 from shebao.identity.masking import mask_id_number, mask_name
@@ -796,7 +800,15 @@ def _applications(person: Person) -> list[dict[str, Any]]:
     rows = (
         Application.objects.filter(Q(person=person) | Q(id_number=person.id_number))
         .order_by("-created_at", "-pk")
-        .values("created_at", "channel", "status", "messages", "postal_delivery")[:10]
+        .values(
+            "created_at",
+            "channel",
+            "status",
+            "messages",
+            "postal_delivery",
+            "card__status",
+            "card__custodian__kind",
+        )[:10]
     )
     return [
         {
@@ -807,13 +819,28 @@ def _applications(person: Person) -> list[dict[str, Any]]:
                 else row["channel"]
             )
             + ("（邮寄到家）" if row["postal_delivery"] else ""),
-            "status": ApplicationStatus(row["status"]).label
-            if row["status"] in ApplicationStatus.values
-            else row["status"],
+            # Once the card exists, the progress is the card's (made, in transit, awaiting
+            # pickup, mailed, issued, activated), not the application's 已制卡.
+            "status": application_progress(
+                ApplicationStatus(row["status"]).label
+                if row["status"] in ApplicationStatus.values
+                else row["status"],
+                row["card__status"],
+                custodian_is_card_centre=row["card__custodian__kind"]
+                in (None, OrganisationKind.CARD_CENTRE),
+                postal_delivery=row["postal_delivery"],
+            ),
             "reasons": row["messages"] if row["status"] == ApplicationStatus.INELIGIBLE else "",
         }
         for row in rows
     ]
+
+
+def _open_mailing(card: Card) -> dict[str, Any] | None:
+    dispatch = PostalDispatch.objects.filter(card=card, status=PostalDispatchStatus.MAILED).first()
+    if dispatch is None:
+        return None
+    return {"tracking_number": dispatch.tracking_number, "mailed_on": dispatch.mailed_on}
 
 
 def _progress(person: Person) -> list[dict[str, Any]]:
@@ -833,6 +860,7 @@ def _progress(person: Person) -> list[dict[str, Any]]:
                     (CardEvent(h.event).label, h.at) for h in card.history.order_by("at", "pk")
                 ],
                 "can_report_loss": CardEvent.REPORT_TEMPORARY_LOSS in allowed_events(status),
+                "mailed": _open_mailing(card) if status is CardStatus.MAILED else None,
             }
         )
     return out
@@ -865,6 +893,24 @@ def self_service(request: HttpRequest) -> HttpResponse:
             else:
                 context["notice"] = notice
                 apply_form = None
+    elif request.method == "POST" and request.POST.get("action") == "confirm_delivery":
+        card_id = request.POST.get("card", "")
+        card = (
+            Card.objects.filter(pk=int(card_id), person=person).first()
+            if person is not None and card_id.isdigit()
+            else None
+        )
+        if card is None:
+            context["error"] = "请先核验身份"
+            status = 400
+        else:
+            try:
+                postal_delivery_confirm(actor=None, card_id=card.pk)
+            except ShebaoError as exc:
+                context["error"] = exc.message
+                status = 400
+            else:
+                context["notice"] = "已确认收到社会保障卡。请携带本人身份证到合作银行网点激活。"
     elif request.method == "POST" and request.POST.get("action") == "report_loss":
         card_id = request.POST.get("card", "")
         card = (

@@ -28,7 +28,8 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from shebao.accounts.choices import OrganisationKind, Role
 from shebao.accounts.models import Organisation, User
-from shebao.cards.models import Application, ApplicationBatch, ApplicationStatus
+from shebao.cards.domain.lifecycle import CardStatus
+from shebao.cards.models import Application, ApplicationBatch, ApplicationStatus, Card
 from shebao.cards.selectors.issuing import (
     account_failures_visible,
     account_requests_visible,
@@ -393,6 +394,17 @@ def production_view(request: HttpRequest) -> HttpResponse:
         if is_centre
         else 0
     )
+    centre = actor.organisation
+    reissues_waiting = (
+        Card.objects.filter(
+            status=CardStatus.PENDING_PRODUCTION.value,
+            custodian=centre,
+            reissued_from__isnull=False,
+            reissued_from__production_batch__isnull=True,
+        ).count()
+        if is_centre and centre is not None
+        else 0
+    )
     vendors = Organisation.objects.filter(kind=OrganisationKind.CARD_VENDOR, is_active=True)
     return render(
         request,
@@ -402,6 +414,7 @@ def production_view(request: HttpRequest) -> HttpResponse:
             "page": _page(request, batches),
             "is_centre": is_centre,
             "waiting": waiting,
+            "reissues_waiting": reissues_waiting,
             "vendors": vendors,
             "upload": ResultUploadForm(),
         },
