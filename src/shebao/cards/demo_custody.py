@@ -155,5 +155,7 @@ def demo_custody_seed() -> CustodyDemoSummary:
     if bank is not None:
         card_activate(actor=bank_user, card_id=cards[0].pk)
         card_activate(actor=bank_user, card_id=cards[1].pk)
+        # A third active card: the postal demo renews one, and one should stay 正常.
+        card_activate(actor=bank_user, card_id=cards[2].pk)
         card_report_temporary_loss(actor=None, card_id=cards[1].pk, channel="phone")
     return CustodyDemoSummary(len(cards), handovers, issued)

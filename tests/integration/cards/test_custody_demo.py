@@ -39,8 +39,8 @@ def test_demo_custody_seed_fills_the_pages() -> None:
     assert Handover.objects.count() == summary.handovers == 4
     assert Handover.objects.filter(missing_count=1).count() == 1
     statuses = list(Card.objects.values_list("status", flat=True))
-    assert statuses.count(CardStatus.ISSUED) == 3
-    assert statuses.count(CardStatus.ACTIVE) == 1
+    assert statuses.count(CardStatus.ISSUED) == 2
+    assert statuses.count(CardStatus.ACTIVE) == 2
     assert statuses.count(CardStatus.TEMPORARY_LOSS) == 1
     assert statuses.count(CardStatus.AWAITING_PICKUP) == 3
     assert ReceiptLine.objects.filter(outcome="picked_up").count() == 5
