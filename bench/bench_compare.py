@@ -23,6 +23,7 @@ import resource
 import shutil
 import subprocess
 import sys
+import threading
 import time
 from datetime import date
 from pathlib import Path
@@ -190,9 +191,39 @@ def generate(args: argparse.Namespace, files: dict[str, Path]) -> None:
     print(f"generate + write CSV  {time.perf_counter() - started:8.1f} s", flush=True)
 
 
-def run_measured(command: list[str], env: dict[str, str]) -> tuple[float, float]:
-    """Run a child to its end; its wall time and its own peak RSS in MB (wait4 reports the
-    child alone, where RUSAGE_CHILDREN would take the largest of all children)."""
+class LoadSampler:
+    """The 1-minute load average every few seconds while a stage runs: on a shared machine
+    the wall times mean little without it."""
+
+    def __init__(self, every: float = 5.0) -> None:
+        self.every = every
+        self.samples: list[float] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.every):
+            self.samples.append(os.getloadavg()[0])
+
+    def __enter__(self) -> LoadSampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def text(self) -> str:
+        if not self.samples:
+            return "load average: no sample"
+        mean = sum(self.samples) / len(self.samples)
+        return f"load average (1 min) mean {mean:.1f}, max {max(self.samples):.1f}"
+
+
+def run_measured(command: list[str], env: dict[str, str]) -> tuple[float, float, float]:
+    """Run a child to its end; its wall time, its own peak RSS in MB (wait4 reports the
+    child alone, where RUSAGE_CHILDREN would take the largest of all children) and its CPU
+    time (user + system, all threads)."""
     started = time.perf_counter()
     child = subprocess.Popen(command, env=env)  # noqa: S603 - our own interpreter
     _, status, usage = os.wait4(child.pid, 0)
@@ -200,7 +231,12 @@ def run_measured(command: list[str], env: dict[str, str]) -> tuple[float, float]
     wall = time.perf_counter() - started
     if child.returncode != 0:
         raise SystemExit(f"{command[2:4]} failed with exit code {child.returncode}")
-    return wall, usage.ru_maxrss / 1024
+    return wall, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime
+
+
+def cpu_self() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def main() -> None:
@@ -213,7 +249,9 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "out" / "compare")
     parser.add_argument("--reuse", action="store_true", help="reuse the CSV files in --out")
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 2)
-    parser.add_argument("--memory-limit", default="6GB", help="DuckDB memory limit of the run")
+    parser.add_argument(
+        "--memory-limit", default="5GB", help="DuckDB memory limit of the run (8 GB peak target)"
+    )
     parser.add_argument("--generate-only", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
 
@@ -242,13 +280,17 @@ def main() -> None:
     ]  # fmt: skip
     env = {**os.environ, "SHEBAO_DUCKDB_MEMORY_LIMIT": args.memory_limit,
            "SHEBAO_DUCKDB_THREADS": str(args.threads)}  # fmt: skip
-    wall, peak = run_measured(cli, env)
+    with LoadSampler() as run_load:
+        wall, peak, cpu = run_measured(cli, env)
     summary = json.loads((result_dir / "summary.json").read_text(encoding="utf-8"))
     timings = summary["timings"]
     intake = sum(timings["intake"].values())
     categories = sum(v for k, v in timings.items() if k.startswith("category."))
+    linkage = timings.get("category.PROBABLE_MATCH", 0.0)
     print(f"\ncompare-files (DuckDB)  wall {wall:8.1f} s   {total_rows / wall:12,.0f} rows/s   "
-          f"peak RSS {peak:,.0f} MB   (inside: {timings['total']:.1f} s)")  # fmt: skip
+          f"peak RSS {peak:,.0f} MB   (inside: {timings['total']:.1f} s)   "
+          f"CPU {cpu:,.1f} s")  # fmt: skip
+    print(f"  {run_load.text()}")
     print(f"  intake (read, standardise, snapshots) {intake:8.1f} s")
     print(f"  load (rows table, ID validation)      {timings['load']:8.1f} s")
     print(f"  categories                            {categories:8.1f} s")
@@ -256,15 +298,27 @@ def main() -> None:
           f"{timings['write_findings'] + timings['coverage']:8.1f} s")  # fmt: skip
     for category, count in summary["counts"].items():
         print(f"    {category:22s} {count:>10,}  {timings[f'category.{category}']:6.1f} s")
+    for name, value in timings.items():
+        if name.startswith("linkage."):
+            shown = f"{value:8.1f} s" if isinstance(value, float) else f"{value:10,}"
+            print(f"      {name:28s} {shown}")
+    print("  peak RSS after each stage (MB): " + ", ".join(
+        f"{stage} {mb:,.0f}" for stage, mb in summary.get("peak_rss_mb", {}).items()))  # fmt: skip
 
-    started = time.perf_counter()
-    floor_times = floor(files, as_of, args.threads)
-    floor_wall = time.perf_counter() - started
-    print(f"\nfloor (DuckDB, same files)  wall {floor_wall:8.1f} s   "
+    started, cpu_started = time.perf_counter(), cpu_self()
+    with LoadSampler() as floor_load:
+        floor_times = floor(files, as_of, args.threads)
+    floor_wall, floor_cpu = time.perf_counter() - started, cpu_self() - cpu_started
+    print(f"\nfloor (DuckDB, same files)  wall {floor_wall:8.1f} s   CPU {floor_cpu:,.1f} s   "
           f"ratio compare-files / floor {wall / floor_wall:4.1f}")  # fmt: skip
+    print(f"  {floor_load.text()}")
     for name, seconds in floor_times.items():
         print(f"  {name:34s} {seconds:8.1f} s")
     print(f"peak RSS of the floor (this process) {peak_mb(resource.RUSAGE_SELF):,.0f} MB")
+    deterministic = wall - linkage
+    print(f"\ndeterministic categories (wall without PROBABLE_MATCH) {deterministic:.1f} s = "
+          f"{deterministic / floor_wall:4.2f} x the floor (target <= 3); whole run "
+          f"{wall:.1f} s (target < 180 s); peak RSS {peak:,.0f} MB (target < 8192 MB)")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -96,6 +96,10 @@ class DuckDBEngine:
         spill = temp_directory or Path(self._tmp.name if self._tmp else ".")
         self._exec(f"SET temp_directory = {_s(str(spill))}")
         self._exec("SET enable_progress_bar = false")
+        # Every result that leaves the engine is ordered by an ORDER BY of its own (findings,
+        # coverage, linkage candidates); the tables in between need no order, and keeping
+        # one costs memory and parallelism on tens of millions of rows.
+        self._exec("SET preserve_insertion_order = false")
         if threads:
             self._exec(f"SET threads = {int(threads)}")
         if memory_limit:
@@ -160,16 +164,21 @@ class DuckDBEngine:
         self._exec(f"CREATE TYPE shebao_kind AS ENUM {_in(frozenset(_ID_KINDS))}")
         with_ids = [(src, snap) for src, snap in enumerate(sources) if snap.kind in _FIELD_OF_KIND]
         numbers = " UNION ALL ".join(
-            f"SELECT id_number FROM read_parquet({_s(str(snap.path))})" for _, snap in with_ids
+            f"SELECT id_number, {str(snap.kind is SourceKind.POPULATION).lower()} AS in_pop "
+            f"FROM read_parquet({_s(str(snap.path))})"
+            for _, snap in with_ids
         )
         # Each distinct number is validated once: the sources of a city repeat the same
-        # people, so there are several times fewer numbers than rows.
+        # people, so there are several times fewer numbers than rows. `in_pop`: the number
+        # is on a row of the population base (for a valid number: it is in `pop`), which
+        # spares NOT_IN_POPULATION and the linkage an anti-join of every row against `pop`.
         self._exec(
             f"""CREATE OR REPLACE TABLE ids AS
                 SELECT CAST(row_number() OVER () AS INTEGER) AS pid, id,
-                       shebao_id_error(id, {self._date}) AS id_error
-                FROM (SELECT DISTINCT coalesce(id_number, '') AS id
-                      FROM ({numbers or "SELECT NULL::VARCHAR AS id_number"}))"""
+                       shebao_id_error(id, {self._date}) AS id_error, in_pop
+                FROM (SELECT coalesce(id_number, '') AS id, bool_or(in_pop) AS in_pop
+                      FROM ({numbers or "SELECT NULL::VARCHAR AS id_number, false AS in_pop"})
+                      GROUP BY ALL)"""
         )
         fields = ", ".join(f"NULL::{t} AS {f}" for f, t in _ROW_FIELDS.items())
         empty = (
@@ -179,7 +188,7 @@ class DuckDBEngine:
         base = " UNION ALL ".join(self._rows_select(src, snap) for src, snap in with_ids)
         self._exec(
             f"""CREATE OR REPLACE TABLE rows AS
-                SELECT b.src, b.kind, b.row, i.pid, i.id_error,
+                SELECT b.src, b.kind, b.row, i.pid, i.id_error, i.in_pop,
                        -- as read, kept only where it is invalid (the only use of it)
                        CASE WHEN i.id_error IS NOT NULL THEN b.id_raw END AS id_raw,
                        b.* EXCLUDE (src, kind, row, id_raw, id)
@@ -285,8 +294,7 @@ class DuckDBEngine:
                                 'column', s.id_header,
                                 'population_sources', {self._population_names()}) AS detail
                 FROM rows r JOIN sources s ON s.src = r.src JOIN ids i ON i.pid = r.pid
-                WHERE r.kind <> 'population' AND r.id_error IS NULL
-                  AND NOT EXISTS (SELECT 1 FROM pop WHERE pop.pid = r.pid)""",
+                WHERE r.kind <> 'population' AND r.id_error IS NULL AND NOT r.in_pop""",
         )
 
     def _name_mismatch(self) -> None:
@@ -380,22 +388,28 @@ class DuckDBEngine:
 
     def _duplicate_enrollment(self) -> None:
         pension = SchemeGroup.PENSION
+        grp = (
+            f"CASE WHEN scheme_code IN {_PENSION} THEN '{pension.value}' "
+            f"ELSE '{SchemeGroup.MEDICAL.value}' END"
+        )
+        active = (
+            f"kind = 'enrollment' AND id_error IS NULL AND status = '{ACTIVE_ENROLLMENT}' "
+            f"AND scheme_code IN {_in(PENSION_SCHEMES | MEDICAL_SCHEMES)}"
+        )
         self._insert(
             Category.DUPLICATE_ENROLLMENT,
-            f"""WITH active AS (
-                    SELECT src, row, pid, name, scheme_code, region_code, {_KEY} AS k,
-                        CASE WHEN scheme_code IN {_PENSION} THEN '{pension.value}'
-                             ELSE '{SchemeGroup.MEDICAL.value}' END AS grp
-                    FROM rows
-                    WHERE kind = 'enrollment' AND id_error IS NULL
-                      AND status = '{ACTIVE_ENROLLMENT}'
-                      AND scheme_code IN {_in(PENSION_SCHEMES | MEDICAL_SCHEMES)}),
-                dup AS (
+            f"""WITH dup AS (
                     -- Two enrollments differ in scheme or region exactly when the scheme
-                    -- codes or the regions do not all agree.
-                    SELECT pid, grp FROM active GROUP BY pid, grp
+                    -- codes or the regions do not all agree. Decided on the few columns it
+                    -- needs; the evidence is gathered for the (few) persons found only.
+                    SELECT pid, {grp} AS grp FROM rows WHERE {active}
+                    GROUP BY ALL
                     HAVING min(scheme_code) <> max(scheme_code)
-                        OR min(region_code) <> max(region_code))
+                        OR min(region_code) <> max(region_code)),
+                active AS (
+                    SELECT src, row, pid, name, scheme_code, region_code, {_KEY} AS k,
+                        {grp} AS grp
+                    FROM rows WHERE {active} AND pid IN (SELECT pid FROM dup))
                SELECT NULL::INTEGER AS src, NULL::BIGINT AS row, any_value(i.id) AS id_number,
                       coalesce(any_value(p.name), arg_min(a.name, a.k)) AS name,
                       json_object(
@@ -546,8 +560,7 @@ class DuckDBEngine:
                            {_ID_OUT} AS id_number
                     FROM rows r JOIN ids i ON i.pid = r.pid
                     WHERE r.id_error IS NOT NULL
-                       OR (r.kind <> 'population'
-                           AND NOT EXISTS (SELECT 1 FROM pop WHERE pop.pid = r.pid)))
+                       OR (r.kind <> 'population' AND NOT r.in_pop))
                 SELECT s.source, c.row, c.id_number, c.name,
                        shebao_id_birth_date(coalesce(c.id_number, ''), {on}) AS birth_date,
                        CASE shebao_id_gender(coalesce(c.id_number, ''), {on})

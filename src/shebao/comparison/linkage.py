@@ -26,10 +26,13 @@ without one window of it (positions 0-5, 5-9, 9-13, 13-16 of the 17-digit body),
 mistyped digit or two swapped adjacent digits lie inside one window (`_PIECE_KEYS`); plus
 the birth date, and the 15-digit form (a century lost in the upgrade). Numbers with no
 17-digit body at all (a digit dropped or added) are blocked on the name's pinyin within the
-county. The population is first cut down
-to the persons who share a key with some candidate (semi-joins on the cheap features: ID
-pieces and the surname's pinyin), and only those get the pinyin of the whole name, so that
-~100k candidates against 10M persons stay small.
+county. Where it cannot lose a match at the threshold (`blocking_rules`), the birth-date
+rule also asks for the same pinyin of the whole name: on 10 million persons it yielded most
+of the pairs, none of which could reach the threshold without it. The population is first
+cut down to the persons who share a key with some candidate (semi-joins on the cheap
+features: ID pieces and the surname's pinyin), and only those get the pinyin of the whole
+name, so that ~100k candidates against 10M persons stay small; Splink then gets only the
+persons of some blocked pair.
 
 Pure: no Django.
 """
@@ -217,6 +220,44 @@ _BLOCKING_RULES: Final[tuple[str, ...]] = (
     *(" AND ".join(f"l.{k} = r.{k}" for k in keys) for keys in _PIECE_KEYS),
     _DAMAGED_RULE,
 )
+_BIRTH_RULE: Final[int] = _PIECE_KEYS.index(("surname_py", "id_birth"))
+# The birth-date rule with the whole name's pinyin as well: a subset of its pairs.
+_BIRTH_RULE_TIGHT: Final[str] = (
+    "l.surname_py = r.surname_py AND l.name_py = r.name_py AND l.id_birth = r.id_birth"
+)
+
+
+def _logit_bits(probability: float) -> float:
+    return math.log2(probability / (1 - probability))
+
+
+def blocking_rules(threshold: float, model: LinkageModel = MODEL) -> tuple[str, ...]:
+    """The blocking rules for `threshold`: `_BLOCKING_RULES`, with the birth-date rule
+    narrowed to pairs whose names sound the same wherever that cannot lose a match.
+
+    On 10 million persons the birth-date rule (surname and birth date) yields most of the
+    pairs, and scoring them was most of the linkage. A pair only that rule finds has ID
+    numbers that differ in two windows (the other rules find any pair one edit apart, equal
+    bodies and equal 15-digit forms), so its ID level is `two_edits` or `different`. Without
+    the same pinyin its name level is `similar`, `different` or null; its best possible
+    weight adds the best of the remaining levels. When even that stays below the threshold,
+    the pairs the narrowed rule drops could never be emitted: the matches are the same.
+    """
+    ranked = ("exact", "old15", "one_edit")
+    best_bits = (
+        max([0.0, *(lv.bits for lv in model.id_number if lv.key not in ranked)])
+        + max([0.0, *(lv.bits for lv in model.name if lv.key not in ("exact", "homophone"))])
+        + sum(
+            max([0.0, *(lv.bits for lv in levels)])
+            for levels in (model.birth_date, model.gender, model.region)
+        )
+    )
+    floor = max(threshold - 0.5 * 10**-PROBABILITY_DECIMALS, 1e-12)
+    if best_bits + _logit_bits(model.prior) >= _logit_bits(floor):
+        return _BLOCKING_RULES
+    rules = list(_BLOCKING_RULES)
+    rules[_BIRTH_RULE] = _BIRTH_RULE_TIGHT
+    return tuple(rules)
 
 
 # --- names ---------------------------------------------------------------------------------
@@ -332,7 +373,7 @@ _LINK_COLUMNS: Final[str] = (
 )
 
 
-def _splink_settings(model: LinkageModel) -> Any:
+def _splink_settings(model: LinkageModel, threshold: float) -> Any:
     import splink.comparison_level_library as cll
     import splink.comparison_library as cl
     from splink import SettingsCreator
@@ -389,7 +430,9 @@ def _splink_settings(model: LinkageModel) -> Any:
     return SettingsCreator(
         link_type="link_only",
         comparisons=comparisons,
-        blocking_rules_to_generate_predictions=[CustomRule(rule) for rule in _BLOCKING_RULES],
+        blocking_rules_to_generate_predictions=[
+            CustomRule(rule) for rule in blocking_rules(threshold, model)
+        ],
         probability_two_random_records_match=model.prior,
         retain_matching_columns=True,
         retain_intermediate_calculation_columns=True,
@@ -495,17 +538,25 @@ def _link(
             _features_sql("shebao_cand_in", normalise=True, extra="name_norm, name_py, surname_py")
         }) ORDER BY unique_id"""
     ).fetchall()
+    # Only the blocking keys of all the persons are kept, the ID pieces as integers (digits
+    # of a fixed length: equal as numbers exactly when equal as text): a table of every
+    # feature of 10M persons took 3 GB. The other features are computed for the persons
+    # kept only.
+    numeric = ("id_k1", "id_k2", "id_k3", "id_k4", "id_birth")
     con.execute(
-        "CREATE TABLE pop_all AS "
-        + _features_sql("shebao_pop_in", normalise=False, extra="surname_py")
+        "CREATE TABLE pop_all AS SELECT unique_id, surname_py, region, id15, "
+        + ", ".join(f"TRY_CAST({k} AS BIGINT) AS {k}" for k in numeric)
+        + f" FROM ({_features_sql('shebao_pop_in', normalise=False, extra='surname_py')})"
     ).fetchall()
-    con.unregister("shebao_pop_in")
-    del pop_in
     clock.lap("features")
+
+    def same(key: str) -> str:
+        return f"p.{key} = TRY_CAST(c.{key} AS BIGINT)" if key in numeric else f"p.{key} = c.{key}"
+
     kept = " UNION ".join(
         [
             "SELECT p.unique_id FROM pop_all p SEMI JOIN cand c ON "
-            + " AND ".join(f"p.{k} = c.{k}" for k in keys)
+            + " AND ".join(same(k) for k in keys)
             for keys in _PIECE_KEYS
         ]
         + [
@@ -515,12 +566,14 @@ def _link(
         ]
     )
     kept_names = con.sql(
-        f"""SELECT unique_id, name FROM pop_all WHERE unique_id IN ({kept})
+        f"""SELECT unique_id, name FROM shebao_pop_in WHERE unique_id IN ({kept})
             ORDER BY unique_id"""
     ).to_arrow_table()
+    con.execute("DROP TABLE pop_all").fetchall()
     clock.lap("blocking_keys")
     clock.count("persons_kept", kept_names.num_rows)
     if kept_names.num_rows == 0:
+        con.unregister("shebao_pop_in")
         return _empty_matches()
     kept_features = name_features(pl.Series(kept_names.column("name")))
     names_of_kept = pa.table(
@@ -531,20 +584,41 @@ def _link(
         }
     )
     con.register("shebao_pop_names", names_of_kept)
+    kept_persons = _features_sql(
+        "(SELECT * FROM shebao_pop_in WHERE unique_id IN (SELECT unique_id FROM shebao_pop_names))",
+        normalise=False,
+        extra="surname_py",
+    )
     con.execute(
-        f"""CREATE TABLE pop AS SELECT {_LINK_COLUMNS} FROM (
+        f"""CREATE TABLE pop_named AS SELECT {_LINK_COLUMNS} FROM (
                 SELECT p.*, k.name_norm, k.name_py
-                FROM pop_all p JOIN shebao_pop_names k USING (unique_id))
-            ORDER BY unique_id"""
+                FROM ({kept_persons}) p JOIN shebao_pop_names k USING (unique_id))"""
     ).fetchall()
     con.unregister("shebao_pop_names")
-    con.execute("DROP TABLE pop_all").fetchall()
+    con.unregister("shebao_pop_in")
+    del pop_in
+    # Splink is given only the persons of some blocked pair: with fixed parameters the
+    # others change nothing, and the birth-date rule, narrowed by the name (see
+    # `blocking_rules`), leaves most of the persons kept for it without a pair.
+    in_pairs = " UNION ".join(
+        f"SELECT r.unique_id FROM pop_named r SEMI JOIN cand l ON {rule}"
+        for rule in blocking_rules(threshold, model)
+    )
+    con.execute(
+        f"""CREATE TABLE pop AS SELECT * FROM pop_named WHERE unique_id IN ({in_pairs})
+            ORDER BY unique_id"""
+    ).fetchall()
+    con.execute("DROP TABLE pop_named").fetchall()
+    paired = int(con.execute("SELECT count(*) FROM pop").fetchall()[0][0])
     clock.lap("names")
+    clock.count("persons_paired", paired)
+    if paired == 0:
+        return _empty_matches()
 
     db_api = DuckDBAPI(connection=con)
     left = db_api.register("cand", table_name="shebao_candidates")
     right = db_api.register("pop", table_name="shebao_population")
-    linker = Linker([left, right], _splink_settings(model), log_level=None)
+    linker = Linker([left, right], _splink_settings(model, threshold), log_level=None)
     floor = max(threshold - 0.5 * 10**-PROBABILITY_DECIMALS, 0.0)
     predictions = linker.inference.predict(threshold_match_probability=floor, warning_mode="never")
     gammas = ", ".join(f"gamma_{name}" for name in _COMPARISON_ORDER)

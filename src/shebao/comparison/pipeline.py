@@ -16,6 +16,7 @@ import csv
 import json
 import math
 import os
+import resource
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -72,6 +73,11 @@ def _quiet(_: str) -> None:
     return None
 
 
+def _peak_rss_mb() -> float:
+    """The process's peak resident memory so far, in MB (Linux reports KiB)."""
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+
 def engine_create(name: str, **options: Any) -> ComparisonEngine:
     """The engine called `name`; refuses engines that are not available, before any work."""
     if name == "duckdb":
@@ -100,6 +106,8 @@ class ComparisonResult:
     coverage: list[CoverageRow]
     timings: dict[str, float] = field(default_factory=dict)
     findings: int = 0
+    # The process's peak memory after each stage (MB), to tell which stage sets it.
+    peak_rss_mb: dict[str, float] = field(default_factory=dict)
 
 
 def run_comparison(
@@ -124,6 +132,7 @@ def run_comparison(
     progress("读取标准化数据并校验身份证号码")
     engine.load(list(sources), as_of=as_of)
     timings["load"] = time.perf_counter() - started
+    peak: dict[str, float] = {"load": _peak_rss_mb()}
 
     counts: dict[str, int] = {}
     skipped: dict[str, str] = {}
@@ -138,6 +147,7 @@ def run_comparison(
         else:
             counts[category.value] = engine.find(category)
         timings[f"category.{category.value}"] = time.perf_counter() - step
+        peak[f"category.{category.value}"] = _peak_rss_mb()
         progress(f"{category.label}（{category.value}）：{counts[category.value]:,} 条")
 
     step = time.perf_counter()
@@ -159,7 +169,8 @@ def run_comparison(
     ]
     write_coverage_csv(out_dir / COVERAGE_FILE, coverage)
     timings["coverage"] = time.perf_counter() - step
-    return ComparisonResult(counts, skipped, coverage, timings, total)
+    peak["results"] = _peak_rss_mb()
+    return ComparisonResult(counts, skipped, coverage, timings, total, peak)
 
 
 def _probable_match(
@@ -301,6 +312,7 @@ def compare_files(
             inputs, snapshots_dir, out_dir, progress, written
         )
         _write_rejected(out_dir / REJECTED_FILE, rejected)
+        intake_peak = _peak_rss_mb()
         result = run_comparison(
             engine=comparison_engine,
             sources=snapshots,
@@ -329,6 +341,7 @@ def compare_files(
         "sources": records,
         "coverage_total": _coverage_total(result.coverage),
         "timings": timings,
+        "peak_rss_mb": {"intake": intake_peak, **result.peak_rss_mb},
     }
     with (out_dir / SUMMARY_FILE).open("w", encoding="utf-8") as handle:
         json.dump(summary, handle, ensure_ascii=False, indent=2)

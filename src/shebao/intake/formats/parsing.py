@@ -66,6 +66,9 @@ _REJECT_CODE: Final[dict[ValueType, RejectCode]] = {
     ValueType.REGION_CODE: RejectCode.BAD_REGION_CODE,
 }
 _BATCH_ROWS: Final[int] = 1 << 20
+# Rows trimmed and parsed at a time: a slice's trimmed copy of the cells is all that exists
+# beside the file's cells (a 23-million-row file's copy took gigabytes).
+_SLICE_ROWS: Final[int] = 4 * _BATCH_ROWS
 # Columns of few distinct values, which Parquet dictionaries shrink for almost nothing.
 _DICTIONARY_COLUMNS: Final[frozenset[str]] = frozenset(
     ["source"]
@@ -171,12 +174,7 @@ def standardise(
     kind = kind or recognise_kind(raw.headers, source=raw.source)
     match = match_columns(kind, raw.headers, source=raw.source)
     with _connection(con) as db:
-        positions = sorted(position for position, _ in match.columns.values())
-        db.register("shebao_raw", raw.cells(positions))
-        try:
-            accepted, rejected, rows_read, rows_accepted = _run(db, raw, match, snapshot)
-        finally:
-            db.unregister("shebao_raw")
+        accepted, rejected, rows_read, rows_accepted = _run(db, raw, match, snapshot)
     return ParsedSource(
         kind=kind,
         source=raw.source,
@@ -300,13 +298,27 @@ def _run(
     names = [name for _, name in outputs]
     bad_names = [name for _, name in bad_cells]
     rejected_flag = " OR ".join(f"{_q(n)} IS NOT NULL" for n in bad_names) or "false"
-    reader = db.sql(
-        f"""SELECT {_s(raw.source)} AS source, {", ".join(_q(n) for n in names[1:])},
+    query = f"""SELECT {_s(raw.source)} AS source, {", ".join(_q(n) for n in names[1:])},
                    {"".join(f"{_q(n)}, " for n in bad_names)}{rejected_flag} AS _rejected
             FROM (SELECT *{"".join(f", {sql} AS {_q(n)}" for sql, n in bad_cells)}
                   FROM (SELECT {parsed} FROM shebao_raw))"""
-    ).to_arrow_reader(_BATCH_ROWS)
-    accepted_schema = pa.schema([reader.schema.field(n) for n in names])
+    positions = sorted(position for position, _ in match.columns.values())
+
+    offsets = range(0, max(raw.rows, 1), _SLICE_ROWS)  # one slice at least: the schema
+
+    def open_slice(offset: int) -> pa.RecordBatchReader:
+        db.register("shebao_raw", raw.cells(positions, offset, _SLICE_ROWS))
+        return db.sql(query).to_arrow_reader(_BATCH_ROWS)
+
+    first = open_slice(0)
+
+    def parsed_batches() -> Iterator[pa.RecordBatch]:
+        # Each slice is read to the end before the next one replaces the registered table.
+        for index, offset in enumerate(offsets):
+            yield from first if index == 0 else open_slice(offset)
+
+    reader = parsed_batches()
+    accepted_schema = pa.schema([first.schema.field(n) for n in names])
     rejected_batches: list[pa.RecordBatch] = []
     counts = {"read": 0, "accepted": 0}
 
@@ -321,10 +333,14 @@ def _run(
             yield batch.select(names)
 
     table: pa.Table | None = None
-    if snapshot is None:
-        table = pa.Table.from_batches(list(accepted()), accepted_schema)
-    else:
-        _write_parquet(pa.RecordBatchReader.from_batches(accepted_schema, accepted()), snapshot)
+    try:
+        if snapshot is None:
+            table = pa.Table.from_batches(list(accepted()), accepted_schema)
+        else:
+            batches = pa.RecordBatchReader.from_batches(accepted_schema, accepted())
+            _write_parquet(batches, snapshot)
+    finally:
+        db.unregister("shebao_raw")
     rejected = REJECTED_SCHEMA.empty_table()
     if rejected_batches:
         db.register("shebao_bad", pa.Table.from_batches(rejected_batches))

@@ -58,12 +58,16 @@ class RawTable:
     def rows(self) -> int:
         return self.frame.height
 
-    def cells(self, positions: Sequence[int]) -> pa.Table:
+    def cells(
+        self, positions: Sequence[int], offset: int = 0, length: int | None = None
+    ) -> pa.Table:
         """`row` and the columns at `positions`, each cell trimmed of white space and
         zero-width characters (empty → null), without the rows blank in all of them. Only
-        the columns that will be read are trimmed: it is the costliest step of reading."""
+        the columns that will be read are trimmed: it is the costliest step of reading.
+        `offset` and `length` take a slice of the rows (all of them by default), so that a
+        large file is trimmed a slice at a time rather than copied whole."""
         names = [f"c{i}" for i in positions]
-        frame = self.frame.select(
+        frame = self.frame.slice(offset, length).select(
             "row", *(pl.col(n).str.strip_chars(INVISIBLE_CHARS).replace("", None) for n in names)
         )
         if names:
