@@ -41,6 +41,9 @@ from shebao.intake.selectors import (
     import_batches_visible,
 )
 from shebao.intake.services import import_batch_submit
+from shebao.pages import breadcrumbs as _crumbs
+from shebao.pages import error_page as _error
+from shebao.pages import page_number as _page
 from shebao.registration import exports
 from shebao.registration.choices import FindingStatus, RunStatus
 from shebao.registration.forms import (
@@ -96,26 +99,6 @@ def _user(request: HttpRequest, roles: frozenset[str]) -> User:
     if not (user.is_superuser or user.has_role(*roles)):
         raise PermissionDenied("您的角色无权使用此功能", code="ROLE_FORBIDDEN")
     return user
-
-
-def _crumbs(*trail: tuple[str, str]) -> list[dict[str, str]]:
-    return [{"label": "首页", "url": reverse("web:home")}] + [
-        {"label": label, "url": url} for label, url in trail
-    ]
-
-
-def _error(request: HttpRequest, exc: ShebaoError) -> HttpResponse:
-    status = exc.status if exc.status in (403, 404) else 400
-    return render(
-        request, f"{status}.html", {"message": exc.message, "code": exc.code}, status=status
-    )
-
-
-def _page(request: HttpRequest) -> int:
-    try:
-        return max(1, int(request.GET.get("page", "1")))
-    except ValueError:
-        return 1
 
 
 def _xlsx(content: bytes, filename: str) -> HttpResponse:

@@ -34,6 +34,8 @@ from shebao.errors import NotFound, PermissionDenied, ShebaoError, ValidationFai
 from shebao.geo.codes import is_region_code
 from shebao.geo.models import Region
 from shebao.geo.selectors import region_ancestors
+from shebao.pages import breadcrumbs as _crumbs
+from shebao.pages import error_page as _error_page
 from shebao.registration.roles import COVERAGE_ROLES
 from shebao.reports.choices import BulletinFormat, WorkPlanStatus
 from shebao.reports.documents import PdfUnsupported
@@ -114,19 +116,6 @@ def _reports_user(request: HttpRequest) -> User:
     if not (user.is_superuser or user.has_role(*REPORT_ROLES)):
         raise PermissionDenied("您的角色无权查看进度统计和通报", code="REPORTS_FORBIDDEN")
     return user
-
-
-def _crumbs(*trail: tuple[str, str]) -> list[dict[str, str]]:
-    return [{"label": "首页", "url": reverse("web:home")}] + [
-        {"label": label, "url": url} for label, url in trail
-    ]
-
-
-def _error_page(request: HttpRequest, exc: ShebaoError) -> HttpResponse:
-    status = exc.status if exc.status in (403, 404) else 400
-    return render(
-        request, f"{status}.html", {"message": exc.message, "code": exc.code}, status=status
-    )
 
 
 def _root_region(user: User) -> Region | None:

@@ -25,6 +25,8 @@ from shebao.accounts.scoping import Scope
 from shebao.accounts.selectors import AuditFilter, audit_event_list
 from shebao.errors import PermissionDenied, ShebaoError, ValidationFailed
 from shebao.identity.masking import mask_id_number, mask_name
+from shebao.pages import error_page as _error_page
+from shebao.pages import page_number as _page_number
 from shebao.registration.roles import FINDING_WORK_ROLES
 from shebao.registration.selectors import person_registration
 from shebao.registry.selectors import person_detail, person_search
@@ -53,20 +55,6 @@ def _actor(request: HttpRequest) -> User:
 
 def _crumbs(*trail: tuple[str, str]) -> list[Crumb]:
     return [Crumb("首页", reverse("web:home")), *(Crumb(label, url) for label, url in trail)]
-
-
-def _error_page(request: HttpRequest, exc: ShebaoError) -> HttpResponse:
-    status = exc.status if exc.status in (403, 404) else 400
-    return render(
-        request, f"{status}.html", {"message": exc.message, "code": exc.code}, status=status
-    )
-
-
-def _page_number(request: HttpRequest) -> int:
-    try:
-        return max(1, int(request.GET.get("page", "1")))
-    except ValueError:
-        return 1
 
 
 def _initial(stated: StatedPurpose | None) -> dict[str, str]:

@@ -25,7 +25,6 @@ from typing import Any, Final
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.db import transaction
 from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse
@@ -91,10 +90,12 @@ from shebao.cards.services.postal import postal_delivery_confirm
 from shebao.errors import PermissionDenied, ShebaoError
 from shebao.identity.id_number import normalize_id_number
 from shebao.identity.masking import mask_id_number, mask_name
+from shebao.pages import breadcrumbs as _crumbs
+from shebao.pages import error_page as _error_page
+from shebao.pages import paginate as _page
 from shebao.registry.choices import LifeStatus
 from shebao.registry.models import Person
 
-PAGE_SIZE: Final[int] = 50
 SELF_SERVICE_LIMIT: Final[int] = 10  # identity checks and applications per address per window
 SELF_SERVICE_WINDOW: Final[timedelta] = timedelta(minutes=10)
 SELF_SERVICE_SESSION_KEY: Final[str] = "cards_self_service"
@@ -117,27 +118,6 @@ def _organisation(actor: User) -> Organisation:
     if org is None:
         raise PermissionDenied("您未归属任何经办机构", code="CUSTODY_NO_ORG")
     return org
-
-
-def _crumbs(*trail: tuple[str, str]) -> list[dict[str, str]]:
-    return [{"label": "首页", "url": reverse("web:home")}] + [
-        {"label": label, "url": url} for label, url in trail
-    ]
-
-
-def _error_page(request: HttpRequest, exc: ShebaoError) -> HttpResponse:
-    status = exc.status if exc.status in (403, 404) else 400
-    return render(
-        request, f"{status}.html", {"message": exc.message, "code": exc.code}, status=status
-    )
-
-
-def _page(request: HttpRequest, items: Any) -> Any:
-    try:
-        number = max(1, int(request.GET.get("page", "1")))
-    except ValueError:
-        number = 1
-    return Paginator(items, PAGE_SIZE).get_page(number)
 
 
 def _holder_row(card: Card) -> dict[str, Any]:

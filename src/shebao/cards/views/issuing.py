@@ -20,7 +20,6 @@ from typing import Any, Final
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import URLPattern, path, reverse
@@ -63,8 +62,10 @@ from shebao.cards.services.production import (
 )
 from shebao.errors import PermissionDenied, ShebaoError
 from shebao.identity.masking import mask_id_number, mask_name
+from shebao.pages import breadcrumbs as _crumbs
+from shebao.pages import error_page as _error_page
+from shebao.pages import paginate as _page
 
-PAGE_SIZE: Final[int] = 50
 XLSX: Final[str] = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
@@ -73,27 +74,6 @@ def _actor(request: HttpRequest) -> User:
     if not isinstance(user, User) or not user.is_authenticated:
         raise PermissionDenied("请先登录", code="UNAUTHENTICATED")
     return user
-
-
-def _crumbs(*trail: tuple[str, str]) -> list[dict[str, str]]:
-    return [{"label": "首页", "url": reverse("web:home")}] + [
-        {"label": label, "url": url} for label, url in trail
-    ]
-
-
-def _error_page(request: HttpRequest, exc: ShebaoError) -> HttpResponse:
-    status = exc.status if exc.status in (403, 404) else 400
-    return render(
-        request, f"{status}.html", {"message": exc.message, "code": exc.code}, status=status
-    )
-
-
-def _page(request: HttpRequest, items: Any) -> Any:
-    try:
-        number = max(1, int(request.GET.get("page", "1")))
-    except ValueError:
-        number = 1
-    return Paginator(items, PAGE_SIZE).get_page(number)
 
 
 def _flash_error(request: HttpRequest, exc: ShebaoError) -> None:
