@@ -51,7 +51,7 @@ from shebao.comparison.sql_common import (
     sql_in,
     sql_string,
 )
-from shebao.identity.duckdb_sql import register_identity_macros
+from shebao.identity.duckdb_sql import register_identity_macros, sql_id_error_flat
 from shebao.identity.id_number import IdErrorCode
 from shebao.identity.names import normalize_name
 from shebao.intake.formats.kinds import (
@@ -172,14 +172,22 @@ class DuckDBEngine:
         # people, so there are several times fewer numbers than rows. `in_pop`: the number
         # is on a row of the population base (for a valid number: it is in `pop`), which
         # spares NOT_IN_POPULATION and the linkage an anti-join of every row against `pop`.
+        # The snapshots hold normalised numbers: the flat form of the validator applies.
+        parts, error = sql_id_error_flat("id", as_of)
+        self._exec(
+            f"""CREATE OR REPLACE TEMP TABLE distinct_ids AS
+                SELECT coalesce(id_number, '') AS id, bool_or(in_pop) AS in_pop
+                FROM ({numbers or "SELECT NULL::VARCHAR AS id_number, false AS in_pop"})
+                GROUP BY ALL"""
+        )
+        # Numbered by rowid, which a parallel scan reads, not row_number() OVER (), which
+        # would run the validation in one thread.
         self._exec(
             f"""CREATE OR REPLACE TABLE ids AS
-                SELECT CAST(row_number() OVER () AS INTEGER) AS pid, id,
-                       shebao_id_error(id, {self._date}) AS id_error, in_pop
-                FROM (SELECT coalesce(id_number, '') AS id, bool_or(in_pop) AS in_pop
-                      FROM ({numbers or "SELECT NULL::VARCHAR AS id_number, false AS in_pop"})
-                      GROUP BY ALL)"""
+                SELECT CAST(rowid AS INTEGER) AS pid, id, {error} AS id_error, in_pop
+                FROM (SELECT rowid, id, in_pop, {parts} FROM distinct_ids)"""
         )
+        self._exec("DROP TABLE distinct_ids")
         fields = ", ".join(f"NULL::{t} AS {f}" for f, t in _ROW_FIELDS.items())
         empty = (
             "SELECT NULL::INTEGER AS src, NULL::shebao_kind AS kind, NULL::BIGINT AS row, "

@@ -11,7 +11,12 @@ from datetime import date
 import duckdb
 import pytest
 
-from shebao.identity.duckdb_sql import MACRO_NAMES, register_identity_macros, sql_validate_ids
+from shebao.identity.duckdb_sql import (
+    MACRO_NAMES,
+    register_identity_macros,
+    sql_id_error_flat,
+    sql_validate_ids,
+)
 from shebao.identity.id_number import IdErrorCode, id_number_check_char, validate_id_number
 from tests.unit.identity.cases import AS_OF, mutated_id
 
@@ -52,6 +57,24 @@ def test_sql_agrees_with_python(con: duckdb.DuckDBPyConnection, combined: bool, 
     # Every outcome occurs often enough for the agreement to mean something.
     assert set(seen) == {"OK", *IdErrorCode}
     assert min(seen.values()) > count // 200, seen
+
+
+def test_flat_error_agrees_with_python_on_normalised_numbers(
+    con: duckdb.DuckDBPyConnection,
+) -> None:
+    """The engine validates its normalised numbers with `sql_id_error_flat`, not the macro:
+    the same first error (or none) as the Python validator for every outcome."""
+    values = _inputs(30_000, seed=20261126)
+    normalised = [validate_id_number(v, as_of=AS_OF).normalized or "" for v in values]
+    parts, error = sql_id_error_flat("id", AS_OF)
+    rows = con.execute(
+        f"""SELECT i, {error} FROM (SELECT i, {parts} FROM (
+                SELECT unnest($v) AS id, generate_subscripts($v, 1) AS i)) ORDER BY i""",  # noqa: S608
+        {"v": normalised},
+    ).fetchall()
+    expected = [validate_id_number(v, as_of=AS_OF).first_error for v in normalised]
+    assert [e for _, e in rows] == expected
+    assert set(expected) == {None, *IdErrorCode}
 
 
 def test_macros_exist(con: duckdb.DuckDBPyConnection) -> None:
