@@ -17,6 +17,8 @@ an optional column that cannot be read is left empty.
 from __future__ import annotations
 
 import os
+import queue
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -66,6 +68,8 @@ _REJECT_CODE: Final[dict[ValueType, RejectCode]] = {
     ValueType.REGION_CODE: RejectCode.BAD_REGION_CODE,
 }
 _BATCH_ROWS: Final[int] = 1 << 20
+# Parsed batches DuckDB may run ahead of the snapshot writer.
+_QUEUED_BATCHES: Final[int] = 2
 # Rows trimmed and parsed at a time: a slice's trimmed copy of the cells is all that exists
 # beside the file's cells (a 23-million-row file's copy took gigabytes).
 _SLICE_ROWS: Final[int] = 4 * _BATCH_ROWS
@@ -118,6 +122,54 @@ class ParsedSource:
         target = Path(path)
         _write_parquet(self.table.to_reader(_BATCH_ROWS), target)
         return target
+
+
+class _Ahead(Iterator[pa.RecordBatch]):
+    """The batches of `source`, produced by a thread of their own up to `depth` ahead of the
+    consumer. Writing a snapshot's batch takes one core; meanwhile DuckDB parses the next
+    batches on the other instead of waiting. The consumer calls `close` when done (or
+    failing): the thread stops and is joined."""
+
+    _END: Final = object()
+
+    def __init__(self, source: Iterator[pa.RecordBatch], depth: int) -> None:
+        self._queue: queue.Queue[object] = queue.Queue(maxsize=depth)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(
+            target=self._produce, args=(source,), name="shebao-intake-parse", daemon=True
+        )
+        self._thread.start()
+
+    def _put(self, item: object) -> bool:
+        while not self._stop.is_set():
+            try:
+                self._queue.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _produce(self, source: Iterator[pa.RecordBatch]) -> None:
+        try:
+            for batch in source:
+                if not self._put(batch):
+                    return
+            self._put(self._END)
+        except BaseException as error:  # handed to the consumer, raised there
+            self._put(error)
+
+    def __next__(self) -> pa.RecordBatch:
+        item = self._queue.get()
+        if item is self._END:
+            self._queue.put(item)  # later calls end too
+            raise StopIteration
+        if isinstance(item, BaseException):
+            raise item
+        return item
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join()
 
 
 def _write_parquet(batches: pa.RecordBatchReader, target: Path) -> None:
@@ -317,7 +369,9 @@ def _run(
         for index, offset in enumerate(offsets):
             yield from first if index == 0 else open_slice(offset)
 
-    reader = parsed_batches()
+    reader: Iterator[pa.RecordBatch] = (
+        _Ahead(parsed_batches(), _QUEUED_BATCHES) if snapshot else parsed_batches()
+    )
     accepted_schema = pa.schema([first.schema.field(n) for n in names])
     rejected_batches: list[pa.RecordBatch] = []
     counts = {"read": 0, "accepted": 0}
@@ -340,6 +394,8 @@ def _run(
             batches = pa.RecordBatchReader.from_batches(accepted_schema, accepted())
             _write_parquet(batches, snapshot)
     finally:
+        if isinstance(reader, _Ahead):
+            reader.close()  # the producing thread ends before the table goes
         db.unregister("shebao_raw")
     rejected = REJECTED_SCHEMA.empty_table()
     if rejected_batches:
