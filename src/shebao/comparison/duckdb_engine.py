@@ -77,6 +77,11 @@ _RECORD_KINDS: Final[str] = _in(frozenset({SourceKind.ENROLLMENT, SourceKind.BEN
 _ID_KINDS: Final[tuple[SourceKind, ...]] = tuple(_FIELD_OF_KIND)
 # The output form of a row's ID number: normalised where valid, else as read.
 _ID_OUT: Final[str] = "CASE WHEN r.id_error IS NULL THEN i.id ELSE r.id_raw END"
+# The bits of `_person_flags`.
+_PENSION_INSURED: Final[int] = 1
+_MEDICAL_INSURED: Final[int] = 2
+_DEAD: Final[int] = 4
+_STUDENT: Final[int] = 8
 # Above a scheme code and a region code (999 999999 at most) in one BIGINT.
 _GROUP_SHIFT: Final[int] = 10**9
 
@@ -214,42 +219,61 @@ class DuckDBEngine:
                 FROM rows WHERE kind = 'population' AND id_error IS NULL GROUP BY pid"""
         )
         cutoff = pension_birth_cutoff(as_of)
-        self._exec(
-            f"""CREATE OR REPLACE TABLE persons AS
-            WITH dead AS (SELECT DISTINCT pid FROM rows
-                          WHERE kind = 'death' AND id_error IS NULL),
-                 students AS (SELECT DISTINCT pid FROM rows
-                              WHERE kind = 'student' AND id_error IS NULL),
-                 cover AS (
-                    SELECT pid,
-                        bool_or(scheme_code IN {_PENSION} AND (
-                            (kind = 'enrollment' AND status IN {_INSURED})
-                            OR (kind = 'benefit' AND status = '{PAID_BENEFIT}')))
-                            AS pension_insured,
-                        bool_or(kind = 'enrollment' AND scheme_code IN {_MEDICAL}
-                                AND status IN {_INSURED}) AS medical_insured
-                    FROM rows
-                    WHERE kind IN {_RECORD_KINDS} AND id_error IS NULL
-                      AND scheme_code IN {_in(PENSION_SCHEMES | MEDICAL_SCHEMES)}
-                    GROUP BY pid)
-            SELECT p.pid, p.name, p.k, p.county,
-                   p.all_alive AND dead.pid IS NULL AS alive,
-                   CAST(substr(i.id, 7, 8) AS INTEGER) AS birth_ymd,
-                   CAST(substr(i.id, 7, 8) AS INTEGER) <= {cutoff} AS adult,
-                   students.pid IS NOT NULL AS student,
-                   coalesce(cover.pension_insured, false) AS pension_insured,
-                   coalesce(cover.medical_insured, false) AS medical_insured
-            FROM pop p
-            JOIN ids i ON i.pid = p.pid
-            LEFT JOIN dead ON dead.pid = p.pid
-            LEFT JOIN students ON students.pid = p.pid
-            LEFT JOIN cover ON cover.pid = p.pid"""
-        )
+        self._con.register("shebao_flags", self._person_flags())
+        try:
+            self._exec(
+                f"""CREATE OR REPLACE TABLE persons AS
+                SELECT p.pid, p.name, p.k, p.county,
+                       p.all_alive AND f.bits & {_DEAD} = 0 AS alive,
+                       CAST(substr(i.id, 7, 8) AS INTEGER) AS birth_ymd,
+                       CAST(substr(i.id, 7, 8) AS INTEGER) <= {cutoff} AS adult,
+                       f.bits & {_STUDENT} <> 0 AS student,
+                       f.bits & {_PENSION_INSURED} <> 0 AS pension_insured,
+                       f.bits & {_MEDICAL_INSURED} <> 0 AS medical_insured
+                FROM pop p
+                JOIN ids i ON i.pid = p.pid
+                JOIN shebao_flags f ON f.pid = p.pid"""
+            )
+        finally:
+            self._con.unregister("shebao_flags")
         self._exec(
             """CREATE OR REPLACE TABLE findings (
                 ord INTEGER, category VARCHAR, src INTEGER, source VARCHAR, row BIGINT,
                 id_number VARCHAR, name VARCHAR, matched_id_number VARCHAR,
                 match_probability DOUBLE, detail VARCHAR)"""
+        )
+
+    def _person_flags(self) -> pa.Table:
+        """(pid, bits) for every pid: _PENSION_INSURED, _MEDICAL_INSURED, _DEAD (in the
+        death source), _STUDENT. The pids are dense (0 … n-1), so the flags are set in a
+        NumPy array indexed by pid from the rows that set them: grouping 25 million records
+        by person in SQL took most of the persons table's time."""
+        count = int(self._exec("SELECT count(*) FROM ids")[0][0])
+        records = self._arrow(
+            f"""SELECT pid, bits FROM (
+                    SELECT pid,
+                        CASE WHEN scheme_code IN {_PENSION} AND (
+                                (kind = 'enrollment' AND status IN {_INSURED})
+                                OR (kind = 'benefit' AND status = '{PAID_BENEFIT}'))
+                             THEN {_PENSION_INSURED} ELSE 0 END
+                        + CASE WHEN kind = 'enrollment' AND scheme_code IN {_MEDICAL}
+                                    AND status IN {_INSURED}
+                               THEN {_MEDICAL_INSURED} ELSE 0 END
+                        + CASE WHEN kind = 'death' THEN {_DEAD} ELSE 0 END
+                        + CASE WHEN kind = 'student' THEN {_STUDENT} ELSE 0 END AS bits
+                    FROM rows
+                    WHERE id_error IS NULL
+                      AND kind IN ('enrollment', 'benefit', 'death', 'student'))
+                WHERE bits <> 0"""
+        )
+        pids = records.column("pid").to_numpy()
+        bits = records.column("bits").to_numpy()
+        flags = np.zeros(count, dtype=np.int32)
+        for bit in (_PENSION_INSURED, _MEDICAL_INSURED, _DEAD, _STUDENT):
+            # One bit at a time: with repeated pids, a |= of several bits at once loses some.
+            flags[pids[(bits & bit) != 0]] |= bit
+        return pa.table(
+            {"pid": pa.array(np.arange(count, dtype=np.int32)), "bits": pa.array(flags)}
         )
 
     def _rows_select(self, src: int, snap: SourceSnapshot) -> str:
