@@ -42,6 +42,7 @@ from shebao.comparison.ports import (
     ComparisonErrorCode,
     SourceSnapshot,
 )
+from shebao.comparison.sql_common import COMPARED_FIELDS
 from shebao.intake.formats import (
     SourceKind,
     parse_source,
@@ -277,7 +278,8 @@ def compare_files(
     engine_options: dict[str, Any] | None = None,
 ) -> CompareFilesResult:
     """Read the department files, compare them, and write into `out_dir`: findings.csv,
-    coverage.csv, summary.json, rejected.csv and snapshots/*.parquet.
+    coverage.csv, summary.json, rejected.csv and snapshots/*.parquet (the standardised
+    fields the comparison reads).
 
     Raises IntakeError or ComparisonError (Chinese message) on unusable input; nothing of the
     comparison is written then, and the result files of an earlier run in `out_dir` are gone
@@ -368,7 +370,10 @@ def _intake(
             progress(f"读取 {path.name}")
             target = snapshots_dir / f"{index:02d}-{Path(path.name).stem}.parquet"
             written.append(target)
-            parsed = parse_source(path, kind, con=con, snapshot=target)
+            # Only the fields the engines read are standardised (the rejections are the
+            # same): a birth date or a household number nobody compares costs as much to
+            # parse and write as a field that is compared.
+            parsed = parse_source(path, kind, con=con, snapshot=target, fields=COMPARED_FIELDS)
             snapshots.append(
                 SourceSnapshot(
                     parsed.kind, parsed.source, target, parsed.rows_accepted, parsed.columns

@@ -26,6 +26,7 @@ from shebao.intake.formats.kinds import (
 )
 
 __all__ = [
+    "COMPARED_FIELDS",
     "FIELD_OF_KIND",
     "FINDINGS_ORDER_BY",
     "FINDINGS_SCHEMA",
@@ -68,6 +69,13 @@ FIELD_OF_KIND: Final[dict[SourceKind, dict[str, str]]] = {
     SourceKind.DEATH: {"death_date": "death_date"},
     SourceKind.PRISON: {"sentence_start": "sentence_start", "sentence_end": "sentence_end"},
     SourceKind.STUDENT: {},
+}
+
+# The standardised fields the engines read, per kind (intake standardises only these and the
+# required ones for a comparison of files).
+COMPARED_FIELDS: Final[dict[SourceKind, frozenset[str]]] = {
+    kind: frozenset({"id_number", "name", *fields.values()})
+    for kind, fields in FIELD_OF_KIND.items()
 }
 
 STATUS_LABELS: Final[dict[str, str]] = {

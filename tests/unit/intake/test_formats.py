@@ -288,3 +288,28 @@ def test_benefit_months(tmp_path: Path, text: str, month: str | None) -> None:
             [P1, "王", "110", "正常发放", text]]  # fmt: skip
     (row,) = records(write_csv(tmp_path / "b.csv", rows))
     assert row["last_paid_month"] == month  # optional: unreadable is empty, not rejected
+
+
+def test_only_the_fields_asked_for_are_standardised_and_the_rows_are_the_same(
+    tmp_path: Path,
+) -> None:
+    rows = [
+        ["公民身份号码", "姓名", "险种代码", "参保状态", "参保地区划代码", "参保日期"],
+        [P1, "王", "110", "1", "420702", "1990-01-02"],
+        ["", "", "", "", "", "1990-01-02"],  # only an optional cell: read, and rejected
+        ["", "", "", "", "", ""],  # blank: skipped
+        [P2, "李", "999", "1", "420702", ""],  # unknown scheme
+    ]
+    path = write_csv(tmp_path / "e.csv", rows)
+    whole = parse_source(path)
+    fields = {SourceKind.ENROLLMENT: {"id_number", "name", "scheme_code"}}
+    narrow = parse_source(path, fields=fields)
+    assert "enrolled_on" in whole.table.column_names
+    assert "enrolled_on" not in narrow.table.column_names
+    # Required fields are standardised whether asked for or not: they decide rejections.
+    assert {"enrollment_status", "insurance_region_code"} <= set(narrow.table.column_names)
+    assert (narrow.rows_read, narrow.rows_accepted) == (whole.rows_read, whole.rows_accepted)
+    assert narrow.rows_read == 3
+    assert narrow.rejected.to_pylist() == whole.rejected.to_pylist()
+    for name in narrow.table.column_names:
+        assert narrow.table.column(name).to_pylist() == whole.table.column(name).to_pylist()

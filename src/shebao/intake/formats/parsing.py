@@ -19,7 +19,7 @@ from __future__ import annotations
 import os
 import queue
 import threading
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -191,11 +191,17 @@ def parse_source(
     *,
     con: duckdb.DuckDBPyConnection | None = None,
     snapshot: str | os.PathLike[str] | None = None,
+    fields: Mapping[SourceKind, Collection[str]] | None = None,
 ) -> ParsedSource:
     """Read a department file and standardise it. `kind` None: recognised from the headers.
 
     With `snapshot`, DuckDB writes the accepted rows straight to that Parquet file (in its
     own threads, without a copy in Python memory) and `table` reads them back on demand.
+
+    With `fields`, a file of a kind in it gets only those fields standardised, beside the
+    required ones (which decide rejections) and the ID number: the comparison reads a few
+    of a kind's columns. The other columns are still read, to tell blank rows, so the rows
+    read, accepted and rejected are the same either way.
 
     Raises IntakeError (with a Chinese message naming the file) when the file cannot be
     imported at all: missing, unreadable, no header, unknown kind, a required column missing.
@@ -212,7 +218,9 @@ def parse_source(
     name = Path(path).name
     raw = read_raw(path, select=select)
     target = None if snapshot is None else Path(snapshot)
-    return standardise(raw, matched[0].kind, path=Path(path), con=con, snapshot=target)
+    kind = matched[0].kind
+    wanted = None if fields is None or kind not in fields else frozenset(fields[kind])
+    return standardise(raw, kind, path=Path(path), con=con, snapshot=target, fields=wanted)
 
 
 def standardise(
@@ -222,11 +230,12 @@ def standardise(
     path: Path | None = None,
     con: duckdb.DuckDBPyConnection | None = None,
     snapshot: Path | None = None,
+    fields: frozenset[str] | None = None,
 ) -> ParsedSource:
     kind = kind or recognise_kind(raw.headers, source=raw.source)
     match = match_columns(kind, raw.headers, source=raw.source)
     with _connection(con) as db:
-        accepted, rejected, rows_read, rows_accepted = _run(db, raw, match, snapshot)
+        accepted, rejected, rows_read, rows_accepted = _run(db, raw, match, snapshot, fields)
     return ParsedSource(
         kind=kind,
         source=raw.source,
@@ -316,11 +325,15 @@ def _reason(spec: ColumnSpec, header: str, code: RejectCode, value: str) -> str:
 
 
 def _run(
-    db: duckdb.DuckDBPyConnection, raw: RawTable, match: ColumnMatch, snapshot: Path | None
+    db: duckdb.DuckDBPyConnection,
+    raw: RawTable,
+    match: ColumnMatch,
+    snapshot: Path | None,
+    fields: frozenset[str] | None,
 ) -> tuple[pa.Table | None, pa.Table, int, int]:
     """Parse every row in one streamed DuckDB query. Each batch is split in Python into the
     accepted rows (written to the snapshot as they come) and the rejected ones (few), whose
-    reasons are worded afterwards."""
+    reasons are worded afterwards. `fields`: see `parse_source`."""
     spec = KIND_SPECS[match.kind]
     # (SQL expression, output name) of the standardised table, in order.
     outputs: list[tuple[str, str]] = [(_s(raw.source), "source"), ("row", "row")]
@@ -334,6 +347,8 @@ def _run(
         if column.value_type is ValueType.ID_NUMBER:
             outputs.append((f"CAST({cell} AS VARCHAR)", "id_number_raw"))
             outputs.append((f"shebao_normalize_id({cell})", "id_number"))
+            continue
+        if fields is not None and column.field not in fields and not column.required:
             continue
         cast = "DATE" if column.value_type is ValueType.DATE else "VARCHAR"
         outputs.append((f"CAST({_parsed_expression(column, cell)} AS {cast})", column.field))
