@@ -17,7 +17,8 @@ only their distinct names go through `normalize_name` (OpenCC works one string a
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 from typing import Any, Final
@@ -86,6 +87,10 @@ _STUDENT: Final[int] = 8
 _GROUP_SHIFT: Final[int] = 10**9
 
 
+def _arrow_table(columns: dict[str, np.ndarray]) -> pa.Table:
+    return pa.table({name: pa.array(values) for name, values in columns.items()})
+
+
 class DuckDBEngine:
     """The default engine: embedded, vectorised, spills to disk when memory runs short."""
 
@@ -136,6 +141,17 @@ class DuckDBEngine:
 
     def _arrow(self, sql: str) -> pa.Table:
         return self._con.sql(sql).to_arrow_table()
+
+    @contextmanager
+    def _registered(self, **tables: pa.Table) -> Iterator[None]:
+        """The Arrow `tables` as views named by the keywords, for the statements inside."""
+        for name, table in tables.items():
+            self._con.register(name, table)
+        try:
+            yield
+        finally:
+            for name in tables:
+                self._con.unregister(name)
 
     def close(self) -> None:
         self._con.close()
@@ -219,8 +235,7 @@ class DuckDBEngine:
                 FROM rows WHERE kind = 'population' AND id_error IS NULL GROUP BY pid"""
         )
         cutoff = pension_birth_cutoff(as_of)
-        self._con.register("shebao_flags", self._person_flags())
-        try:
+        with self._registered(shebao_flags=self._person_flags()):
             self._exec(
                 f"""CREATE OR REPLACE TABLE persons AS
                 SELECT p.pid, p.name, p.k, p.county,
@@ -234,8 +249,6 @@ class DuckDBEngine:
                 JOIN ids i ON i.pid = p.pid
                 JOIN shebao_flags f ON f.pid = p.pid"""
             )
-        finally:
-            self._con.unregister("shebao_flags")
         self._exec(
             """CREATE OR REPLACE TABLE findings (
                 ord INTEGER, category VARCHAR, src INTEGER, source VARCHAR, row BIGINT,
@@ -345,8 +358,7 @@ class DuckDBEngine:
         )
         if candidates.is_empty():
             return
-        self._con.register("shebao_candidates", candidates.select("pid").to_arrow())
-        try:
+        with self._registered(shebao_candidates=candidates.select("pid").to_arrow()):
             population = pl.DataFrame(
                 self._arrow(
                     """SELECT DISTINCT pid, coalesce(name, '') AS name FROM rows
@@ -354,8 +366,6 @@ class DuckDBEngine:
                          AND pid IN (SELECT pid FROM shebao_candidates)"""
                 )
             )
-        finally:
-            self._con.unregister("shebao_candidates")
         distinct = set(candidates["name"].unique().to_list())
         distinct |= set(population["name"].unique().to_list())
         normalised = {name: normalize_name(name) for name in distinct}
@@ -370,8 +380,7 @@ class DuckDBEngine:
         )
         if mismatched.is_empty():
             return
-        self._con.register("shebao_mismatched", mismatched.select("src", "row", "pid").to_arrow())
-        try:
+        with self._registered(shebao_mismatched=mismatched.select("src", "row", "pid").to_arrow()):
             self._insert(
                 Category.NAME_MISMATCH,
                 """WITH names AS (
@@ -393,8 +402,6 @@ class DuckDBEngine:
                     JOIN sources ps ON ps.src = p.k // 10000000000
                     JOIN names ON names.pid = r.pid""",
             )
-        finally:
-            self._con.unregister("shebao_mismatched")
 
     def _sorted_keys(self, sql: str) -> np.ndarray:
         """The single BIGINT column of `sql`, sorted. Keys that are nearly all distinct are
@@ -412,9 +419,6 @@ class DuckDBEngine:
         ends = np.r_[starts[1:], groups.size] - 1
         return starts, ends
 
-    def _register_keys(self, name: str, columns: dict[str, np.ndarray]) -> None:
-        self._con.register(name, pa.table({k: pa.array(v) for k, v in columns.items()}))
-
     def _duplicate_record(self) -> None:
         # (number, scheme code, source) as one BIGINT; scheme codes have 3 digits (checked
         # on intake), 0 standing for none. Counting first and listing rows only for the
@@ -427,12 +431,11 @@ class DuckDBEngine:
         )
         starts, ends = self._runs(keys)
         repeated = ends > starts
-        self._register_keys(
-            "shebao_dup_keys",
-            {"key": keys[starts[repeated]], "n": ends[repeated] - starts[repeated] + 1},
+        dup_keys = _arrow_table(
+            {"key": keys[starts[repeated]], "n": ends[repeated] - starts[repeated] + 1}
         )
         del keys, starts, ends
-        try:
+        with self._registered(shebao_dup_keys=dup_keys):
             self._insert(
                 Category.DUPLICATE_RECORD,
                 f"""WITH dup AS (
@@ -456,8 +459,6 @@ class DuckDBEngine:
                    FROM grouped g JOIN rows r ON r.src = g.src AND r.row = g.first_row
                    JOIN ids i ON i.pid = r.pid""",
             )
-        finally:
-            self._con.unregister("shebao_dup_keys")
 
     def _duplicate_enrollment(self) -> None:
         pension = SchemeGroup.PENSION
@@ -481,9 +482,9 @@ class DuckDBEngine:
         )
         starts, ends = self._runs(values // _GROUP_SHIFT)
         differing = values[starts] != values[ends]
-        self._register_keys("shebao_dup_groups", {"key": values[starts[differing]] // _GROUP_SHIFT})
+        dup_groups = _arrow_table({"key": values[starts[differing]] // _GROUP_SHIFT})
         del values, starts, ends
-        try:
+        with self._registered(shebao_dup_groups=dup_groups):
             self._insert(
                 Category.DUPLICATE_ENROLLMENT,
                 f"""WITH dup AS (
@@ -513,8 +514,6 @@ class DuckDBEngine:
                    LEFT JOIN pop p ON p.pid = a.pid
                    GROUP BY a.pid, a.grp""",
             )
-        finally:
-            self._con.unregister("shebao_dup_groups")
 
     def _uninsured(self, category: Category, group: SchemeGroup, condition: str) -> None:
         """Persons of `persons` meeting `condition`, with the group's records that did not
@@ -683,9 +682,9 @@ class DuckDBEngine:
                 "ord": pa.array([c.order for c in Category], pa.int32()),
             }
         )
-        self._con.register("shebao_added", findings.select(list(FINDINGS_COLUMNS)))
-        self._con.register("shebao_order", order)
-        try:
+        with self._registered(
+            shebao_added=findings.select(list(FINDINGS_COLUMNS)), shebao_order=order
+        ):
             self._exec(
                 """INSERT INTO findings
                    SELECT o.ord, f.category, s.src, f.source, f.row, f.id_number, f.name,
@@ -693,9 +692,6 @@ class DuckDBEngine:
                    FROM shebao_added f JOIN shebao_order o ON o.category = f.category
                    LEFT JOIN sources s ON s.source = f.source"""
             )
-        finally:
-            self._con.unregister("shebao_added")
-            self._con.unregister("shebao_order")
         return findings.num_rows
 
     # --- results -------------------------------------------------------------------------
