@@ -160,8 +160,9 @@ class _Ahead(Iterator[pa.RecordBatch]):
 
     def __next__(self) -> pa.RecordBatch:
         item = self._queue.get()
+        if item is self._END or isinstance(item, BaseException):
+            self._queue.put(item)  # the producer is done: later calls end (or fail) too
         if item is self._END:
-            self._queue.put(item)  # later calls end too
             raise StopIteration
         if isinstance(item, BaseException):
             raise item
