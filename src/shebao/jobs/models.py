@@ -90,3 +90,24 @@ class ScheduledRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} {self.slot:%Y-%m-%d %H:%M}"
+
+
+class WorkerPresence(models.Model):
+    """A running `shebao worker`: it writes `seen_at` every few seconds while alive, so that
+    pages can say when no worker will pick queued work up, and so that the jobs of a worker
+    that died can be failed (with their import batch or comparison run)."""
+
+    name = models.CharField("工作进程", max_length=128, unique=True)
+    host = models.CharField("主机", max_length=128)
+    pid = models.PositiveIntegerField("进程号")
+    started_at = models.DateTimeField("启动时间", default=timezone.now)
+    seen_at = models.DateTimeField("最近心跳", default=timezone.now, db_index=True)
+    stopped_at = models.DateTimeField("停止时间", null=True, blank=True)
+
+    class Meta:
+        verbose_name = "工作进程"
+        verbose_name_plural = "工作进程"
+        ordering = ["-seen_at"]
+
+    def __str__(self) -> str:
+        return f"工作进程 {self.name}"

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
+
+from django.utils import timezone
 
 from shebao.accounts.choices import Role
 from shebao.accounts.models import User
 from shebao.errors import NotFound
 from shebao.jobs.choices import JobStatus
 from shebao.jobs.kinds import kind_get
-from shebao.jobs.models import Job
+from shebao.jobs.models import Job, WorkerPresence
 
-__all__ = ["job_progress", "job_visible"]
+__all__ = ["job_progress", "job_visible", "workers_alive"]
 
 
 def job_visible(*, actor: User, job_id: int) -> Job:
@@ -49,4 +52,13 @@ def job_progress(job: Job) -> dict[str, Any]:
         "result": job.result if job.status == JobStatus.SUCCEEDED else {},
         "created_at": job.created_at.isoformat(),
         "finished_at": job.finished_at.isoformat() if job.finished_at else None,
+        "no_worker": not job.is_final and workers_alive() == 0,
     }
+
+
+def workers_alive() -> int:
+    """How many workers have shown themselves recently (pages warn when none has)."""
+    from shebao.jobs.services import WORKER_ALIVE_SECONDS
+
+    since = timezone.now() - timedelta(seconds=WORKER_ALIVE_SECONDS)
+    return WorkerPresence.objects.filter(seen_at__gte=since, stopped_at__isnull=True).count()

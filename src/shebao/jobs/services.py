@@ -25,14 +25,20 @@ from shebao.accounts.models import User
 from shebao.errors import ShebaoError, ValidationFailed
 from shebao.jobs.choices import JOB_TRANSITIONS, JobStatus
 from shebao.jobs.kinds import JobContext, JobKind, kind_get
-from shebao.jobs.models import Job
+from shebao.jobs.models import Job, WorkerPresence
 
 __all__ = [
+    "WORKER_ALIVE_SECONDS",
+    "WORKER_BEAT_SECONDS",
     "job_enqueue",
+    "job_fail_orphaned",
     "job_fail_stale",
     "job_report_progress",
     "job_run_next",
     "worker_name",
+    "worker_presence_beat",
+    "worker_presence_start",
+    "worker_presence_stop",
 ]
 
 logger = logging.getLogger(__name__)
@@ -193,14 +199,93 @@ def job_run_next(
     return job
 
 
+# A worker writes its presence every `WORKER_BEAT_SECONDS`; one silent for longer than this is
+# taken for dead (generous: on SQLite a heartbeat waits while a long import holds the lock).
+WORKER_BEAT_SECONDS = 5.0
+WORKER_ALIVE_SECONDS: float = 90.0
+
+_ORPHANED = "任务执行中断：工作进程已停止"
+
+
+def _fail_running(jobs: list[Job], error: str) -> int:
+    """Fail running jobs whose worker is gone, running each kind's failure hook first so that
+    the app's record (import batch, comparison run) fails with its job."""
+    failed = 0
+    for job in jobs:
+        kind = kind_get(job.kind)
+        if kind is not None:
+            _on_failure(kind, JobContext(job), RuntimeError(error))
+        now = timezone.now()
+        failed += Job.objects.filter(pk=job.pk, status=JobStatus.RUNNING).update(
+            status=JobStatus.FAILED, error=error, message="失败", finished_at=now
+        )
+    return failed
+
+
 def job_fail_stale(*, older_than: timedelta) -> int:
     """Mark failed the running jobs that have shown no progress for `older_than` (their
-    worker died); returns how many."""
+    worker died), and their import batch or comparison run; returns how many."""
     cutoff = timezone.now() - older_than
-    now = timezone.now()
-    return Job.objects.filter(status=JobStatus.RUNNING, heartbeat_at__lt=cutoff).update(
-        status=JobStatus.FAILED,
-        error="任务执行中断：工作进程停止后未再报告进度",
-        message="失败",
-        finished_at=now,
+    stale = list(Job.objects.filter(status=JobStatus.RUNNING, heartbeat_at__lt=cutoff))
+    return _fail_running(stale, "任务执行中断：工作进程停止后未再报告进度")
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, owned by someone else
+        return True
+    return True
+
+
+def job_fail_orphaned() -> int:
+    """Fail the running jobs whose worker is known to be dead: a worker of this host whose
+    process is gone, or any worker whose presence has been silent for longer than
+    WORKER_ALIVE_SECONDS (or that stopped). Returns how many jobs were failed."""
+    running = list(Job.objects.filter(status=JobStatus.RUNNING).exclude(worker=""))
+    if not running:
+        return 0
+    presences = {
+        p.name: p for p in WorkerPresence.objects.filter(name__in={j.worker for j in running})
+    }
+    host = socket.gethostname()
+    silent_since = timezone.now() - timedelta(seconds=WORKER_ALIVE_SECONDS)
+    orphaned: list[Job] = []
+    for job in running:
+        presence = presences.get(job.worker)
+        worker_host, _, pid_text = job.worker.rpartition(":")
+        process_gone = worker_host == host and pid_text.isdigit() and not _pid_alive(int(pid_text))
+        silent = presence is not None and (
+            presence.stopped_at is not None or presence.seen_at < silent_since
+        )
+        if process_gone or silent:
+            orphaned.append(job)
+    return _fail_running(orphaned, _ORPHANED)
+
+
+def worker_presence_start(*, name: str) -> WorkerPresence:
+    host, _, pid = name.rpartition(":")
+    presence, _ = WorkerPresence.objects.update_or_create(
+        name=name,
+        defaults={
+            "host": host or socket.gethostname(),
+            "pid": int(pid) if pid.isdigit() else os.getpid(),
+            "started_at": timezone.now(),
+            "seen_at": timezone.now(),
+            "stopped_at": None,
+        },
     )
+    return presence
+
+
+def worker_presence_beat(*, name: str) -> None:
+    """The worker is alive; so is the job it runs (its heartbeat moves with the worker's)."""
+    now = timezone.now()
+    WorkerPresence.objects.filter(name=name).update(seen_at=now, stopped_at=None)
+    Job.objects.filter(worker=name, status=JobStatus.RUNNING).update(heartbeat_at=now)
+
+
+def worker_presence_stop(*, name: str) -> None:
+    WorkerPresence.objects.filter(name=name).update(stopped_at=timezone.now())
