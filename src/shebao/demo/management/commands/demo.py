@@ -11,6 +11,7 @@ from rich.table import Table
 
 from shebao.demo.services import DemoSummary, demo_build
 from shebao.errors import ShebaoError
+from shebao.supervisor import site_run
 
 
 def _per_town(value: str) -> tuple[int, int]:
@@ -61,7 +62,14 @@ class Command(BaseCommand):
         self._report(console, summary)
         if options["no_serve"]:
             return
-        call_command("serve", host=options["host"], port=options["port"])
+        # This process has started Polars and DuckDB thread pools: never fork it into a
+        # server. The site and the worker start as fresh processes (`shebao.supervisor`).
+        self.stdout.flush()
+        code = site_run(
+            host=options["host"], port=options["port"], say=lambda text: console.print(text)
+        )
+        if code:
+            raise CommandError(f"网站进程异常退出（代码 {code}）")
 
     def _report(self, console: Console, s: DemoSummary) -> None:
         load = s.load
@@ -103,8 +111,8 @@ class Command(BaseCommand):
                     f"--banks 农业银行,邮储银行 --out {base / 'eligibility'}"
                 )
         console.print(
-            "[bold]后台任务[/bold]（导入、比对、定时刷新统计、月度通报）：另开终端运行 "
-            "uv run shebao worker\n"
+            "[bold]后台任务[/bold]（导入、比对、定时刷新统计、月度通报）由同时启动的工作进程运行；"
+            "只启动网站时（shebao serve）另开终端运行 uv run shebao worker\n"
             "[bold]页面[/bold]：参保登记 /registration/runs/ · 申领 /cards/issuing/batches/ · "
             "交接 /cards/custody/ · 群众自助 /cards/self-service/ · 进度看板 /reports/dashboard/"
         )

@@ -43,9 +43,21 @@ class Command(BaseCommand):
             help="工作进程数（默认 CPU 数 + 1，最多 4）",
         )
         parser.add_argument("--timeout", type=int, default=120, help="请求超时秒数（默认 120）")
+        parser.add_argument(
+            "--with-worker",
+            action="store_true",
+            help="同时启动后台工作进程（导入、比对、定时任务），并在其退出时自动重启",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         host, port = options["host"], options["port"]
+        if options["with_worker"]:
+            from shebao.supervisor import site_run
+
+            code = site_run(host=host, port=port, workers=options["workers"])
+            if code:
+                raise SystemExit(code)
+            return
         bind = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
         self.stdout.write(f"网站地址：http://{bind}/  （按 Ctrl+C 停止）")
         ShebaoApplication(
