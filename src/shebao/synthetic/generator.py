@@ -485,7 +485,7 @@ def _employer_names(
         }
     )
     c = pl.col
-    return frame.select(
+    named = frame.with_columns(
         pl.when(c("kind") == 0)
         .then(c("county") + c("gov"))
         .when((c("kind") == 1) & c("at_town") & (c("town") != ""))
@@ -498,7 +498,30 @@ def _employer_names(
         .then(c("county") + c("social"))
         .otherwise(c("county") + c("surname") + pl.lit("记") + c("shop"))
         .alias("name")
-    ).to_series()
+    )
+    return _unique_names(named)
+
+
+def _unique_names(frame: pl.DataFrame) -> pl.Series:
+    """Organisation names are unique, as in the market-regulation register: a name drawn
+    again (eleven 鄂城区人民政府办公室 at a million people) becomes a branch named by its town,
+    and, should that repeat too, numbered."""
+    c = pl.col
+    seen = pl.int_range(pl.len()).over("name")
+    frame = frame.with_columns(
+        pl.when((seen > 0) & (c("town") != ""))
+        .then(c("name") + pl.lit("（") + c("town") + pl.lit("）"))
+        .otherwise(c("name"))
+        .alias("name")
+    )
+    seen = pl.int_range(pl.len()).over("name")
+    frame = frame.with_columns(
+        pl.when(seen > 0)
+        .then(c("name") + pl.lit("（") + (seen + 1).cast(pl.Utf8) + pl.lit("）"))
+        .otherwise(c("name"))
+        .alias("name")
+    )
+    return frame.get_column("name")
 
 
 def _employers(

@@ -353,3 +353,13 @@ def test_a_single_village_and_tiny_population_work() -> None:
     assert small.persons.height == 7
     assert re.fullmatch(r"\d{12}\d{4}", small.households["household_number"][0])
     assert small.employers.height >= 5
+
+
+def test_employer_names_are_unique_at_a_million_people() -> None:
+    """The work-plan import matches employers by name: at 1 M people the generator gave
+    eleven employers the name 鄂城区人民政府办公室, and the import refused them as ambiguous."""
+    big = dataset_generate(villages=ezhou_villages(), persons=1_000_000, seed=42)
+    names = big.employers.get_column("name")
+    assert names.len() > 10_000
+    assert names.n_unique() == names.len()
+    assert (names == "鄂城区人民政府办公室").sum() == 1
