@@ -86,7 +86,7 @@ def import_file_check(
         raise _HeadersRead(found)
 
     try:
-        read_raw(path, select=select)
+        read_raw(path, select=select, name=source)
     except _HeadersRead as done:
         return done.kind
     # read_raw returned without asking for columns: a file without a header row.
@@ -195,7 +195,9 @@ def import_run(*, batch_id: int, context: JobContext | None = None) -> ImportBat
         snapshot.parent.mkdir(parents=True, exist_ok=True)
         partial = snapshot.with_name(snapshot.name + ".part.parquet")
         written.append(partial)
-        parsed = parse_source(intake_path(batch.stored_path), kind, snapshot=partial)
+        parsed = parse_source(
+            intake_path(batch.stored_path), kind, snapshot=partial, name=batch.file_name
+        )
         progress(1, f"已读取 {parsed.rows_read:,} 行，写出拒收行")
         written.append(rejected)
         _write_rejected(parsed.rejected, rejected)

@@ -140,7 +140,14 @@ def finding_rows(findings: list[Finding]) -> list[FindingRow]:
 def finding_visible(*, actor: User, finding_id: int) -> Finding:
     finding = (
         findings_scoped(actor)
-        .select_related("region", "assignee", "resolved_by", "person", "run")
+        .select_related(
+            "region",
+            "assignee",
+            "resolved_by",
+            "person__hukou_region",
+            "person__household",
+            "run",
+        )
         .filter(pk=finding_id)
         .first()
     )

@@ -34,6 +34,7 @@ from shebao.geo.models import Region
 from shebao.identity.masking import mask_id_number, mask_name
 from shebao.intake.choices import ImportStatus
 from shebao.intake.exports import rejected_csv_lines, rejected_preview, rejected_xlsx
+from shebao.intake.formats.errors import IntakeErrorCode
 from shebao.intake.formats.kinds import SourceKind
 from shebao.intake.selectors import (
     import_batch_visible,
@@ -46,6 +47,7 @@ from shebao.pages import error_page as _error
 from shebao.pages import page_number as _page
 from shebao.registration import exports
 from shebao.registration.choices import FindingStatus, RunStatus
+from shebao.registration.evidence import finding_evidence
 from shebao.registration.forms import (
     AssignForm,
     FindingFilterForm,
@@ -141,6 +143,16 @@ def _regions_with_people() -> list[str]:
 
 # ---------------------------------------------------------------- imports
 
+_KIND_CODES: Final = frozenset({IntakeErrorCode.UNKNOWN_KIND, IntakeErrorCode.AMBIGUOUS_KIND})
+
+
+def _upload_message(exc: ShebaoError) -> str:
+    """The refusal as the uploader can act on it: where the kind must be given, the page's
+    own field for it."""
+    if exc.code in _KIND_CODES:
+        return f"{exc.message}：请在上方“数据类型”中选择后重新上传"
+    return exc.message
+
 
 @login_required
 @require_http_methods(["GET", "POST"])
@@ -164,7 +176,7 @@ def imports_view(request: HttpRequest) -> HttpResponse:
                     actor=user, path=path, kind=kind, file_name=upload.name
                 )
             except ShebaoError as exc:
-                form.add_error(None, exc.message)
+                form.add_error(None, _upload_message(exc))
             else:
                 if created:
                     messages.success(
@@ -431,9 +443,7 @@ def finding_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
                     purpose_note=note,
                 )
             revealed = True
-    detail = dict(finding.detail or {})
-    reason = str(detail.pop("reason", ""))
-    evidence = list(detail.items()) if revealed else []
+    evidence = finding_evidence(finding, revealed=revealed, schemes=scheme_names())
     return render(
         request,
         "registration/finding_detail.html",
@@ -443,7 +453,7 @@ def finding_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
             "status_label": FindingStatus(finding.status).label,
             "id_number": finding.id_number if revealed else mask_id_number(finding.id_number),
             "name": finding.name if revealed else mask_name(finding.name),
-            "reason": reason,
+            "reason": evidence.reason,
             "evidence": evidence,
             "revealed": revealed,
             "reveal_form": reveal_form,

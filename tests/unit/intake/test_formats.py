@@ -74,8 +74,57 @@ def test_a_file_mixing_utf8_and_gbk_is_refused(tmp_path: Path) -> None:
         handle.write(f"{P2},王芳,2020-01-02\n".encode("gbk"))
     with pytest.raises(IntakeError) as caught:
         parse_source(path)
-    assert caught.value.code == IntakeErrorCode.UNREADABLE_FILE
+    assert caught.value.code == IntakeErrorCode.BAD_ENCODING
     assert "编码不一致" in caught.value.message
+    assert "第20002行“姓名”列" in caught.value.message  # the header is line 1
+
+
+def test_a_utf8_file_with_a_stray_byte_is_refused_as_an_encoding_problem(tmp_path: Path) -> None:
+    """Not as missing columns (GB18030 decodes it as nonsense headers): the line and the
+    column of the first bad byte, the name the owner gave the file, what to do."""
+    path = tmp_path / "upload.csv"
+    path.write_bytes(
+        "公民身份号码,姓名,死亡日期\n".encode()
+        + f"{P1},王芳,2020-01-02\n".encode()
+        + P2.encode() + b",\xff\xfe\xd0,2020-01-02\n"
+    )  # fmt: skip
+    with pytest.raises(IntakeError) as caught:
+        parse_source(path, SourceKind.DEATH, name="死亡名单.csv")
+    error = caught.value
+    assert error.code == IntakeErrorCode.BAD_ENCODING
+    assert "死亡名单.csv" in error.message and "upload" not in error.message
+    assert "第3行“姓名”列" in error.message
+    assert "UTF-8 或 GB18030" in error.message
+    assert "缺少" not in error.message
+
+
+def test_bytes_of_no_chinese_encoding_are_refused_with_their_line(tmp_path: Path) -> None:
+    path = tmp_path / "d.csv"
+    path.write_bytes("公民身份号码,姓名,死亡日期\n".encode() + b"\x80\x80\x80,\x81\x30\xff\n")
+    with pytest.raises(IntakeError) as caught:
+        parse_source(path)
+    assert caught.value.code == IntakeErrorCode.BAD_ENCODING
+    assert "第2行" in caught.value.message
+
+
+def test_a_file_that_is_not_xlsx_is_refused_in_chinese_by_its_own_name(tmp_path: Path) -> None:
+    path = tmp_path / "0123abcd.xlsx"
+    path.write_bytes(b"this is not a zip archive")
+    with pytest.raises(IntakeError) as caught:
+        parse_source(path, name="参保名单.xlsx")
+    message = caught.value.message
+    assert caught.value.code == IntakeErrorCode.UNREADABLE_FILE
+    assert "参保名单.xlsx" in message and "0123abcd" not in message
+    assert "不是有效的 Excel 文件" in message
+    assert not any("a" <= ch.lower() <= "z" for ch in message.replace("Excel", "")
+                   .replace("xlsx", "").replace("CSV", "").replace("UTF", ""))  # fmt: skip
+
+
+def test_an_unknown_kind_asks_for_the_kind_without_a_command_line_hint() -> None:
+    with pytest.raises(IntakeError) as caught:
+        recognise_kind(["公民身份号码", "姓名"], source="名单.csv")
+    assert "类型=路径" not in caught.value.message
+    assert "请指定数据类型" in caught.value.message
 
 
 # --- headers, title rows, kinds -----------------------------------------------------------

@@ -7,13 +7,14 @@ from typing import Any, Final
 
 from shebao.errors import ShebaoError
 
-__all__ = ["IntakeError", "IntakeErrorCode", "RejectCode"]
+__all__ = ["IntakeError", "IntakeErrorCode", "RejectCode", "command_line_message"]
 
 
 class IntakeErrorCode(StrEnum):
     FILE_NOT_FOUND = "FILE_NOT_FOUND"
     UNSUPPORTED_FORMAT = "UNSUPPORTED_FORMAT"
     UNREADABLE_FILE = "UNREADABLE_FILE"
+    BAD_ENCODING = "BAD_ENCODING"
     NO_HEADER = "NO_HEADER"
     UNKNOWN_KIND = "UNKNOWN_KIND"
     AMBIGUOUS_KIND = "AMBIGUOUS_KIND"
@@ -28,6 +29,19 @@ class IntakeError(ShebaoError):
         self, code: IntakeErrorCode, message: str, details: list[dict[str, Any]] | None = None
     ) -> None:
         super().__init__(code=code.value, message=message, status=422, details=details or [])
+
+
+_KIND_CODES: Final[frozenset[str]] = frozenset(
+    {IntakeErrorCode.UNKNOWN_KIND.value, IntakeErrorCode.AMBIGUOUS_KIND.value}
+)
+
+
+def command_line_message(error: ShebaoError) -> str:
+    """The message as a command prints it: where the kind must be given, how to give it on
+    the command line (the pages have a field for it and say so themselves)."""
+    if error.code in _KIND_CODES:
+        return f"{error.message}（以“类型=路径”指定，如 population=人口.csv）"
+    return error.message
 
 
 class RejectCode(StrEnum):

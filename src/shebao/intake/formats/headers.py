@@ -107,16 +107,15 @@ def recognise_kind(headers: Sequence[str], *, source: str) -> SourceKind:
         shown = "、".join(h for h in headers if h) or "（无）"
         raise IntakeError(
             IntakeErrorCode.UNKNOWN_KIND,
-            f"无法从表头识别文件“{source}”的数据类型（表头：{shown}），"
-            "请以“类型=路径”指定，如 population=人口.csv",
+            f"无法从表头识别文件“{source}”的数据类型（表头：{shown}），请指定数据类型",
             details=[{"source": source, "headers": list(headers)}],
         )
     scored.sort(key=lambda item: item[0], reverse=True)
     if len(scored) > 1 and scored[0][0] == scored[1][0]:
-        names = "、".join(f"{k.value}（{k.label}）" for score, k in scored if score == scored[0][0])
+        names = "、".join(k.label for score, k in scored if score == scored[0][0])
         raise IntakeError(
             IntakeErrorCode.AMBIGUOUS_KIND,
-            f"文件“{source}”的表头可对应多种数据类型：{names}，请以“类型=路径”指定",
+            f"文件“{source}”的表头可对应多种数据类型：{names}，请指定数据类型",
             details=[{"source": source, "kinds": [k.value for _, k in scored]}],
         )
     return scored[0][1]

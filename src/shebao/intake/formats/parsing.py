@@ -193,8 +193,10 @@ def parse_source(
     con: duckdb.DuckDBPyConnection | None = None,
     snapshot: str | os.PathLike[str] | None = None,
     fields: Mapping[SourceKind, Collection[str]] | None = None,
+    name: str | None = None,
 ) -> ParsedSource:
     """Read a department file and standardise it. `kind` None: recognised from the headers.
+    `name`: the file's name as its owner gave it, if it is stored under another.
 
     With `snapshot`, DuckDB writes the accepted rows straight to that Parquet file (in its
     own threads, without a copy in Python memory) and `table` reads them back on demand.
@@ -212,12 +214,14 @@ def parse_source(
     def select(headers: tuple[str, ...]) -> list[int]:
         # The kind and the columns are settled from the headers before the rows are read,
         # so that only the kind's columns are read at all.
-        found = match_columns(kind or recognise_kind(headers, source=name), headers, source=name)
+        found = match_columns(
+            kind or recognise_kind(headers, source=display), headers, source=display
+        )
         matched.append(found)
         return [position for position, _ in found.columns.values()]
 
-    name = Path(path).name
-    raw = read_raw(path, select=select)
+    display = name or Path(path).name
+    raw = read_raw(path, select=select, name=display)
     target = None if snapshot is None else Path(snapshot)
     kind = matched[0].kind
     wanted = None if fields is None or kind not in fields else frozenset(fields[kind])

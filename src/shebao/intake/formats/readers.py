@@ -83,37 +83,45 @@ def _everything(headers: tuple[str, ...]) -> Collection[int]:
     return range(len(headers))
 
 
-def read_raw(path: str | os.PathLike[str], *, select: Select = _everything) -> RawTable:
+def read_raw(
+    path: str | os.PathLike[str], *, select: Select = _everything, name: str | None = None
+) -> RawTable:
     """Read a file's cells. `select` is given the headers and returns the positions of the
     columns to read (the others are skipped: a 10-million-row file is read column by
-    column, and unread columns cost neither time nor memory); it may raise IntakeError."""
+    column, and unread columns cost neither time nor memory); it may raise IntakeError.
+
+    `name` is the file's name as its owner gave it (an upload is stored under another
+    name): messages and the `source` column use it. Messages are Chinese only; a library's
+    own words go to the details, for those who debug."""
     file = Path(path)
+    source = name or file.name
     if not file.is_file():
         raise IntakeError(
             IntakeErrorCode.FILE_NOT_FOUND,
-            f"找不到文件“{file}”",
-            details=[{"path": str(file)}],
+            f"找不到文件“{name or file}”",
+            details=[{"path": str(file), "source": source}],
         )
-    suffix = file.suffix.lower()
+    suffix = Path(source).suffix.lower() or file.suffix.lower()
     try:
         if suffix in CSV_SUFFIXES:
-            return _read_csv(file, select)
+            return _read_csv(file, select, source)
         if suffix in XLSX_SUFFIXES:
-            return _read_xlsx(file, select)
+            return _read_xlsx(file, select, source)
         if suffix in PARQUET_SUFFIXES:
-            return _read_parquet(file, select)
+            return _read_parquet(file, select, source)
     except IntakeError:
         raise
     except (OSError, ValueError, pl.exceptions.PolarsError, pa.ArrowException) as error:
         raise IntakeError(
             IntakeErrorCode.UNREADABLE_FILE,
-            f"文件“{file.name}”无法读取：{error}",
-            details=[{"source": file.name}],
+            f"文件“{source}”无法读取：文件可能已损坏，或内容与扩展名“{suffix}”不符。"
+            "请确认文件能正常打开，另存后重新上传",
+            details=[{"source": source, "cause": str(error)}],
         ) from error
     raise IntakeError(
         IntakeErrorCode.UNSUPPORTED_FORMAT,
-        f"文件“{file.name}”的格式不支持：请提供 CSV、XLSX 或 Parquet 文件",
-        details=[{"source": file.name, "suffix": suffix}],
+        f"文件“{source}”的格式不支持：请提供 CSV、XLSX 或 Parquet 文件",
+        details=[{"source": source, "suffix": suffix}],
     )
 
 
@@ -149,36 +157,131 @@ def _finish(
 # --- CSV ---------------------------------------------------------------------------------
 
 
-def _sniff_encoding(sample: bytes) -> str:
-    """UTF-8 if the sample decodes strictly (a character cut at the end of the sample is
-    allowed), else GB18030, the superset of GBK and GB2312 that Chinese systems export."""
-    decoder = codecs.getincrementaldecoder("utf-8")("strict")
+def _decodes(sample: bytes, encoding: str) -> UnicodeDecodeError | None:
+    """None if the sample decodes strictly (a character cut at the end of the sample is
+    allowed), else the error."""
+    decoder = codecs.getincrementaldecoder(encoding)("strict")
     try:
         decoder.decode(sample, final=False)
-    except UnicodeDecodeError:
-        return "gb18030"
-    return "utf-8"
+    except UnicodeDecodeError as error:
+        return error
+    return None
 
 
-def _read_csv(file: Path, select: Select) -> RawTable:
-    with file.open("rb") as handle:
-        sample = handle.read(_SNIFF_BYTES)
-    if not sample.strip():
-        raise IntakeError(
-            IntakeErrorCode.NO_HEADER, f"文件“{file.name}”为空，没有表头", [{"source": file.name}]
-        )
-    encoding = _sniff_encoding(sample)
+def _top_rows(sample: bytes, encoding: str) -> tuple[str, list[list[str]]]:
+    """The delimiter and the first rows of the sample, decoded leniently."""
     text = sample.decode(encoding, errors="replace").lstrip("\ufeff")
     lines = text.splitlines()[: MAX_TITLE_ROWS + 1]
     if len(sample) == _SNIFF_BYTES and len(lines) > 1:
         lines = lines[:-1]  # the last line of the sample may be cut
     delimiter = max(_DELIMITERS, key=lambda d: sum(line.count(d) for line in lines))
-    top = list(csv.reader(lines, delimiter=delimiter))
+    return delimiter, list(csv.reader(lines, delimiter=delimiter))
+
+
+def _known_headers(sample: bytes, encoding: str) -> int:
+    return max((known_header_count(row) for row in _top_rows(sample, encoding)[1]), default=0)
+
+
+def _sniff_encoding(sample: bytes, source: str) -> str:
+    """UTF-8 if the sample decodes strictly, else GB18030, the superset of GBK and GB2312
+    that Chinese systems export. GB18030 decodes most byte strings, a UTF-8 file with a
+    stray byte too (as nonsense): when the headers read better as UTF-8, the file is UTF-8
+    with an invalid byte, and is refused as such, naming the line and column."""
+    utf8_error = _decodes(sample, "utf-8")
+    if utf8_error is None:
+        return "utf-8"
+    if _decodes(sample, "gb18030") is not None or _known_headers(sample, "utf-8") > _known_headers(
+        sample, "gb18030"
+    ):
+        raise _encoding_error(source, sample, utf8_error.start, "utf-8")
+    return "gb18030"
+
+
+def _encoding_error(source: str, data: bytes, offset: int, encoding: str) -> IntakeError:
+    """The refusal of a file whose byte at `offset` of `data` (the file's start) cannot be
+    read in `encoding`: which line, and which column by the header (read as `encoding`)."""
+    line = data.count(b"\n", 0, offset) + 1
+    delimiter, top = _top_rows(data[:_SNIFF_BYTES], encoding)
+    header_index = _header_index(top) if top else 0
+    headers = [_clean_header(cell) for cell in top[header_index]] if top else []
+    start = data.rfind(b"\n", 0, offset) + 1
+    column = _column_at(data[start:offset], encoding, delimiter, headers)
+    return _bad_encoding(source, line, column)
+
+
+def _column_at(before: bytes, encoding: str, delimiter: str, headers: Sequence[str]) -> str:
+    """The column (by its header) of a line's cell that starts after `before`."""
+    text = before.decode(encoding, errors="replace")
+    position = max(len(next(csv.reader([text], delimiter=delimiter), [])) - 1, 0)
+    if position < len(headers) and headers[position]:
+        return f"“{headers[position]}”列"
+    return f"第{position + 1}列"
+
+
+def _bad_encoding(source: str, line: int, column: str, mixed: bool = False) -> IntakeError:
+    what = (
+        "的编码不一致：开头是 UTF-8，后面混入了非 UTF-8 的内容（可能是 GBK 编码的行）"
+        if mixed
+        else "含有无法识别的字符：不是有效的 UTF-8 编码，也不是 GB18030/GBK 编码"
+    )
+    where = f"（第一处在第{line}行{column}）" if line else ""
+    return IntakeError(
+        IntakeErrorCode.BAD_ENCODING,
+        f"文件“{source}”{what}{where}。"
+        "请用 Excel 或记事本“另存为”UTF-8 或 GB18030 编码的 CSV 后重新上传",
+        [{"source": source, "line": line, "column": column}],
+    )
+
+
+def _first_bad_byte(file: Path, encoding: str) -> tuple[int, bytes] | None:
+    """The line (1-based) of the first byte of `file` that `encoding` cannot read, and the
+    bytes of that line before it; None if the whole file reads."""
+    line = 1
+    carry = b""
+    with file.open("rb") as handle:
+        while True:
+            chunk = handle.read(_CHUNK_BYTES)
+            data = carry + chunk
+            try:
+                data.decode(encoding)
+            except UnicodeDecodeError as error:
+                cut = error.end == len(data) and error.reason == "unexpected end of data"
+                if chunk and cut:  # a character cut at the chunk's end: read on
+                    line += data.count(b"\n", 0, error.start)
+                    carry = data[error.start :]
+                    continue
+                start = data.rfind(b"\n", 0, error.start) + 1
+                return line + data.count(b"\n", 0, error.start), data[start : error.start]
+            if not chunk:
+                return None
+            line += data.count(b"\n")
+            carry = b""
+
+
+def _bad_encoding_in(
+    file: Path, source: str, encoding: str, headers: list[str], delimiter: str, mixed: bool
+) -> IntakeError:
+    found = _first_bad_byte(file, encoding)
+    if found is None:
+        return _bad_encoding(source, 0, "", mixed)
+    line, before = found
+    return _bad_encoding(source, line, _column_at(before, encoding, delimiter, headers), mixed)
+
+
+def _read_csv(file: Path, select: Select, source: str) -> RawTable:
+    with file.open("rb") as handle:
+        sample = handle.read(_SNIFF_BYTES)
+    if not sample.strip():
+        raise IntakeError(
+            IntakeErrorCode.NO_HEADER, f"文件“{source}”为空，没有表头", [{"source": source}]
+        )
+    encoding = _sniff_encoding(sample, source)
+    delimiter, top = _top_rows(sample, encoding)
     header_index = _header_index(top)
     headers = [_clean_header(cell) for cell in top[header_index]]
     if not any(headers):
         raise IntakeError(
-            IntakeErrorCode.NO_HEADER, f"文件“{file.name}”没有表头", [{"source": file.name}]
+            IntakeErrorCode.NO_HEADER, f"文件“{source}”没有表头", [{"source": source}]
         )
 
     wanted = sorted(select(tuple(headers)))
@@ -204,16 +307,14 @@ def _read_csv(file: Path, select: Select) -> RawTable:
                 raise
             # The header decoded as UTF-8, a later row does not: two encodings in one file.
             # Reading it all as GB18030 would garble the UTF-8 part without a word.
-            raise IntakeError(
-                IntakeErrorCode.UNREADABLE_FILE,
-                f"文件“{file.name}”的编码不一致：开头是 UTF-8，后面含有非 UTF-8 内容"
-                "（可能混入了 GBK 编码的行），请统一保存为 UTF-8 或 GB18030 后重试",
-                [{"source": file.name}],
-            ) from error
+            raise _bad_encoding_in(file, source, "utf-8", headers, delimiter, True) from error
     else:
-        with _transcoded(file) as utf8_copy:
-            frame = read(utf8_copy)
-    return _finish(file.name, "csv", encoding, header_index + 1, headers, frame)
+        try:
+            with _transcoded(file) as utf8_copy:
+                frame = read(utf8_copy)
+        except UnicodeDecodeError as error:
+            raise _bad_encoding_in(file, source, "gb18030", headers, delimiter, False) from error
+    return _finish(source, "csv", encoding, header_index + 1, headers, frame)
 
 
 @contextmanager
@@ -223,16 +324,9 @@ def _transcoded(file: Path) -> Iterator[Path]:
     handle, name = tempfile.mkstemp(suffix=".csv", prefix="shebao-intake-")
     try:
         with file.open("rb") as source, os.fdopen(handle, "wb") as target:
-            try:
-                while chunk := source.read(_CHUNK_BYTES):
-                    target.write(decoder.decode(chunk).encode("utf-8"))
-                target.write(decoder.decode(b"", final=True).encode("utf-8"))
-            except UnicodeDecodeError as error:
-                raise IntakeError(
-                    IntakeErrorCode.UNREADABLE_FILE,
-                    f"文件“{file.name}”的编码无法识别：既不是 UTF-8 也不是 GB18030/GBK",
-                    [{"source": file.name}],
-                ) from error
+            while chunk := source.read(_CHUNK_BYTES):
+                target.write(decoder.decode(chunk).encode("utf-8"))
+            target.write(decoder.decode(b"", final=True).encode("utf-8"))
         yield Path(name)
     finally:
         Path(name).unlink(missing_ok=True)
@@ -260,7 +354,7 @@ def _cell_text(value: object) -> str | None:
     return str(value)
 
 
-def _read_xlsx(file: Path, select: Select) -> RawTable:
+def _read_xlsx(file: Path, select: Select, source: str) -> RawTable:
     from python_calamine import CalamineError, CalamineWorkbook
 
     try:
@@ -272,14 +366,15 @@ def _read_xlsx(file: Path, select: Select) -> RawTable:
     except CalamineError as error:
         raise IntakeError(
             IntakeErrorCode.UNREADABLE_FILE,
-            f"文件“{file.name}”不是有效的 Excel 文件：{error}",
-            [{"source": file.name}],
+            f"文件“{source}”不是有效的 Excel 文件，无法打开：文件可能已损坏，或是改了扩展名的"
+            "其他文件（如 CSV）。请在 Excel 中打开后另存为 .xlsx 或 CSV（UTF-8）再上传",
+            [{"source": source, "cause": str(error)}],
         ) from error
     # Leading blank rows are not title rows.
     first = next((i for i, row in enumerate(rows) if any(c not in (None, "") for c in row)), None)
     if first is None:
         raise IntakeError(
-            IntakeErrorCode.NO_HEADER, f"文件“{file.name}”为空，没有表头", [{"source": file.name}]
+            IntakeErrorCode.NO_HEADER, f"文件“{source}”为空，没有表头", [{"source": source}]
         )
     header_index = first + _header_index(rows[first:])
     headers = [_clean_header(_cell_text(cell)) for cell in rows[header_index]]
@@ -290,7 +385,7 @@ def _read_xlsx(file: Path, select: Select) -> RawTable:
         for i in sorted(select(tuple(headers)))
     }  # fmt: skip
     frame = pl.DataFrame(columns)
-    return _finish(file.name, "xlsx", None, header_index + 1, headers, frame)
+    return _finish(source, "xlsx", None, header_index + 1, headers, frame)
 
 
 # --- Parquet -----------------------------------------------------------------------------
@@ -311,11 +406,11 @@ def _as_text(column: pa.ChunkedArray) -> pa.ChunkedArray:
     return pc.cast(column, pa.large_string())
 
 
-def _read_parquet(file: Path, select: Select) -> RawTable:
+def _read_parquet(file: Path, select: Select, source: str) -> RawTable:
     names = pq.read_schema(file).names
     headers = [_clean_header(name) for name in names]
     positions = sorted(select(tuple(headers)))
     table = pq.read_table(file, columns=[names[i] for i in positions])
     columns = {f"c{i}": _as_text(table.column(j)) for j, i in enumerate(positions)}
     frame = pl.DataFrame(pa.table(columns))
-    return _finish(file.name, "parquet", None, 1, headers, frame)
+    return _finish(source, "parquet", None, 1, headers, frame)

@@ -16,6 +16,7 @@ from shebao.errors import ShebaoError
 from shebao.geo.models import Region
 from shebao.intake.choices import ImportStatus
 from shebao.intake.formats import SourceKind
+from shebao.intake.formats.errors import command_line_message
 from shebao.intake.models import ImportBatch
 from shebao.intake.services import import_batch_submit
 from shebao.jobs.services import job_run_next
@@ -56,7 +57,7 @@ class Command(BaseCommand):
                     actor=None, path=path, kind=kind, region=region
                 )
             except ShebaoError as error:
-                self.stderr.write(f"{path.name}：{error.message}")
+                self.stderr.write(f"{path.name}：{command_line_message(error)}")
                 failed += 1
                 continue
             if not created:

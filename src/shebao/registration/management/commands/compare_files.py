@@ -26,6 +26,7 @@ from shebao.comparison.pipeline import ENGINE_NAMES, compare_files, parse_input_
 from shebao.errors import ShebaoError
 from shebao.identity._issues import today_in_china
 from shebao.intake.formats import SourceKind
+from shebao.intake.formats.errors import command_line_message
 
 
 def _as_of(value: str) -> date:
@@ -110,7 +111,7 @@ class Command(BaseCommand):
                 engine_options=_engine_options(engine),
             )
         except ShebaoError as error:
-            raise CommandError(error.message) from error
+            raise CommandError(command_line_message(error)) from error
         summary = result.summary
         lines = [f"比对完成（{engine}，基准日期 {as_of.isoformat()}），输出目录 {result.out_dir}"]
         for category, count in summary["counts"].items():
