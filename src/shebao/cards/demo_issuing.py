@@ -48,6 +48,7 @@ from shebao.cards.services.production import (
     production_batch_export,
     production_batches_form,
     production_results_import,
+    vendor_order_read,
     vendor_results_file,
 )
 from shebao.geo.models import Region
@@ -153,7 +154,7 @@ def issuing_demo_seed(*, city_code: str = "420700") -> dict[str, int]:
     vendor = Organisation.objects.filter(kind=OrganisationKind.CARD_VENDOR).first()
     for batch in formed:
         batch, sealed = production_batch_export(actor=centre_user, batch_id=batch.pk, vendor=vendor)
-        lines = list(csv.DictReader(io.StringIO(open_exchange_file(sealed).content.decode())))
+        lines = vendor_order_read(open_exchange_file(sealed).content).rows
         results = [
             (r["社保卡号"], r["社会保障号码"], i != 2, "" if i != 2 else "芯片初始化失败")
             for i, r in enumerate(lines)

@@ -7,8 +7,6 @@ a second run changes nothing."""
 
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -32,6 +30,7 @@ from shebao.cards.services.production import (
     production_batch_export,
     production_batch_form,
     production_results_import,
+    vendor_order_read,
     vendor_results_file,
 )
 
@@ -78,7 +77,7 @@ def _mail_online_application(centre_user: User) -> int:
         if batch is None:
             return 0
         batch, sealed = production_batch_export(actor=centre_user, batch_id=batch.pk, vendor=vendor)
-        rows = csv.DictReader(io.StringIO(open_exchange_file(sealed).content.decode()))
+        rows = vendor_order_read(open_exchange_file(sealed).content).rows
         results = [(r["社保卡号"], r["社会保障号码"], True, "") for r in rows]
         production_results_import(actor=centre_user, data=vendor_results_file(batch, results))
         app.refresh_from_db()

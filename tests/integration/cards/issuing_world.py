@@ -146,7 +146,6 @@ def photo_zip(photos: dict[str, bytes]) -> bytes:
 def produce_all(world: World) -> list[int]:
     """The card centre forms production batches of everything ready, sends them to the
     vendor, and the vendor reports every card made. Returns the ids of the cards made."""
-    import csv
 
     from shebao.cards.models import Application
     from shebao.cards.services.exchange import open_exchange_file
@@ -154,6 +153,7 @@ def produce_all(world: World) -> list[int]:
         production_batch_export,
         production_batches_form,
         production_results_import,
+        vendor_order_read,
         vendor_results_file,
     )
 
@@ -162,7 +162,7 @@ def produce_all(world: World) -> list[int]:
         batch, sealed = production_batch_export(
             actor=world.centre_clerk, batch_id=batch.pk, vendor=world.vendor
         )
-        rows = list(csv.DictReader(io.StringIO(open_exchange_file(sealed).content.decode())))
+        rows = vendor_order_read(open_exchange_file(sealed).content).rows
         production_results_import(
             actor=world.vendor_clerk,
             data=vendor_results_file(

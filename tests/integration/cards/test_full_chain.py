@@ -69,6 +69,7 @@ from shebao.cards.services.production import (
     production_batch_export,
     production_batches_form,
     production_results_import,
+    vendor_order_read,
     vendor_results_file,
 )
 from shebao.registry.models import BankAccount, Person
@@ -179,7 +180,7 @@ def _vendor_round(world: World, batch: ProductionBatch) -> None:
     assert all(i.encode() not in sealed for i in ids)  # SM4-encrypted
     opened = open_exchange_file(sealed, kind=KIND_VENDOR_ORDER)
     assert opened.digest == batch.export_digest  # SM3 over the plain content
-    rows = list(csv.DictReader(io.StringIO(opened.content.decode())))
+    rows = vendor_order_read(opened.content).rows
     assert sorted(r["社会保障号码"] for r in rows) == sorted(ids)
     results = [(r["社保卡号"], r["社会保障号码"], True, "") for r in rows]
     outcome = production_results_import(

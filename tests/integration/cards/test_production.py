@@ -41,6 +41,7 @@ from shebao.cards.services.production import (
     production_batch_export,
     production_batches_form,
     production_results_import,
+    vendor_order_read,
     vendor_results_file,
 )
 from shebao.errors import ShebaoError
@@ -139,7 +140,7 @@ def test_batches_per_unit_and_per_town_with_valid_unique_numbers() -> None:
 
 
 def _vendor_results(content: bytes, failed_rows: set[int]) -> list[tuple[str, str, bool, str]]:
-    reader = csv.DictReader(io.StringIO(content.decode()))
+    reader = vendor_order_read(content).rows
     return [
         (
             r["社保卡号"],
@@ -162,7 +163,7 @@ def test_vendor_file_is_sm4_encrypted_and_results_apply_in_bulk_once() -> None:
     assert world.people[0].id_number.encode() not in sealed  # encrypted
     opened = open_exchange_file(sealed, kind=KIND_VENDOR_ORDER)
     assert opened.reference == batch.code and opened.digest == batch.export_digest
-    rows = list(csv.DictReader(io.StringIO(opened.content.decode())))
+    rows = vendor_order_read(opened.content).rows
     assert [r["社会保障号码"] for r in rows] == sorted(
         (p.id_number for p in world.people),
         key=lambda i: Card.objects.get(person__id_number=i).card_number,

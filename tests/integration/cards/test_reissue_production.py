@@ -4,8 +4,6 @@ results, and the replacement then travels the custody chain to pickup and activa
 
 from __future__ import annotations
 
-import csv
-import io
 from decimal import Decimal
 
 import pytest
@@ -26,6 +24,7 @@ from shebao.cards.services.production import (
     production_batch_export,
     production_batches_form,
     production_results_import,
+    vendor_order_read,
     vendor_results_file,
 )
 from tests.factories import make_card
@@ -60,7 +59,7 @@ def _vendor_file_rows(world: World, batch: ProductionBatch) -> list[dict[str, st
     assert batch.status == ProductionBatchStatus.SENT
     opened = open_exchange_file(sealed, kind=KIND_VENDOR_ORDER)
     assert opened.digest == batch.export_digest
-    return list(csv.DictReader(io.StringIO(opened.content.decode())))
+    return vendor_order_read(opened.content).rows
 
 
 def test_a_replacement_goes_through_production_to_pickup_and_activation() -> None:

@@ -9,6 +9,8 @@ number; the card and card-id unique constraints stand behind it.
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
@@ -50,6 +52,8 @@ class CardSeries(models.Model):
 
 
 class ProductionBatch(models.Model):
+    REMAKE_PREFIX: ClassVar[str] = "CZ"
+
     code = models.CharField("制卡批次号", max_length=32, unique=True)
     kind = models.CharField("申领方式", max_length=16, choices=ApplicationKind.choices)
     # The unit (collective) or the town office (individual) the batch is made for.
@@ -125,3 +129,9 @@ class ProductionBatch(models.Model):
 
     def __str__(self) -> str:
         return self.code
+
+    @property
+    def is_remake(self) -> bool:
+        """A batch remaking cards the vendor reported failed (重新制卡), formed by
+        `production_failed_remake`: its code starts with 重制's prefix."""
+        return self.code.startswith(self.REMAKE_PREFIX)

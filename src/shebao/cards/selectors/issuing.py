@@ -60,11 +60,13 @@ def application_batches_visible(actor: User) -> QuerySet[ApplicationBatch]:
     org = actor.organisation
     if org is None or org.kind in (OrganisationKind.BANK, OrganisationKind.BANK_BRANCH):
         return qs.none()
+    on_path = Q(submitter=org) | Q(holder=org) | Q(path__contains=f",{org.code},")
     if org.kind in _REGION_WIDE:
-        return qs.filter(region__code__startswith=org.region.prefix)
-    return qs.filter(Q(submitter=org) | Q(holder=org) | Q(path__contains=f",{org.code},")).filter(
-        region__code__startswith=org.region.prefix
-    )
+        # A unit anchored above the office's region (a city-wide employer reporting to this
+        # district card office) sends its batches through the office: the office sees what it
+        # holds or passed on, wherever the unit is registered.
+        return qs.filter(Q(region__code__startswith=org.region.prefix) | on_path)
+    return qs.filter(on_path).filter(region__code__startswith=org.region.prefix)
 
 
 def applications_visible(actor: User) -> QuerySet[Application]:
@@ -154,6 +156,10 @@ def production_batches_visible(actor: User) -> QuerySet[ProductionBatch]:
         return qs.none()
     if org.kind == OrganisationKind.CARD_VENDOR:
         return qs.filter(vendor=org).exclude(status="formed")
+    if org.kind == OrganisationKind.CARD_CENTRE:
+        # Its own batches wherever the holders live (a replacement for a holder registered
+        # outside the city forms a batch of the holder's town).
+        return qs.filter(Q(region__code__startswith=org.region.prefix) | Q(card_centre=org))
     if org.kind in _REGION_WIDE:
         return qs.filter(region__code__startswith=org.region.prefix)
     return qs.filter(organisation=org)

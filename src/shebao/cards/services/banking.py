@@ -61,6 +61,7 @@ __all__ = [
     "account_requests_prepare",
     "account_results_import",
     "add_workdays",
+    "card_account_require_opened",
     "completion_rate",
     "is_workday",
 ]
@@ -584,3 +585,55 @@ def account_opening_stats(*, actor: User, today: date | None = None) -> list[Acc
         )
         for r in rows
     ]
+
+
+# ---- activation needs the account -----------------------------------------------------------
+
+
+class AccountNotOpened(ShebaoError):
+    def __init__(self, message: str) -> None:
+        super().__init__(code="ACCOUNT_NOT_OPENED", message=message, status=409)
+
+
+def card_account_require_opened(*, actor: User | None, card_id: int) -> None:
+    """A card sent for account opening (its production prepared an account-opening item for
+    it, or for the card it replaces: the account stays with the new card) is activated only
+    once the bank reports the account opened. A card never sent (no bank chosen, issued
+    before this system, or opened on the spot at a branch) needs nothing here. A refusal
+    is audited (DENIED) and raised as AccountNotOpened with the reason in Chinese."""
+    from shebao.cards.models import Card
+
+    chain: list[int] = []
+    next_id: int | None = card_id
+    while next_id is not None and next_id not in chain:
+        chain.append(next_id)
+        next_id = Card.objects.filter(pk=next_id).values_list("replaces_id", flat=True).first()
+    latest = (
+        AccountOpeningItem.objects.filter(card_id__in=chain)
+        .exclude(status=AccountItemStatus.RESUBMITTED)
+        .select_related("request__bank")
+        .order_by("-pk")
+        .first()
+    )
+    if latest is None or latest.status == AccountItemStatus.OPENED:
+        return
+    card = Card.objects.filter(pk=card_id).values_list("card_number", "person_id").first()
+    number, person_id = card if card is not None else ("", None)
+    bank = latest.request.bank.name
+    if latest.status == AccountItemStatus.FAILED:
+        message = (
+            f"卡号 {number} 在{bank}开户失败（{latest.failure_reason or '未注明原因'}），"
+            "不能激活；请先在开户失败清理中更正后重新提交开户，待银行回盘开户成功后再激活"
+        )
+    else:
+        message = f"卡号 {number} 在{bank}的银行账户尚未开立（等待银行开户结果），暂不能激活"
+    with transaction.atomic():
+        audit_record(
+            actor=actor,
+            action=AuditAction.DENIED,
+            target_type="card",
+            target_id=card_id,
+            person_id=person_id,
+            detail={"event": "activate", "code": "ACCOUNT_NOT_OPENED", "account": latest.status},
+        )
+    raise AccountNotOpened(message)

@@ -233,8 +233,12 @@ def _scoped_card(actor: User, card_id: int, roles: frozenset[str]) -> Card:
 
 
 def card_activate(*, actor: User, card_id: int) -> Card:
-    """激活 at the card's bank (a bank branch sees only its own bank's cards)."""
+    """激活 at the card's bank (a bank branch sees only its own bank's cards), once its bank
+    account is opened (`card_account_require_opened`)."""
+    from shebao.cards.services.banking import card_account_require_opened
+
     card = _scoped_card(actor, card_id, BANK_ROLES)
+    card_account_require_opened(actor=actor, card_id=card.pk)
     return card_apply_event(card_id=card.pk, event=CardEvent.ACTIVATE, actor=actor, channel="bank")[
         0
     ]

@@ -17,11 +17,12 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Final
+from pathlib import Path
+from typing import Any, Final
 
 import polars as pl
 from django.db import connection, transaction
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from shebao.accounts.audit import audit_record
@@ -72,14 +73,17 @@ __all__ = [
     "VENDOR_ORDER_HEADER",
     "VENDOR_RESULT_HEADER",
     "VendorImportResult",
+    "VendorOrder",
     "card_numbers",
     "card_numbers_allocate",
     "production_batch_export",
     "production_batch_form",
     "production_batch_vendor_file",
     "production_batches_form",
+    "production_failed_remake",
     "production_reissues_form",
     "production_results_import",
+    "vendor_order_read",
 ]
 
 _CHUNK: Final[int] = 5_000
@@ -323,11 +327,11 @@ def production_reissues_form(*, actor: User, today: date | None = None) -> list[
                 reissued_from__production_batch__isnull=True,
             )
             .order_by("pk")
-            .values_list("pk", "person__hukou_region_id")
+            .values_list("pk", "person__hukou_region_id", "person__residence_region_id")
         )
         per_town: dict[str, list[int]] = defaultdict(list)
-        for pk, region_id in rows:
-            per_town[(region_id or issuing.code)[:9]].append(pk)
+        for pk, hukou, residence in rows:
+            per_town[_reissue_town(issuing, hukou, residence)].append(pk)
         towns = Region.objects.in_bulk(list(per_town))
         area = issuing.code[:6]
         for town_code, ids in sorted(per_town.items()):
@@ -358,6 +362,128 @@ def production_reissues_form(*, actor: User, today: date | None = None) -> list[
     return formed
 
 
+def _reissue_town(issuing: Region, hukou: str | None, residence: str | None) -> str:
+    """The town whose batch a replacement joins: the holder's town of household registration
+    when it is in the issuing area, else the town they live in there (a holder registered in
+    another city), else the issuing area itself; the card centre's pickup chain runs there."""
+    for code in (hukou, residence):
+        if code and code.startswith(issuing.prefix):
+            return code[:9]
+    return issuing.code
+
+
+def production_failed_remake(
+    *, actor: User, card_ids: Sequence[int], today: date | None = None
+) -> list[ProductionBatch]:
+    """Remake cards the vendor reported failed (重新制卡): each goes back to 待制卡 under its
+    own number (event 重新提交制卡, after its 制卡失败 in the card's history) and joins a new
+    production batch — one per original batch, code CZ…, same unit or town — that is exported
+    and answered like any other. The application (or the 补换卡 record) moves to the new
+    batch, back at 制卡中; its account-opening item stays, as the card number does. The
+    original batch keeps its counts: it did fail those cards."""
+    card_centre = _require_card_centre(actor)
+    today = today or timezone.localdate()
+    ids = sorted(set(card_ids))
+    if not ids:
+        raise ValidationFailed("请选择要重新制卡的卡片", code="NOTHING_TO_REMAKE")
+    with transaction.atomic():
+        cards = list(
+            Card.objects.select_for_update(of=("self",))
+            .filter(pk__in=ids)
+            .order_by("pk")
+            .values_list("pk", "card_number", "status")
+        )
+        not_failed = [n for _, n, status in cards if status != CardStatus.PRODUCTION_FAILED]
+        if len(cards) != len(ids) or not_failed:
+            raise ValidationFailed(
+                "只有制卡失败的卡可以重新制卡"
+                + (f"：{'、'.join(not_failed[:10])} 不是制卡失败状态" if not_failed else ""),
+                code="NOT_PRODUCTION_FAILED",
+            )
+        origin: dict[int, ProductionBatch] = {}
+        by_batch: dict[int, list[int]] = defaultdict(list)
+        apps = dict(
+            Application.objects.filter(card_id__in=ids).values_list("card_id", "production_batch")
+        )
+        reissues = dict(
+            CardReissue.objects.filter(new_card_id__in=ids).values_list(
+                "new_card_id", "production_batch"
+            )
+        )
+        for pk, _number, _status in cards:
+            batch_id = apps.get(pk) or reissues.get(pk)
+            if batch_id is None:
+                raise ValidationFailed("该卡不属于任何制卡批次", code="NO_PRODUCTION_BATCH")
+            by_batch[batch_id].append(pk)
+        visible = production_batches_visible_ids(actor, list(by_batch))
+        origin = ProductionBatch.objects.in_bulk([b for b in by_batch if b in visible])
+        if len(origin) != len(by_batch):
+            raise PermissionDenied("所选卡片的制卡批次不在您的管辖范围内", "OUT_OF_SCOPE")
+        formed: list[ProductionBatch] = []
+        area = issuing_region_of(card_centre).code[:6]
+        for batch_id, pks in sorted(by_batch.items()):
+            old = origin[batch_id]
+            batch = ProductionBatch.objects.create(
+                code=f"{ProductionBatch.REMAKE_PREFIX}{area}{today:%Y%m%d}{pks[0]:08d}",
+                kind=old.kind,
+                is_reissue=old.is_reissue,
+                organisation=old.organisation,
+                region=old.region,
+                issuing_region=old.issuing_region,
+                card_centre=old.card_centre,
+                vendor=old.vendor,
+                card_count=len(pks),
+                created_by=actor,
+            )
+            if old.is_reissue:
+                CardReissue.objects.filter(new_card_id__in=pks).update(production_batch=batch)
+            else:
+                Application.objects.filter(card_id__in=pks).update(
+                    production_batch=batch, status=ApplicationStatus.IN_PRODUCTION
+                )
+            cards_apply_event(
+                card_ids=pks,
+                event=CardEvent.RESUBMIT,
+                actor=actor,
+                channel="centre",
+                note=f"重新制卡：批次 {batch.code}（原批次 {old.code}）",
+            )
+            audit_record(
+                actor=actor,
+                action=AuditAction.CREATE,
+                target_type="production_batch",
+                target_id=batch.pk,
+                detail={"cards": len(pks), "remake_of": old.code},
+            )
+            formed.append(batch)
+    return formed
+
+
+def production_batches_visible_ids(actor: User, batch_ids: Sequence[int]) -> set[int]:
+    from shebao.cards.selectors.issuing import production_batches_visible
+
+    return set(
+        production_batches_visible(actor).filter(pk__in=batch_ids).values_list("pk", flat=True)
+    )
+
+
+def production_failed_cards(actor: User) -> QuerySet[Card]:
+    """The cards the vendor reported failed, still waiting for a decision (remake or void),
+    in the card centre's batches."""
+    from shebao.cards.selectors.issuing import production_batches_visible
+
+    visible = production_batches_visible(actor).values("pk")
+    return (
+        Card.objects.filter(status=CardStatus.PRODUCTION_FAILED.value)
+        .filter(
+            Q(application__production_batch__in=visible)
+            | Q(reissued_from__production_batch__in=visible)
+        )
+        .select_related("person")
+        .order_by("card_number")
+    )
+
+
 def production_batch_cards(batch: ProductionBatch) -> QuerySet[Card]:
     """The cards of a production batch: made for its applications, or (补换卡) the new cards
     of its reissues."""
@@ -384,13 +510,11 @@ def production_batch_export(
     batch moves to 已送制卡厂商 (exporting again gives a fresh file of the same content)."""
     _require_card_centre(actor)
     with transaction.atomic():
+        from shebao.cards.selectors.issuing import production_batches_visible
+
         batch = (
-            Scope.for_user(actor)
-            .filter(
-                ProductionBatch.objects.select_for_update(of=("self",)),
-                region_fields=("region__code",),
-            )
-            .filter(pk=batch_id)
+            ProductionBatch.objects.select_for_update(of=("self",))
+            .filter(pk=batch_id, pk__in=production_batches_visible(actor).values("pk"))
             .first()
         )
         if batch is None:
@@ -427,7 +551,7 @@ def production_batch_export(
 def _order_content(batch: ProductionBatch) -> bytes:
     if batch.is_reissue:
         return _reissue_order_content(batch)
-    rows = (
+    rows = list(
         Application.objects.filter(production_batch=batch, card__isnull=False)
         .order_by("card__card_number")
         .values_list(
@@ -441,11 +565,117 @@ def _order_content(batch: ProductionBatch) -> bytes:
             "card__issued_on",
             "card__expires_on",
             "bank__name",
+            "photo_source",
             "photo_entry",
+            "batch__photo_zip",
             "photo",
+            "person__photo",
         )
     )
-    return _csv_bytes(
+    sources = {r[0]: _PhotoSource(r[11], r[12], r[13], r[14]) for r in rows}
+    return _order_package(
+        [(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9]) for r in rows], sources
+    )
+
+
+# The vendor's package (送厂数据包): a ZIP, sealed as one exchange file, holding the order
+# file and the photo of every card, named by card number — the vendor prints from it alone.
+ORDER_CSV_NAME: Final[str] = "制卡数据.csv"
+ORDER_PHOTO_DIR: Final[str] = "照片"
+_ZIP_TIME: Final[tuple[int, int, int, int, int, int]] = (1980, 1, 1, 0, 0, 0)
+
+
+@dataclass(frozen=True, slots=True)
+class _PhotoSource:
+    """Where a card's photo is: an entry of the unit's photo ZIP, an uploaded file, or the
+    police photo of the person (the first present wins)."""
+
+    zip_entry: str = ""
+    zip_path: str = ""
+    upload: str = ""
+    police: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class VendorOrder:
+    """A decrypted vendor package: the order rows and the photo bytes by card number."""
+
+    rows: list[dict[str, str]]
+    photos: dict[str, bytes]
+
+
+def vendor_order_read(content: bytes) -> VendorOrder:
+    """Read the decrypted content of a vendor package (the vendor's side, the demo, tests)."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(io.BytesIO(content)) as archive:
+            text = archive.read(ORDER_CSV_NAME).decode("utf-8-sig")
+            photos = {
+                Path(name).stem: archive.read(name)
+                for name in archive.namelist()
+                if name.startswith(f"{ORDER_PHOTO_DIR}/") and not name.endswith("/")
+            }
+    except (zipfile.BadZipFile, KeyError) as exc:
+        raise ValidationFailed(
+            f"送厂数据包不完整：应含 {ORDER_CSV_NAME} 和 {ORDER_PHOTO_DIR}/ 下的照片",
+            code="VENDOR_PACKAGE_INVALID",
+        ) from exc
+    return VendorOrder(list(csv.DictReader(io.StringIO(text))), photos)
+
+
+def _read_storage(name: str) -> bytes | None:
+    from django.core.files.storage import default_storage
+
+    if not name:
+        return None
+    try:
+        with default_storage.open(name, "rb") as fh:
+            data: bytes = fh.read()
+    except OSError:
+        return None
+    return data or None
+
+
+def _photos(sources: dict[str, _PhotoSource]) -> dict[str, bytes]:
+    """Card number → photo bytes; each unit ZIP opened once."""
+    import zipfile
+
+    from django.core.files.storage import default_storage
+
+    out: dict[str, bytes] = {}
+    by_zip: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    for number, src in sources.items():
+        if src.zip_entry and src.zip_path:
+            by_zip[src.zip_path].append((number, src.zip_entry))
+    for zip_name, entries in by_zip.items():
+        try:
+            with zipfile.ZipFile(default_storage.path(zip_name)) as archive:
+                names = set(archive.namelist())
+                for number, entry in entries:
+                    if entry in names:
+                        out[number] = archive.read(entry)
+        except (OSError, zipfile.BadZipFile, NotImplementedError):
+            continue
+    for number, src in sources.items():
+        if number not in out:
+            data = _read_storage(src.upload) or _read_storage(src.police)
+            if data:
+                out[number] = data
+    return out
+
+
+def _order_package(
+    rows: Sequence[tuple[Any, ...]],
+    sources: dict[str, _PhotoSource],
+) -> bytes:
+    """The ZIP: the order CSV (its 照片 column names the photo's entry in the package, empty
+    when the card has none — the vendor reports it failed) and the photos. Fixed timestamps,
+    so exporting again gives the same content and SM3 digest."""
+    import zipfile
+
+    photos = _photos(sources)
+    table = _csv_bytes(
         VENDOR_ORDER_HEADER,
         (
             (
@@ -460,15 +690,23 @@ def _order_content(batch: ProductionBatch) -> bytes:
                 f"{r[7]:%Y%m%d}",
                 f"{r[8]:%Y%m%d}",
                 r[9] or "",
-                r[10] or r[11] or "公安照片",
+                f"{ORDER_PHOTO_DIR}/{r[0]}.jpg" if r[0] in photos else "",
             )
             for i, r in enumerate(rows, start=1)
         ),
     )
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as archive:
+        archive.writestr(zipfile.ZipInfo(ORDER_CSV_NAME, _ZIP_TIME), table)
+        for r in rows:
+            if r[0] in photos:
+                info = zipfile.ZipInfo(f"{ORDER_PHOTO_DIR}/{r[0]}.jpg", _ZIP_TIME)
+                archive.writestr(info, photos[r[0]])
+    return buffer.getvalue()
 
 
 def _reissue_order_content(batch: ProductionBatch) -> bytes:
-    """The vendor file of a 补换卡 batch: the same columns; the photo is the one of the
+    """The vendor package of a 补换卡 batch: the same layout; the photo is the one of the
     holder's latest application that had one (else the police photo)."""
     rows = list(
         production_batch_cards(batch)
@@ -485,35 +723,28 @@ def _reissue_order_content(batch: ProductionBatch) -> bytes:
             "expires_on",
             "bank__name",
             "person_id",
+            "person__photo",
         )
     )
-    photos: dict[int, str] = {}
-    for person_id, entry, photo in (
+    latest: dict[int, _PhotoSource] = {}
+    for person_id, entry, zip_path, photo in (
         Application.objects.filter(person_id__in=[r[10] for r in rows])
         .exclude(photo_entry="", photo="")
         .order_by("pk")
-        .values_list("person_id", "photo_entry", "photo")
+        .values_list("person_id", "photo_entry", "batch__photo_zip", "photo")
     ):
-        photos[person_id] = entry or photo
-    return _csv_bytes(
-        VENDOR_ORDER_HEADER,
-        (
-            (
-                i,
-                r[0],
-                r[1],
-                r[2],
-                r[3],
-                "男" if r[4] == "M" else "女",
-                r[5],
-                r[6],
-                f"{r[7]:%Y%m%d}",
-                f"{r[8]:%Y%m%d}",
-                r[9] or "",
-                photos.get(r[10]) or "公安照片",
-            )
-            for i, r in enumerate(rows, start=1)
-        ),
+        latest[person_id] = _PhotoSource(entry, zip_path or "", photo or "")
+    sources = {
+        r[0]: _PhotoSource(
+            latest[r[10]].zip_entry if r[10] in latest else "",
+            latest[r[10]].zip_path if r[10] in latest else "",
+            latest[r[10]].upload if r[10] in latest else "",
+            r[11] or "",
+        )
+        for r in rows
+    }
+    return _order_package(
+        [(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9]) for r in rows], sources
     )
 
 

@@ -58,6 +58,8 @@ from shebao.cards.services.banking import (
 from shebao.cards.services.production import (
     production_batch_export,
     production_batches_form,
+    production_failed_cards,
+    production_failed_remake,
     production_results_import,
 )
 from shebao.errors import PermissionDenied, ShebaoError
@@ -386,6 +388,14 @@ def production_view(request: HttpRequest) -> HttpResponse:
         else 0
     )
     vendors = Organisation.objects.filter(kind=OrganisationKind.CARD_VENDOR, is_active=True)
+    failed = (
+        [
+            (c.pk, c.card_number, mask_name(c.person.name), mask_id_number(c.person.id_number))
+            for c in production_failed_cards(actor)[:200]
+        ]
+        if is_centre
+        else []
+    )
     return render(
         request,
         "cards/issuing/production.html",
@@ -395,6 +405,7 @@ def production_view(request: HttpRequest) -> HttpResponse:
             "is_centre": is_centre,
             "waiting": waiting,
             "reissues_waiting": reissues_waiting,
+            "failed_cards": failed,
             "vendors": vendors,
             "upload": ResultUploadForm(),
         },
@@ -412,6 +423,23 @@ def production_form_view(request: HttpRequest) -> HttpResponse:
     else:
         cards = sum(b.card_count for b in formed)
         messages.success(request, f"已组成 {len(formed)} 个制卡批次，共 {cards} 张卡")
+    return redirect("cards:issuing_production")
+
+
+@login_required
+@require_POST
+def production_remake_view(request: HttpRequest) -> HttpResponse:
+    actor = _actor(request)
+    ids = [int(v) for v in request.POST.getlist("card") if v.isdigit()]
+    try:
+        formed = production_failed_remake(actor=actor, card_ids=ids)
+    except ShebaoError as exc:
+        _flash_error(request, exc)
+    else:
+        codes = "、".join(b.code for b in formed)
+        messages.success(
+            request, f"已重新制卡 {len(ids)} 张，组成重新制卡批次 {codes}，请导出送制卡厂商"
+        )
     return redirect("cards:issuing_production")
 
 
@@ -563,6 +591,7 @@ urlpatterns: list[URLPattern] = [
         name="issuing_production_export",
     ),
     path("issuing/production/import/", production_import_view, name="issuing_production_import"),
+    path("issuing/production/remake/", production_remake_view, name="issuing_production_remake"),
     path("issuing/accounts/", accounts_view, name="issuing_accounts"),
     path(
         "issuing/accounts/<int:pk>/download/",
