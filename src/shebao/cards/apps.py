@@ -8,6 +8,7 @@ class CardsConfig(AppConfig):
 
     def ready(self) -> None:
         from shebao.cards import admin_custody  # noqa: F401 - registers the custody admin
+        from shebao.cards import jobs  # noqa: F401 - registers the daily rules with the worker
         from shebao.cards.receivers import person_saved
         from shebao.registry.models import Person
 

@@ -373,8 +373,9 @@ def card_reissue(
     return reissue
 
 
-def cards_lapse_temporary_losses(*, today: date | None = None) -> int:
-    """Sweep: temporary loss reports past `CardPolicy.temporary_loss_days` lapse (正常)."""
+def cards_lapse_temporary_losses(*, today: date | None = None, dry_run: bool = False) -> int:
+    """Sweep: temporary loss reports past `CardPolicy.temporary_loss_days` on `today` lapse
+    (正常); with `dry_run`, only count them."""
     from shebao.cards.selectors.custody import card_policy
 
     policy = card_policy()
@@ -385,22 +386,33 @@ def cards_lapse_temporary_losses(*, today: date | None = None) -> int:
             status=CardStatus.TEMPORARY_LOSS.value, temporary_loss_reported_on__lte=cutoff
         ).values_list("pk", flat=True)
     )
+    if dry_run:
+        return len(ids)
     return cards_apply_event(
         card_ids=ids, event=CardEvent.LAPSE_TEMPORARY_LOSS, actor=None, channel="system",
         note=f"临时挂失超过 {policy.temporary_loss_days} 天自动解除",
     )  # fmt: skip
 
 
-def cards_cancel_for_deceased(*, person_ids: Sequence[int] | None = None) -> int:
-    """Cancel every open card of a person the registry records as deceased. Called when the
-    registry saves a death (see `cards.apps`) and by the sweep
-    `shebao cards cancel-deceased`, which also catches deaths loaded in bulk (COPY bypasses
-    model signals)."""
+def cards_cancel_for_deceased(
+    *,
+    person_ids: Sequence[int] | None = None,
+    as_of: date | None = None,
+    dry_run: bool = False,
+) -> int:
+    """Cancel every open card of a person the registry records as deceased (on or before
+    `as_of`, if given). Called when the registry saves a death (see `cards.receivers`) and by
+    the daily sweep `shebao cards cancel-deceased`, which also catches deaths loaded in bulk
+    (COPY bypasses model signals). With `dry_run`, only count them."""
     closed = [s.value for s in CardStatus if s.is_terminal]
     qs = Card.objects.filter(person__life_status=LifeStatus.DECEASED).exclude(status__in=closed)
     if person_ids is not None:
         qs = qs.filter(person_id__in=list(person_ids))
+    if as_of is not None:
+        qs = qs.filter(person__status_date__lte=as_of)
     ids = list(qs.values_list("pk", flat=True))
+    if dry_run:
+        return len(ids)
     return cards_apply_event(
         card_ids=ids, event=CardEvent.CANCEL_ON_DEATH, actor=None, channel="system",
         note="人口库登记死亡，自动注销",

@@ -49,7 +49,10 @@ def _workers(value: str) -> int:
 
 
 class Command(BaseCommand):
-    help = "社会保障卡发行（文件处理）。子命令：check-applications 申领数据制卡条件检查"
+    help = (
+        "社会保障卡发行。子命令：check-applications 申领数据制卡条件检查；recall-overdue、"
+        "lapse-temporary-losses、cancel-deceased 每日规则（--as-of 按指定日期执行）"
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         subcommands = parser.add_subparsers(
