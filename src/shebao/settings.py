@@ -7,6 +7,8 @@ Environment variables:
     SHEBAO_DEBUG        "1" to turn Django's debug mode on (refused in production)
     SHEBAO_ENV          "development" (default) or "production"
     SHEBAO_ALLOWED_HOSTS comma-separated host names (default: localhost names)
+    SHEBAO_SMS_BACKEND  "file" (default: DATA_DIR/sms/outbox.jsonl) or "console"
+    SHEBAO_TRUSTED_PROXIES proxies whose X-Forwarded-For gives the client address
 """
 
 from __future__ import annotations
@@ -80,6 +82,7 @@ INSTALLED_APPS = [
     "shebao.geo",
     "shebao.accounts",
     "shebao.jobs",
+    "shebao.sms",
     "shebao.registry",
     "shebao.intake",
     "shebao.registration",
@@ -163,6 +166,15 @@ PASSWORD_HASHERS = [
 # Lock an account for SHEBAO_LOCKOUT_MINUTES after this many failures in a row.
 SHEBAO_LOCKOUT_THRESHOLD = int(os.environ.get("SHEBAO_LOCKOUT_THRESHOLD", "5"))
 SHEBAO_LOCKOUT_MINUTES = int(os.environ.get("SHEBAO_LOCKOUT_MINUTES", "15"))
+
+# Text messages (one-time codes): "file" appends to DATA_DIR/sms/outbox.jsonl, "console"
+# writes to standard error (see shebao.sms.backends).
+SHEBAO_SMS_BACKEND = os.environ.get("SHEBAO_SMS_BACKEND", "file")
+# Reverse proxies whose X-Forwarded-For is believed for the client address (comma-separated
+# addresses or networks, e.g. "127.0.0.1,10.0.0.0/8"); none by default.
+SHEBAO_TRUSTED_PROXIES = [
+    p.strip() for p in os.environ.get("SHEBAO_TRUSTED_PROXIES", "").split(",") if p.strip()
+]
 
 # Idle sessions end after 30 minutes; every request renews the deadline.
 SESSION_COOKIE_AGE = int(os.environ.get("SHEBAO_SESSION_SECONDS", str(30 * 60)))

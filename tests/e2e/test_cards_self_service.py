@@ -1,7 +1,8 @@
 """A citizen in a real browser, not signed in, on the self-service page (申领进度查询): checks
-their identity, applies online with postal delivery (网上申领), follows the application as
-the card is made and reaches them, and reports a temporary loss (临时挂失) on the active
-card. The card centre, vendor, chain and bank act through the real services in between."""
+their identity with a one-time code sent to the phone on record, applies online with postal
+delivery to the address on record (网上申领), follows the application as the card is made and
+reaches them, and reports a temporary loss (临时挂失) on the active card. The card centre,
+vendor, chain and bank act through the real services in between."""
 
 from __future__ import annotations
 
@@ -15,11 +16,13 @@ from shebao.accounts.models import AuditEvent
 from shebao.cards.models import Application, Card, CardHistory
 from shebao.cards.services.card_life import card_activate
 from shebao.cards.services.postal import postal_dispatch_record
-from shebao.identity.masking import mask_id_number, mask_name
+from shebao.identity.masking import mask_id_number, mask_name, mask_phone
+from shebao.registry.models import Household, Person
 from tests.integration.cards.issuing_world import (
     build_world,
     produce_all,
 )
+from tests.integration.cards.self_service_steps import last_code
 
 pytestmark = pytest.mark.e2e
 
@@ -27,10 +30,21 @@ ADDRESS = "湖北省鄂州市鄂城区凤凰街道凤凰村3组12号"
 
 
 def _identify(page: Any, person: Any) -> None:
+    """The identity check, then the one-time code the phone on record receives (read from
+    the SMS outbox file): a wrong code is refused, the right one opens the page."""
     page.get_by_label("身份证号码").fill(person.id_number)
     page.get_by_label("姓名").fill(person.name)
     page.get_by_label("预留手机号后四位").fill(person.phone[-4:])
-    page.get_by_role("button", name="查询").click()
+    page.get_by_role("button", name="获取验证码").click()
+    page.wait_for_load_state()
+    assert mask_phone(person.phone) in page.get_by_test_id("code-sent").inner_text()
+    code = last_code(person.phone)
+    page.get_by_label("短信验证码").fill("000000" if code != "000000" else "111111")
+    page.get_by_role("button", name="验证", exact=True).click()
+    page.wait_for_load_state()
+    assert "验证码不正确" in page.get_by_test_id("form-error").inner_text()
+    page.get_by_label("短信验证码").fill(code)
+    page.get_by_role("button", name="验证", exact=True).click()
     page.wait_for_load_state()
 
 
@@ -40,6 +54,10 @@ def test_citizen_applies_online_follows_progress_and_reports_a_temporary_loss(
     page = browser_page
     world = build_world(1)
     person = world.people[0]
+    household = Household.objects.create(
+        number="420704001001", region_id=person.hukou_region_id, address=ADDRESS
+    )
+    Person.objects.filter(pk=person.pk).update(household=household)
 
     page.goto("/cards/self-service/")
     assert page.get_by_role("heading", name="社保卡申领进度查询").is_visible()
@@ -50,9 +68,9 @@ def test_citizen_applies_online_follows_progress_and_reports_a_temporary_loss(
 
     # Apply online, postal delivery, the police photo.
     form = page.locator("#online-apply-form")
+    assert ADDRESS not in page.content()  # the address on record, masked
+    assert "湖北省鄂州市" in page.get_by_test_id("postal-address").inner_text()
     form.get_by_label("金融服务银行").select_option(label="农业银行鄂州分行")
-    form.get_by_label("联系电话").fill("13912345678")
-    form.get_by_label("邮寄地址").fill(ADDRESS)
     form.get_by_role("button", name="提交网上申领").click()
     page.wait_for_load_state()
     assert "网上申领已受理，符合制卡条件" in page.locator(".alert-success").inner_text()
@@ -61,6 +79,7 @@ def test_citizen_applies_online_follows_progress_and_reports_a_temporary_loss(
     assert page.locator("#online-apply-form").count() == 0
     app = Application.objects.get(person=person)
     assert (app.channel, app.postal_delivery, app.postal_address) == ("online", True, ADDRESS)
+    assert app.phone == person.phone
     page.screenshot(path=str(screenshot_dir / "cards-self-service-applied.png"), full_page=True)
 
     # The card centre has it made; the citizen follows the progress.

@@ -14,7 +14,7 @@ from django.urls import reverse
 from shebao.accounts.choices import AuditAction
 from shebao.accounts.models import AuditEvent, User
 from shebao.cards.domain.lifecycle import CardStatus
-from shebao.cards.models import Application, Card, CardIssuingPolicy, Handover, ReceiptLine
+from shebao.cards.models import Card, CardIssuingPolicy, Handover, ReceiptLine
 from shebao.identity.masking import mask_id_number, mask_name
 from tests.factories import make_card
 from tests.integration.cards.custody_world import Chain, build_chain, deliver_to_village, numbers
@@ -192,58 +192,3 @@ def test_counter_page_activates_and_refuses_in_chinese(chain: Chain) -> None:
         reverse("cards:counter"), {"lookup": "1", "card_number": card.card_number}, follow=True
     )
     assert "未找到该卡号" in missing.content.decode()
-
-
-def test_citizen_self_service_masked_audited_and_rate_limited(chain: Chain) -> None:
-    person = chain.people[0]
-    card = make_card(person, custodian=None, status="active", bank=chain.bank)
-    Application.objects.create(
-        channel="online", person=person, id_number=person.id_number, name=person.name,
-        region_id=person.hukou_region_id, status="ineligible", reasons="PHOTO_QUALITY",
-        messages="照片不符合制卡要求",
-    )  # fmt: skip
-    client = Client()
-    page = client.get(reverse("cards:self_service"))
-    assert page.status_code == 200
-    wrong = client.post(
-        reverse("cards:self_service"),
-        {"id_number": person.id_number, "name": person.name, "phone_last4": "9999"},
-    )
-    assert wrong.status_code == 400
-    assert "身份信息核验未通过" in wrong.content.decode()
-    ok = client.post(
-        reverse("cards:self_service"),
-        {"id_number": person.id_number, "name": person.name, "phone_last4": person.phone[-4:]},
-    )
-    body = ok.content.decode()
-    assert ok.status_code == 200
-    assert mask_name(person.name) in body and mask_id_number(person.id_number) in body
-    assert person.id_number not in body and card.card_number not in body
-    assert "正常" in body
-    assert "网上申领" in body and "不符合制卡条件" in body and "照片不符合制卡要求" in body
-    viewed = AuditEvent.objects.filter(target_type="card_self_service")
-    assert viewed.filter(action=AuditAction.VIEW_PERSON, person_id=person.pk).count() == 1
-    assert viewed.filter(action=AuditAction.DENIED).count() == 1
-    # Report a temporary loss from the page.
-    reported = client.post(
-        reverse("cards:self_service"), {"action": "report_loss", "card": card.pk}
-    )
-    assert "已办理临时挂失" in reported.content.decode()
-    card.refresh_from_db()
-    assert card.status == CardStatus.TEMPORARY_LOSS
-    # Another visitor cannot report a loss on that card.
-    stranger = Client().post(
-        reverse("cards:self_service"), {"action": "report_loss", "card": card.pk}
-    )
-    assert stranger.status_code == 400
-    # Ten identity attempts from one address within ten minutes, then refused.
-    for _ in range(8):
-        client.post(
-            reverse("cards:self_service"), {"id_number": "x", "name": "y", "phone_last4": "1"}
-        )
-    limited = client.post(
-        reverse("cards:self_service"),
-        {"id_number": person.id_number, "name": person.name, "phone_last4": person.phone[-4:]},
-    )
-    assert limited.status_code == 429
-    assert "查询过于频繁" in limited.content.decode()

@@ -7,10 +7,8 @@
 - 逾期回收 (custody/recall/) and 工作补助经费 (custody/subsidy/);
 - 卡片业务 (counter/): activation, loss, unlock, PIN, information change, replacement,
   renewal, cancellation — at a bank branch for its own customers or a card office counter;
-- 申领进度查询 (self-service/): a citizen, not signed in, applies online with postal delivery
-  (网上申领), follows the application and the card, and reports a temporary loss (identity by
-  ID number + name + the phone's last four digits; masked, audited, rate-limited per
-  address).
+- 申领进度查询 (self-service/): the citizen's page, in `self_service` (identity checked by a
+  one-time code to the phone on record).
 
 Views parse the request, call a selector or a service, and render; scoping, masking and
 auditing are in those.
@@ -18,15 +16,14 @@ auditing are in those.
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
 from typing import Any, Final
 
-from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db import transaction
-from django.db.models import Count, Q
+from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
@@ -34,8 +31,8 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from shebao.accounts.audit import audit_record
-from shebao.accounts.choices import AuditAction, OrganisationKind, Purpose
-from shebao.accounts.models import AuditEvent, Organisation, User
+from shebao.accounts.choices import AuditAction, Purpose
+from shebao.accounts.models import Organisation, User
 from shebao.cards.domain.custody import (
     HandoverKind,
     HandoverStatus,
@@ -49,17 +46,10 @@ from shebao.cards.domain.lifecycle import (
     RenewalReason,
     allowed_events,
 )
-from shebao.cards.domain.progress import application_progress
 from shebao.cards.models import (
-    Application,
-    ApplicationChannel,
-    ApplicationStatus,
     Card,
     Handover,
-    PostalDispatch,
-    PostalDispatchStatus,
 )
-from shebao.cards.models.applications import OPEN_APPLICATION_STATUSES
 from shebao.cards.selectors.custody import (
     card_by_number,
     card_history,
@@ -75,7 +65,6 @@ from shebao.cards.selectors.custody import (
     subsidy_by_town,
 )
 from shebao.cards.services import card_life
-from shebao.cards.services.applications import application_online_submit, cooperating_banks_for
 from shebao.cards.services.custody import (
     PickupInput,
     adjacent_organisations,
@@ -86,20 +75,13 @@ from shebao.cards.services.custody import (
     handover_create,
     receipt_seal,
 )
-from shebao.cards.services.postal import postal_delivery_confirm
+from shebao.cards.views.self_service import self_service
 from shebao.errors import PermissionDenied, ShebaoError
-from shebao.identity.id_number import normalize_id_number
 from shebao.identity.masking import mask_id_number, mask_name
 from shebao.pages import breadcrumbs as _crumbs
 from shebao.pages import error_page as _error_page
 from shebao.pages import paginate as _page
-from shebao.registry.choices import LifeStatus
-from shebao.registry.models import Person
 
-SELF_SERVICE_LIMIT: Final[int] = 10  # identity checks and applications per address per window
-SELF_SERVICE_WINDOW: Final[timedelta] = timedelta(minutes=10)
-SELF_SERVICE_SESSION_KEY: Final[str] = "cards_self_service"
-SELF_SERVICE_TTL: Final[timedelta] = timedelta(minutes=10)
 COUNTER_SESSION_KEY: Final[str] = "cards_counter_card"
 
 
@@ -664,290 +646,6 @@ def counter(request: HttpRequest) -> HttpResponse:
             renewal_reasons=[(r.value, r.label) for r in RenewalReason],
         )
     return render(request, "cards/custody/counter.html", context, status=400 if error else 200)
-
-
-# ---------------------------------------------------------------- citizen self-service
-
-
-def _client_ip(request: HttpRequest) -> str | None:
-    return request.META.get("REMOTE_ADDR") or None
-
-
-def _self_service_attempts(ip: str | None) -> int:
-    """Identity checks and online applications from this address in the window (both are
-    audited without a user; a clerk's counter applications carry theirs)."""
-    since = timezone.now() - SELF_SERVICE_WINDOW
-    return AuditEvent.objects.filter(
-        target_type__in=("card_self_service", "card_application"),
-        user_id__isnull=True,
-        ip_address=ip,
-        at__gte=since,
-    ).count()
-
-
-class OnlineApplicationForm(forms.Form):
-    """网上申领 with postal delivery, for a citizen whose identity the page has checked."""
-
-    bank = forms.ChoiceField(label="金融服务银行", choices=())
-    phone = forms.CharField(label="联系电话", max_length=16)
-    postal_address = forms.CharField(
-        label="邮寄地址", max_length=255, help_text="社保卡制成后邮寄到此地址"
-    )
-    photo = forms.FileField(
-        label="上传照片（JPEG，可不传）",
-        required=False,
-        help_text="不上传则使用公安部门的身份证照片",
-    )
-
-    def __init__(self, *args: Any, banks: dict[str, Organisation], **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        bank_field = self.fields["bank"]
-        assert isinstance(bank_field, forms.ChoiceField)  # noqa: S101 - declared above
-        bank_field.choices = [("", "请选择")] + [
-            (str(org.pk), org.name) for _, org in sorted(banks.items())
-        ]
-
-
-def _can_apply_online(person: Person) -> bool:
-    """Offer the online application to a person with no open card and no open application
-    (the eligibility check would refuse them anyway, as HAS_CARD or DUPLICATE_APPLICATION)."""
-    closed = [s.value for s in CardStatus if s.is_terminal]
-    has_card = Card.objects.filter(person=person).exclude(status__in=closed).exists()
-    applying = Application.objects.filter(
-        person=person, status__in=OPEN_APPLICATION_STATUSES
-    ).exists()
-    return not (has_card or applying or person.life_status == LifeStatus.DECEASED)
-
-
-def _apply_online(
-    request: HttpRequest, person: Person
-) -> tuple[OnlineApplicationForm, str, str, int]:
-    """Submit the online application; returns the form (with its errors, if any), a notice,
-    an error message and the response status."""
-    form = OnlineApplicationForm(
-        request.POST, request.FILES, banks=cooperating_banks_for(person.hukou_region_id)
-    )
-    if not form.is_valid():
-        return form, "", "请检查申领信息", 400
-    data = form.cleaned_data
-    photo = data.get("photo")
-    try:
-        app = application_online_submit(
-            id_number=person.id_number,
-            name=person.name,
-            phone=data["phone"],
-            bank_id=int(data["bank"]),
-            postal_address=data["postal_address"],
-            photo=b"".join(photo.chunks()) if photo else None,
-        )
-    except ShebaoError as exc:
-        return form, "", exc.message, 400
-    if app.status == ApplicationStatus.ELIGIBLE:
-        notice = "网上申领已受理，符合制卡条件。制卡后将邮寄到您填写的地址，可在本页查询进度。"
-        return form, notice, "", 200
-    return form, "", f"网上申领已登记，但不符合制卡条件：{app.messages}", 200
-
-
-def _identify(request: HttpRequest) -> tuple[Person | None, str]:
-    id_number = normalize_id_number(request.POST.get("id_number", ""))
-    name = request.POST.get("name", "").strip()
-    phone4 = request.POST.get("phone_last4", "").strip()
-    person = Person.objects.filter(id_number=id_number).first() if len(id_number) == 18 else None
-    ok = (
-        person is not None
-        and person.name == name
-        and len(phone4) == 4
-        and bool(person.phone)
-        and person.phone.endswith(phone4)
-    )
-    with transaction.atomic():
-        audit_record(
-            actor=None,
-            username="citizen",
-            action=AuditAction.VIEW_PERSON if ok else AuditAction.DENIED,
-            target_type="card_self_service",
-            person_id=person.pk if ok and person is not None else None,
-            purpose=Purpose.CITIZEN_REQUEST.value if ok else "",
-            detail={"result": "ok" if ok else "identity_mismatch"},
-        )
-    if not ok:
-        return None, "身份信息核验未通过，请检查身份证号码、姓名和手机号后四位。"
-    return person, ""
-
-
-def _applications(person: Person) -> list[dict[str, Any]]:
-    """The person's applications (申领) with their status and, if refused, the reasons."""
-    rows = (
-        Application.objects.filter(Q(person=person) | Q(id_number=person.id_number))
-        .order_by("-created_at", "-pk")
-        .values(
-            "created_at",
-            "channel",
-            "status",
-            "messages",
-            "postal_delivery",
-            "card__status",
-            "card__custodian__kind",
-        )[:10]
-    )
-    return [
-        {
-            "at": row["created_at"],
-            "channel": (
-                ApplicationChannel(row["channel"]).label
-                if row["channel"] in ApplicationChannel.values
-                else row["channel"]
-            )
-            + ("（邮寄到家）" if row["postal_delivery"] else ""),
-            # Once the card exists, the progress is the card's (made, in transit, awaiting
-            # pickup, mailed, issued, activated), not the application's 已制卡.
-            "status": application_progress(
-                ApplicationStatus(row["status"]).label
-                if row["status"] in ApplicationStatus.values
-                else row["status"],
-                row["card__status"],
-                custodian_is_card_centre=row["card__custodian__kind"]
-                in (None, OrganisationKind.CARD_CENTRE),
-                postal_delivery=row["postal_delivery"],
-            ),
-            "reasons": row["messages"] if row["status"] == ApplicationStatus.INELIGIBLE else "",
-        }
-        for row in rows
-    ]
-
-
-def _open_mailing(card: Card) -> dict[str, Any] | None:
-    dispatch = PostalDispatch.objects.filter(card=card, status=PostalDispatchStatus.MAILED).first()
-    if dispatch is None:
-        return None
-    return {"tracking_number": dispatch.tracking_number, "mailed_on": dispatch.mailed_on}
-
-
-def _progress(person: Person) -> list[dict[str, Any]]:
-    cards = Card.objects.filter(person=person).select_related("custodian").order_by("-created_at")
-    out = []
-    for card in cards:
-        status = CardStatus(card.status)
-        out.append(
-            {
-                "pk": card.pk,
-                "number": "*****" + card.card_number[-4:],
-                "status": status.label,
-                "where": card.custodian.name
-                if card.custodian is not None and status is CardStatus.AWAITING_PICKUP
-                else "",
-                "steps": [
-                    (CardEvent(h.event).label, h.at) for h in card.history.order_by("at", "pk")
-                ],
-                "can_report_loss": CardEvent.REPORT_TEMPORARY_LOSS in allowed_events(status),
-                "mailed": _open_mailing(card) if status is CardStatus.MAILED else None,
-            }
-        )
-    return out
-
-
-@require_http_methods(["GET", "POST"])
-def self_service(request: HttpRequest) -> HttpResponse:
-    """申领进度查询 and 临时挂失 for citizens, without signing in."""
-    context: dict[str, Any] = {"public": True}
-    status = 200
-    session = request.session.get(SELF_SERVICE_SESSION_KEY)
-    person: Person | None = None
-    if session and session.get("until", 0) > timezone.now().timestamp():
-        person = Person.objects.filter(pk=session["person"]).first()
-    apply_form: OnlineApplicationForm | None = None
-    if request.method == "POST" and request.POST.get("action") == "apply_online":
-        if person is None:
-            context["error"] = "请先核验身份"
-            status = 400
-        elif _self_service_attempts(_client_ip(request)) >= SELF_SERVICE_LIMIT:
-            context["error"] = "操作过于频繁，请 10 分钟后再试。"
-            status = 429
-        elif not _can_apply_online(person):
-            context["error"] = "您已有社会保障卡或未办结的申领，不能重复申领。"
-            status = 400
-        else:
-            apply_form, notice, error, status = _apply_online(request, person)
-            if error:
-                context["error"] = error
-            else:
-                context["notice"] = notice
-                apply_form = None
-    elif request.method == "POST" and request.POST.get("action") == "confirm_delivery":
-        card_id = request.POST.get("card", "")
-        card = (
-            Card.objects.filter(pk=int(card_id), person=person).first()
-            if person is not None and card_id.isdigit()
-            else None
-        )
-        if card is None:
-            context["error"] = "请先核验身份"
-            status = 400
-        else:
-            try:
-                postal_delivery_confirm(actor=None, card_id=card.pk)
-            except ShebaoError as exc:
-                context["error"] = exc.message
-                status = 400
-            else:
-                context["notice"] = "已确认收到社会保障卡。请携带本人身份证到合作银行网点激活。"
-    elif request.method == "POST" and request.POST.get("action") == "report_loss":
-        card_id = request.POST.get("card", "")
-        card = (
-            Card.objects.filter(pk=int(card_id), person=person).first()
-            if person is not None and card_id.isdigit()
-            else None
-        )
-        if card is None:
-            context["error"] = "请先核验身份"
-            status = 400
-        else:
-            try:
-                card_life.card_report_temporary_loss(actor=None, card_id=card.pk, channel="online")
-            except ShebaoError as exc:
-                context["error"] = exc.message
-                status = 400
-            else:
-                days = card_life_policy_days()
-                context["notice"] = (
-                    f"已办理临时挂失，{days} 天内请到合作银行网点办理正式挂失或解挂，逾期自动解除。"
-                )
-    elif request.method == "POST":
-        if _self_service_attempts(_client_ip(request)) >= SELF_SERVICE_LIMIT:
-            return render(
-                request,
-                "cards/custody/self_service.html",
-                {**context, "error": "查询过于频繁，请 10 分钟后再试。"},
-                status=429,
-            )
-        person, message = _identify(request)
-        if person is None:
-            request.session.pop(SELF_SERVICE_SESSION_KEY, None)
-            context["error"] = message
-            status = 400
-        else:
-            request.session[SELF_SERVICE_SESSION_KEY] = {
-                "person": person.pk,
-                "until": (timezone.now() + SELF_SERVICE_TTL).timestamp(),
-            }
-    if person is not None:
-        context.update(
-            who=mask_name(person.name),
-            id_masked=mask_id_number(person.id_number),
-            progress=_progress(person),
-            applications=_applications(person),
-        )
-        if _can_apply_online(person):
-            context["apply_form"] = apply_form or OnlineApplicationForm(
-                banks=cooperating_banks_for(person.hukou_region_id)
-            )
-    return render(request, "cards/custody/self_service.html", context, status=status)
-
-
-def card_life_policy_days() -> int:
-    from shebao.cards.selectors.custody import card_policy
-
-    return card_policy().temporary_loss_days
 
 
 urlpatterns = [
