@@ -52,6 +52,7 @@ from shebao.cards.services.production import (
     vendor_results_file,
 )
 from shebao.geo.models import Region
+from shebao.identity.spreadsheet import safe_csv_writer
 from shebao.registry.choices import LifeStatus
 from shebao.registry.models import Person
 
@@ -80,7 +81,7 @@ def _photo(seed: int) -> bytes:
 
 def _csv(rows: list[list[str]]) -> bytes:
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
+    writer = safe_csv_writer(buffer, lineterminator="\n")
     writer.writerow(["银行", "姓名", "性别", "身份证号(18位)", "联系电话", "工作证号(学籍号)"])
     writer.writerows(rows)
     return buffer.getvalue().encode("utf-8")

@@ -43,6 +43,7 @@ from shebao.comparison.ports import (
     SourceSnapshot,
 )
 from shebao.comparison.sql_common import COMPARED_FIELDS
+from shebao.identity.spreadsheet import safe_csv_writer
 from shebao.intake.formats import (
     SourceKind,
     parse_source,
@@ -408,7 +409,8 @@ def _intake(
 def _write_rejected(path: Path, tables: Sequence[pa.Table]) -> None:
     """rejected.csv, quoting only where needed (as findings.csv and coverage.csv do)."""
     with path.open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.writer(handle)
+        # Rejected rows carry department data as typed: keep it from running in a spreadsheet.
+        writer = safe_csv_writer(handle)
         writer.writerow(REJECTED_COLUMNS)
         for table in tables:
             for batch in table.select(list(REJECTED_COLUMNS)).to_batches(max_chunksize=65_536):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import io
 from collections.abc import Iterator
 from typing import Final
@@ -10,6 +9,7 @@ from typing import Final
 import pyarrow.parquet as pq
 from openpyxl import Workbook
 
+from shebao.identity.spreadsheet import safe_csv_writer, xlsx_append
 from shebao.intake.models import ImportBatch
 from shebao.intake.storage import intake_path
 
@@ -17,13 +17,6 @@ __all__ = ["REJECTED_HEADER", "rejected_csv_lines", "rejected_preview", "rejecte
 
 REJECTED_HEADER: Final[tuple[str, ...]] = ("文件", "行号", "列", "错误代码", "原因")
 _COLUMNS: Final[list[str]] = ["source", "row", "column", "code", "reason"]
-_FORMULA_START: Final[tuple[str, ...]] = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _cell(value: object) -> object:
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value
-    return value
 
 
 def _rows(batch: ImportBatch, limit: int | None = None) -> Iterator[list[object]]:
@@ -40,7 +33,7 @@ def _rows(batch: ImportBatch, limit: int | None = None) -> Iterator[list[object]
             if limit is not None and seen >= limit:
                 return
             seen += 1
-            yield [_cell(v) for v in row]
+            yield list(row)
 
 
 def rejected_preview(batch: ImportBatch, limit: int = 50) -> list[list[object]]:
@@ -53,7 +46,7 @@ class _Echo:
 
 
 def rejected_csv_lines(batch: ImportBatch) -> Iterator[str]:
-    writer = csv.writer(_Echo())
+    writer = safe_csv_writer(_Echo())
     yield "\ufeff" + writer.writerow(REJECTED_HEADER)
     for row in _rows(batch):
         yield writer.writerow(row)
@@ -64,7 +57,7 @@ def rejected_xlsx(batch: ImportBatch) -> bytes:
     sheet = workbook.create_sheet("拒收行")
     sheet.append(list(REJECTED_HEADER))
     for row in _rows(batch):
-        sheet.append(row)
+        xlsx_append(sheet, row)
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()

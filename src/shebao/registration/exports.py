@@ -15,6 +15,7 @@ from openpyxl.styles import Font
 from shebao.comparison.domain import Category
 from shebao.geo.models import Region
 from shebao.identity.masking import mask_id_number, mask_name
+from shebao.identity.spreadsheet import xlsx_append
 from shebao.registration.choices import FindingStatus
 from shebao.registration.models import Finding
 from shebao.registration.selectors import CoverageRow, RosterHousehold
@@ -25,14 +26,6 @@ ROSTER_HEADER = [
     "户号", "住址", "姓名", "身份证号码", "性别", "出生日期", "与户主关系", "核实事项",
     "就业情况", "未参保原因", "拟参加险种", "联系电话", "调查员签字",
 ]  # fmt: skip
-
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _cell(value: Any) -> Any:
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value
-    return value
 
 
 def _save(workbook: Workbook) -> bytes:
@@ -49,23 +42,21 @@ def findings_xlsx(findings: QuerySet[Finding]) -> tuple[bytes, int]:
     count = 0
     for f in findings.iterator(chunk_size=2000):
         count += 1
-        sheet.append(
-            [
-                _cell(v)
-                for v in (
-                    f.pk,
-                    Category(f.category).label,
-                    mask_id_number(f.id_number),
-                    mask_name(f.name),
-                    f.source,
-                    f.row,
-                    f.region.name if f.region is not None else "",
-                    str((f.detail or {}).get("reason", "")),
-                    FindingStatus(f.status).label,
-                    str(f.assignee) if f.assignee is not None else "",
-                    f.note,
-                )
-            ]
+        xlsx_append(
+            sheet,
+            (
+                f.pk,
+                Category(f.category).label,
+                mask_id_number(f.id_number),
+                mask_name(f.name),
+                f.source,
+                f.row,
+                f.region.name if f.region is not None else "",
+                str((f.detail or {}).get("reason", "")),
+                FindingStatus(f.status).label,
+                str(f.assignee) if f.assignee is not None else "",
+                f.note,
+            ),
         )
     return _save(workbook), count
 
@@ -74,30 +65,28 @@ def roster_xlsx(village: Region, households: list[RosterHousehold]) -> bytes:
     workbook = Workbook()
     sheet = workbook.create_sheet("入户调查花名册")
     workbook.remove(workbook.worksheets[0])
-    sheet.append([f"{village.full_name or village.name} 入户调查花名册"])
+    xlsx_append(sheet, [f"{village.full_name or village.name} 入户调查花名册"])
     sheet["A1"].font = Font(bold=True, size=14)
     sheet.append(ROSTER_HEADER)
     for household in households:
         for member in household.members:
-            sheet.append(
-                [
-                    _cell(v)
-                    for v in (
-                        household.number,
-                        household.address,
-                        member.full_name,
-                        member.id_number,
-                        member.gender,
-                        member.birth_date,
-                        member.relation,
-                        "、".join(member.items),
-                        "",
-                        "",
-                        "",
-                        "",
-                        "",
-                    )
-                ]
+            xlsx_append(
+                sheet,
+                (
+                    household.number,
+                    household.address,
+                    member.full_name,
+                    member.id_number,
+                    member.gender,
+                    member.birth_date,
+                    member.relation,
+                    "、".join(member.items),
+                    "",
+                    "",
+                    "",
+                    "",
+                    "",
+                ),
             )
     for column, width in zip(
         "ABCDEFGHIJKLM", (18, 24, 10, 22, 6, 12, 10, 40, 12, 12, 12, 14, 12), strict=True
@@ -122,7 +111,8 @@ def coverage_xlsx(
          "医疗参保人数", "医疗覆盖率(%)"] + [f"{c} {scheme_names.get(c, '')}" for c in schemes]
     )  # fmt: skip
     for r in [*rows, total]:
-        sheet.append(
+        xlsx_append(
+            sheet,
             [
                 r.code,
                 r.name if r is not total else f"{r.name}（合计）",
@@ -134,6 +124,6 @@ def coverage_xlsx(
                 r.medical_insured,
                 _rate(r.medical_rate),
                 *(r.by_scheme.get(c, 0) for c in schemes),
-            ]
+            ],
         )
     return _save(workbook)

@@ -33,6 +33,7 @@ from openpyxl.styles import Alignment, Border, Font, Side
 from openpyxl.utils import get_column_letter
 
 from shebao.errors import ShebaoError
+from shebao.identity.spreadsheet import xlsx_append
 from shebao.reports.choices import BulletinFormat
 from shebao.reports.domain.document import (
     BulletinDocument,
@@ -75,11 +76,11 @@ _BOX = Border(left=_THIN, right=_THIN, top=_THIN, bottom=_THIN)
 def _xlsx_sheet(workbook: Workbook, table: Table) -> None:
     sheet = workbook.create_sheet(table.label)
     width = len(table.columns)
-    sheet.append([table.heading])
+    xlsx_append(sheet, [table.heading])
     sheet.merge_cells(start_row=1, start_column=1, end_row=1, end_column=width)
     sheet.cell(1, 1).font = Font(bold=True, size=14)
     sheet.cell(1, 1).alignment = Alignment(horizontal="center")
-    sheet.append([c.header_exact() for c in table.columns])
+    xlsx_append(sheet, [c.header_exact() for c in table.columns])
     for cell in sheet[2]:
         cell.font = Font(bold=True)
         cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
@@ -87,7 +88,7 @@ def _xlsx_sheet(workbook: Workbook, table: Table) -> None:
     for row in table.rows:
         # Percentages are stored as the rounded number the text states (87.3), shown as
         # "87.3%": a spreadsheet's own rounding of 0.87349… could disagree with the text.
-        sheet.append([float(v) if isinstance(v, Decimal) else v for v in row])
+        xlsx_append(sheet, [float(v) if isinstance(v, Decimal) else v for v in row])
         for cell, column in zip(sheet[sheet.max_row], table.columns, strict=True):
             cell.border = _BOX
             if column.kind == "count":
@@ -112,7 +113,7 @@ def render_xlsx(document: BulletinDocument, out: Path) -> None:
         _xlsx_sheet(workbook, table)
     prose = workbook.create_sheet("通报正文")
     for line in prose_lines(document):
-        prose.append([line])
+        xlsx_append(prose, [line])
     prose.column_dimensions["A"].width = 120
     workbook.save(out)
 

@@ -19,6 +19,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
+from shebao.identity.spreadsheet import xlsx_append
 from shebao.reports.domain.dashboard import METRIC_UNITS, Dashboard, RegionProgress
 from shebao.reports.domain.work_plan import GROUP_LABELS, WORK_PLAN_COLUMNS, due_text_of
 from shebao.reports.models import WorkPlanItem
@@ -43,14 +44,14 @@ def _sheet(
     percent_columns: Sequence[int] = (),
 ) -> Worksheet:
     sheet = workbook.create_sheet(title)
-    sheet.append([heading])
+    xlsx_append(sheet, [heading])
     sheet.cell(1, 1).font = Font(bold=True, size=13)
-    sheet.append(list(headers))
+    xlsx_append(sheet, headers)
     for cell in sheet[2]:
         cell.font = _BOLD
         cell.alignment = Alignment(horizontal="center", wrap_text=True)
     for row in rows:
-        sheet.append(list(row))
+        xlsx_append(sheet, row)
     for row_cells in sheet.iter_rows(min_row=3):
         for cell in row_cells:
             if cell.column - 1 in percent_columns:
@@ -173,13 +174,14 @@ def work_plan_xlsx(
     sheet = workbook.active or workbook.create_sheet()
     # Sheet names are limited to 31 characters and a few symbols.
     sheet.title = "".join(ch for ch in title if ch not in "[]:*?/\\")[:31] or "工作计划表"
-    sheet.append(list(WORK_PLAN_COLUMNS))
+    xlsx_append(sheet, WORK_PLAN_COLUMNS)
     for cell in sheet[1]:
         cell.font = _BOLD
         cell.alignment = Alignment(horizontal="center")
     day = today or timezone.localdate()
     for item in items:
-        sheet.append(
+        xlsx_append(
+            sheet,
             [
                 item.number,
                 item.item,
@@ -189,7 +191,7 @@ def work_plan_xlsx(
                 due_text_of(item.due_date, item.due_text),
                 item.note,
                 item.get_status_display(),
-            ]
+            ],
         )
         overdue = item.overdue_on(day)
         for cell in sheet[sheet.max_row]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import json
 import tempfile
@@ -27,6 +26,7 @@ from shebao.accounts.services import organisation_create
 from shebao.errors import NotFound, PermissionDenied, ValidationFailed
 from shebao.geo.codes import parent_code_of
 from shebao.geo.models import Region
+from shebao.identity.spreadsheet import safe_csv_writer
 from shebao.reports.choices import BulletinFormat, ImportKind, WorkPlanStatus
 from shebao.reports.documents import render_document
 from shebao.reports.domain.bulletin import BulletinFigures, compute_bulletin
@@ -661,7 +661,7 @@ class ReportsDemoSummary:
 
 def _write_csv(path: Path, header: Sequence[str], rows: Sequence[Sequence[object]]) -> None:
     with path.open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.writer(handle)
+        writer = safe_csv_writer(handle)
         writer.writerow(header)
         writer.writerows(rows)
 

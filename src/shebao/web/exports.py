@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import json
 from collections.abc import Iterable, Iterator
 
@@ -10,6 +9,7 @@ from django.utils import timezone
 
 from shebao.accounts.choices import AuditAction, Purpose
 from shebao.accounts.models import AuditEvent
+from shebao.identity.spreadsheet import safe_csv_writer
 
 AUDIT_CSV_HEADER = (
     "时间",
@@ -26,9 +26,6 @@ AUDIT_CSV_HEADER = (
     "详情",
 )
 
-# A cell starting with one of these is a formula to a spreadsheet: defuse it.
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
 
 class _Echo:
     """A file-like object whose write returns the line, for streaming csv.writer output."""
@@ -37,18 +34,13 @@ class _Echo:
         return value
 
 
-def _cell(value: object) -> str:
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(_FORMULA_START) else text
-
-
 def _label(choices: type[AuditAction] | type[Purpose], value: str) -> str:
     return str(choices(value).label) if value in choices.values else value
 
 
 def audit_csv_row(event: AuditEvent) -> list[str]:
     return [
-        _cell(v)
+        "" if v is None else str(v)
         for v in (
             f"{timezone.localtime(event.at):%Y-%m-%d %H:%M:%S}",
             event.username,
@@ -67,7 +59,7 @@ def audit_csv_row(event: AuditEvent) -> list[str]:
 
 
 def audit_csv_lines(events: Iterable[AuditEvent]) -> Iterator[str]:
-    writer = csv.writer(_Echo())
+    writer = safe_csv_writer(_Echo())
     yield "\ufeff" + writer.writerow(AUDIT_CSV_HEADER)
     for event in events:
         yield writer.writerow(audit_csv_row(event))
