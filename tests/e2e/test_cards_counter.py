@@ -50,7 +50,7 @@ def test_village_clerk_counter_application(
     page.get_by_label("姓名").fill(first.name)
     page.get_by_label("金融服务银行").select_option(label="农业银行鄂州分行")
     page.get_by_label("联系电话").fill("13912345678")
-    page.get_by_label("使用公安照片").check()
+    page.get_by_label("使用公安部门的身份证照片").check()
     page.get_by_label("签字的申领登记表扫描件").set_input_files(str(form_scan))
     page.get_by_role("button", name="提交申领").click()
     page.wait_for_url("**/cards/issuing/counter/")

@@ -10,6 +10,8 @@ the card numbers that arrived — the same services, checks and audit as the pag
 
 from __future__ import annotations
 
+import base64
+import binascii
 from datetime import date
 
 from django.http import HttpRequest, HttpResponse
@@ -23,13 +25,15 @@ from shebao.cards.domain.lifecycle import CardStatus
 from shebao.cards.models import Handover, HandoverItem
 from shebao.cards.selectors.custody import cards_in_custody
 from shebao.cards.selectors.issuing import account_requests_visible, production_batches_visible
+from shebao.cards.services.applications import CounterInput
 from shebao.cards.services.banking import account_request_export, account_results_import
 from shebao.cards.services.custody import handover_confirm, handover_create
+from shebao.cards.services.instant import application_instant_issue
 from shebao.cards.services.production import (
     production_batch_vendor_file,
     production_results_import,
 )
-from shebao.errors import NotFound, PermissionDenied
+from shebao.errors import NotFound, PermissionDenied, ValidationFailed
 from shebao.identity.masking import mask_name
 
 router = Router()
@@ -373,4 +377,68 @@ def custody_handover_confirm(
         missing=list(result.missing),
         extra=list(result.extra),
         arrived_for_pickup=result.arrived_for_pickup,
+    )
+
+
+# ---------------------------------------------------------------- instant issuance (bank branch)
+
+
+class InstantIssueIn(Schema):
+    id_number: str
+    name: str
+    phone: str
+    account_number: str
+    use_police_photo: bool = False
+    photo_base64: str = ""  # JPEG, base64; or use_police_photo
+
+
+class InstantIssueOut(Schema):
+    application: int
+    status: str
+    issued: bool
+    card_number: str | None
+    reasons: list[str]
+    messages: str
+
+
+@router.post(
+    "/instant-issuance",
+    response={200: InstantIssueOut, 403: ErrorOut, 409: ErrorOut, 422: ErrorOut},
+    summary="即时制卡（银行网点）",
+    description="合作银行网点现场申领、即时制卡：按制卡条件检查申领人（人口库、姓名须与人口库一致、"
+    "照片、是否已持卡、重复申领、联系电话），符合条件的当场制卡发放并记录本行开立的银行账号；"
+    "不符合条件的登记原因（reasons 为原因代码），不制卡。照片：photo_base64（JPEG）或 "
+    "use_police_photo=true 使用公安部门的身份证照片，二者必选其一。",
+)
+def instant_issuance(request: HttpRequest, payload: InstantIssueIn) -> InstantIssueOut:
+    user = _user(request, _BANK_KINDS)
+    photo: bytes | None = None
+    if payload.photo_base64:
+        try:
+            photo = base64.b64decode(payload.photo_base64, validate=True)
+        except (binascii.Error, ValueError) as exc:
+            raise ValidationFailed(
+                "照片不是有效的 base64 编码",
+                code="PHOTO_BASE64_INVALID",
+                details=[{"field": "photo_base64", "reason": "不是有效的 base64 编码"}],
+            ) from exc
+    app = application_instant_issue(
+        actor=user,
+        data=CounterInput(
+            id_number=payload.id_number,
+            name=payload.name,
+            bank_id=None,
+            phone=payload.phone,
+            photo=photo,
+            use_police_photo=payload.use_police_photo and photo is None,
+        ),
+        account_number=payload.account_number,
+    )
+    return InstantIssueOut(
+        application=app.pk,
+        status=app.status,
+        issued=app.card is not None,
+        card_number=app.card.card_number if app.card else None,
+        reasons=[r for r in app.reasons.split(";") if r],
+        messages=app.messages,
     )

@@ -1,7 +1,13 @@
 from django.urls import URLPattern
 
-from shebao.cards.views import custody, issuing, postal
+from shebao.cards.views import custody, instant, issuing, postal, reissue
 
 app_name = "cards"
 
-urlpatterns: list[URLPattern] = [*issuing.urlpatterns, *custody.urlpatterns, *postal.urlpatterns]
+urlpatterns: list[URLPattern] = [
+    *issuing.urlpatterns,
+    *custody.urlpatterns,
+    *postal.urlpatterns,
+    *reissue.urlpatterns,
+    *instant.urlpatterns,
+]

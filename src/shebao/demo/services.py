@@ -355,10 +355,12 @@ def _demo_town(city: Region) -> Region:
     return (streets or towns)[0]
 
 
-_DEMO_APPLICATION_BANKS: Final = ("农业银行", "邮储银行", "农商银行")
+# The cooperating banks of the demo city as a unit writes them ({short}: the city's short
+# name, as in `_chain`'s bank organisations: 鄂州农商银行).
+_DEMO_APPLICATION_BANKS: Final = ("农业银行", "邮储银行", "{short}农商银行")
 
 
-def _collective_application_write(dataset: SyntheticDataset, path: Path) -> Path:
+def _collective_application_write(dataset: SyntheticDataset, path: Path, *, short: str) -> Path:
     """A collective application (集体申领) in the seed's format from the staff of the
     largest employer, so `shebao cards check-applications` can be tried on the demo."""
     staff = dataset.persons.filter(pl.col("employer_credit_code").is_not_null())
@@ -369,7 +371,7 @@ def _collective_application_write(dataset: SyntheticDataset, path: Path) -> Path
         .item(0, "employer_credit_code")
     )
     rows = staff.filter(pl.col("employer_credit_code") == largest).sort("id_number").head(300)
-    banks = pl.Series(_DEMO_APPLICATION_BANKS)
+    banks = pl.Series([b.format(short=short) for b in _DEMO_APPLICATION_BANKS])
     frame = pl.DataFrame(
         {
             "银行": banks.gather([i % len(banks) for i in range(rows.height)]),
@@ -462,7 +464,9 @@ def demo_build(
     # The same people as department files, so `shebao compare-files` can be tried at once.
     department_files = write_department_files(dataset, settings.DATA_DIR / "demo" / "departments")
     department_files["applications"] = _collective_application_write(
-        dataset, settings.DATA_DIR / "demo" / "applications.csv"
+        dataset,
+        settings.DATA_DIR / "demo" / "applications.csv",
+        short=_short(city.name, ("市", "地区", "州", "盟")),
     )
     # A few enrollment rows with the mistakes departments make (a mistyped digit, a homophone,
     # a 15-digit number), so that the comparison shows probable matches.

@@ -146,6 +146,12 @@ NAV: tuple[NavItem, ...] = (
         description="激活、挂失、解挂、密码重置、信息变更、补领、换领、注销。",
     ),
     NavItem(
+        "即时制卡",
+        "cards:instant",
+        roles=frozenset({Role.BANK_OPERATOR}),
+        description="银行网点现场申领：核验身份和照片，开立银行账户，当场制卡发放。",
+    ),
+    NavItem(
         "工作补助经费",
         "cards:subsidy",
         roles=SUBSIDY_ROLES,

@@ -194,12 +194,15 @@ def test_ineligible_rows_go_back_as_xlsx_and_a_corrected_file_resubmits_them(
 
     corrected = _upload(world, [row_for(p[0], phone="13912345678")], photos)
     assert corrected.resubmitted == 1
+    # the corrected row joins the original batch (issue #10, item 12), not a new one
+    assert corrected.batch.pk == first.batch.pk
     old = Application.objects.get(pk=bad[0].pk)
-    new = Application.objects.get(batch=corrected.batch)
+    new = Application.objects.get(batch=corrected.batch, resubmission_of=old)
     assert old.status == ApplicationStatus.RESUBMITTED
-    assert new.resubmission_of_id == old.pk and new.status == ApplicationStatus.ELIGIBLE
+    assert new.status == ApplicationStatus.ELIGIBLE
     # the unit's first batch no longer counts the corrected row as ineligible
     first.batch.refresh_from_db()
+    assert (first.batch.eligible_count, first.batch.ineligible_count) == (2, 0)
 
 
 def test_recheck_on_arrival_at_the_card_centre() -> None:

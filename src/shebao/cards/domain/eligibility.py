@@ -55,6 +55,7 @@ __all__ = [
     "person_facts",
     "photo_entry",
     "reasons_text",
+    "resolve_bank",
     "scope_attributes",
 ]
 
@@ -268,6 +269,22 @@ def canonical_banks(names: Iterable[str]) -> frozenset[str]:
     return frozenset(canonical_bank(n) for n in names if n.strip())
 
 
+def resolve_bank(name: str, banks: Iterable[str]) -> str | None:
+    """The cooperating bank (canonical name, one of `banks`) that a written bank name means:
+    its canonical name when that is one of them; otherwise a well-known short name that ends
+    exactly one of them — 农商银行 for 鄂州农商银行 — and at least names a kind of bank (X银行,
+    four characters or more). None when no bank or more than one fits (农商银行 where two
+    农商银行 cooperate): the row is refused and the clerk writes the full name."""
+    text = canonical_bank(name)
+    pool = frozenset(banks)
+    if text in pool:
+        return text
+    if len(text) < 4 or not text.endswith("银行"):
+        return None
+    fits = [bank for bank in pool if bank.endswith(text)]
+    return fits[0] if len(fits) == 1 else None
+
+
 # ---- the rules, one record at a time ------------------------------------------------------
 
 
@@ -356,7 +373,7 @@ def check_application(
     phone = validate_mobile(application.phone)
     if not phone.ok:
         failures.append(Failure(Reason.INVALID_PHONE, phone.errors[0].message))
-    if banks is not None and canonical_bank(application.bank) not in banks:
+    if banks is not None and resolve_bank(application.bank, banks) is None:
         failures.append(Failure(Reason.BANK_NOT_COOPERATING, bank_detail(application.bank, banks)))
     if check.ok and person is not None and programme is not None:
         out = _out_of_scope(person, check.normalized, programme, as_of, known_attributes)

@@ -32,7 +32,7 @@ from shebao.cards.domain.eligibility import (
     Reason,
     ScopeRule,
     banks_text,
-    canonical_bank,
+    resolve_bank,
 )
 from shebao.cards.domain.photos import PhotoVerdict
 from shebao.identity.duckdb_sql import register_identity_macros
@@ -253,7 +253,7 @@ def _run(
     if check_banks:
         distinct = apps["bank"].unique().to_list()
         bank_map = pl.DataFrame(
-            {"bank": distinct, "ok": [canonical_bank(b) in (banks or ()) for b in distinct]},
+            {"bank": distinct, "ok": [resolve_bank(b, banks or ()) is not None for b in distinct]},
             schema={"bank": pl.String, "ok": pl.Boolean},
         )
     else:

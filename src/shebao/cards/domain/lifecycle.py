@@ -28,6 +28,7 @@ from shebao.errors import ShebaoError
 
 __all__ = [
     "CARD_FILE_STATUSES",
+    "DEFAULT_FREE_RENEWAL_REASONS",
     "HANDS_TO_HOLDER",
     "TRANSITIONS",
     "CardEvent",
@@ -221,14 +222,30 @@ class FeeKind(StrEnum):
 
 class RenewalReason(StrEnum):
     DAMAGED = "damaged"
+    QUALITY = "quality"
     EXPIRED = "expired"
     INFORMATION_CHANGED = "information_changed"
 
     @property
     def label(self) -> str:
-        return {"damaged": "卡片损坏", "expired": "有效期满", "information_changed": "信息变更"}[
-            self.value
-        ]
+        return _RENEWAL_LABELS[self.value]
+
+    @classmethod
+    def parse(cls, value: str) -> RenewalReason | None:
+        """The reason a form or request names, None for an empty or unknown value (`value in
+        RenewalReason` raises TypeError for a plain string before Python 3.12)."""
+        try:
+            return cls(value)
+        except ValueError:
+            return None
+
+
+_RENEWAL_LABELS: Final[dict[str, str]] = {
+    "damaged": "人为损坏",
+    "quality": "卡片质量问题或自然老化",
+    "expired": "有效期满",
+    "information_changed": "个人信息变更",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -286,15 +303,22 @@ def apply_events(
     return status
 
 
+DEFAULT_FREE_RENEWAL_REASONS: Final[frozenset[RenewalReason]] = frozenset(
+    {RenewalReason.EXPIRED, RenewalReason.QUALITY}
+)
+
+
 @dataclass(frozen=True, slots=True)
 class FeeSchedule:
     """工本费 for a new card. The first card is always free (Panyu's rule, 首次申领不得收取
-    工本费); replacement and renewal cost what the local price rules say, and renewals for the
-    reasons in `free_renewal_reasons` (typically expiry) cost nothing."""
+    工本费); 补领 after a loss costs `replacement`; 换领 costs `renewal` unless its reason is in
+    `free_renewal_reasons` — by default expiry and a card that failed by itself (quality or
+    ageing), not the holder's doing; damage by the holder and a change of personal data are
+    charged. The card centre configures the amounts and the free reasons."""
 
     replacement: Decimal
     renewal: Decimal
-    free_renewal_reasons: frozenset[RenewalReason] = frozenset({RenewalReason.EXPIRED})
+    free_renewal_reasons: frozenset[RenewalReason] = DEFAULT_FREE_RENEWAL_REASONS
 
     def __post_init__(self) -> None:
         if self.replacement < 0 or self.renewal < 0:

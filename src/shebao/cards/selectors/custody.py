@@ -24,7 +24,10 @@ from shebao.cards.domain.lifecycle import (
     CardPhase,
     CardPolicy,
     CardStatus,
+    FeeKind,
     FeeSchedule,
+    RenewalReason,
+    fee_for,
 )
 from shebao.cards.models import (
     Card,
@@ -68,6 +71,44 @@ def card_policy() -> CardPolicy:
         else None
     )
     return CardPolicy(temporary_loss_days=row.temporary_loss_days, fees=fees)
+
+
+@dataclass(frozen=True, slots=True)
+class ReissueFee:
+    """One line of the 补领/换领 price list shown at the counter: `fee` None when the card
+    centre has not configured its fees yet (the business is then refused)."""
+
+    action: str
+    reason: str
+    label: str
+    fee: Decimal | None
+
+    @property
+    def reason_label(self) -> str:
+        return self.label.partition("：")[2]
+
+
+def reissue_fees(policy: CardPolicy | None = None) -> list[ReissueFee]:
+    """The 工本费 of 补领 and of 换领 per reason, as the configured schedule gives them."""
+    fees = (policy or card_policy()).fees
+    rows = [
+        ReissueFee(
+            "replace",
+            "",
+            "补领（挂失后）",
+            fee_for(FeeKind.REPLACEMENT, fees=fees) if fees else None,
+        )
+    ]
+    rows.extend(
+        ReissueFee(
+            "renew",
+            reason.value,
+            f"换领：{reason.label}",
+            fee_for(FeeKind.RENEWAL, fees=fees, renewal_reason=reason) if fees else None,
+        )
+        for reason in RenewalReason
+    )
+    return rows
 
 
 def cards_scoped(actor: User) -> QuerySet[Card]:

@@ -28,7 +28,7 @@ from django.utils import timezone
 from shebao.accounts.audit import audit_record
 from shebao.accounts.choices import AuditAction, OrganisationKind, Role
 from shebao.accounts.models import Organisation, User
-from shebao.cards.domain.eligibility import Programme, Reason, canonical_bank
+from shebao.cards.domain.eligibility import Programme, Reason, canonical_bank, resolve_bank
 from shebao.cards.domain.engine import EligibilityResult, check_applications
 from shebao.cards.domain.filecheck import APPLICATION_COLUMNS, ZipPhotos
 from shebao.cards.domain.photos import PhotoSpec, PhotoVerdict, check_photo_bytes
@@ -50,6 +50,8 @@ from shebao.errors import NotFound, PermissionDenied, ShebaoError, ValidationFai
 from shebao.geo.models import Region
 from shebao.geo.selectors import region_ancestors
 from shebao.identity.id_number import normalize_id_number
+from shebao.identity.masking import mask_name
+from shebao.identity.names import normalize_name
 from shebao.registry.choices import HukouType, LifeStatus
 from shebao.registry.models import Enrollment, Person
 
@@ -59,6 +61,8 @@ __all__ = [
     "BatchTransitionError",
     "CounterInput",
     "EligibilityFacts",
+    "applicant_identity_check",
+    "application_batch_correct",
     "application_batch_forward",
     "application_batch_upload",
     "application_counter_create",
@@ -345,7 +349,8 @@ def _programme(name: str) -> Programme | None:
 
 def _bank_ids(names: Iterable[str], region_code: str) -> dict[str, int]:
     banks = cooperating_banks_for(region_code)
-    return {n: banks[bank_key(n)].pk for n in set(names) if bank_key(n) in banks}
+    found = {n: resolve_bank(bank_key(n), banks) for n in set(names)}
+    return {n: banks[key].pk for n, key in found.items() if key is not None}
 
 
 def _file_bytes(upload: UploadedFile | bytes | Path) -> bytes:
@@ -491,6 +496,18 @@ def application_batch_upload(
     name = file_name or (file.name if isinstance(file, Path) else file.name or "申领文件.csv")
     data = _file_bytes(file)
     suffix = Path(name).suffix.lower() or ".csv"
+    if org.kind in COLLECTIVE_SUBMITTERS:
+        # Corrected rows of an earlier batch re-uploaded here join that batch (and keep the
+        # photos it already holds) instead of starting an unrelated one.
+        target = (
+            _corrected_batch_of(_read_upload(data, name), org)
+            if _waiting_corrections(None, org, exists=True)
+            else None
+        )
+        if target is not None:
+            return application_batch_correct(
+                actor=actor, batch_id=target, file=data, file_name=name, photo_zip=photo_zip
+            )
     spec_programme = _programme(programme)
     code = _new_code("SL")
     seconds: dict[str, float] = {}
@@ -575,6 +592,253 @@ def application_batch_upload(
         resubmitted=resubmitted,
         counts=counts,
         seconds=seconds,
+    )
+
+
+# ---- corrected rows re-sent ---------------------------------------------------------------
+
+# Batches that may still take corrected rows: anywhere before production is complete. A batch
+# in production goes back to the card centre's queue for its new eligible rows.
+_CORRECTABLE: Final[frozenset[str]] = _FORWARDABLE | {_S.AT_CARD_CENTRE, _S.IN_PRODUCTION}
+
+
+def _waiting_corrections(
+    batch_ids: Iterable[int] | None, submitter: Organisation, *, exists: bool = False
+) -> list[Application]:
+    """The ineligible rows of `submitter`'s batches not yet corrected (with `exists`, at most
+    one, to ask whether there are any)."""
+    qs = Application.objects.filter(
+        submitter=submitter, status=ApplicationStatus.INELIGIBLE, resubmission__isnull=True
+    ).exclude(channel=ApplicationChannel.COUNTER)
+    if batch_ids is not None:
+        qs = qs.filter(batch_id__in=list(batch_ids))
+    qs = qs.filter(batch__status__in=list(_CORRECTABLE)).order_by("row", "pk")
+    return list(qs[:1]) if exists else list(qs)
+
+
+def _corrected_batch_of(frame: pl.DataFrame, submitter: Organisation) -> int | None:
+    """The one earlier batch of `submitter` whose rows waiting for correction include every
+    row of this file (by ID number), or None: the file is then a new batch."""
+    ids = {normalize_id_number(raw) or raw for raw in frame["id_number"].to_list()}
+    by_batch: dict[int, set[str]] = {}
+    for app in _waiting_corrections(None, submitter):
+        if app.batch_id is not None:
+            by_batch.setdefault(app.batch_id, set()).add(
+                normalize_id_number(app.id_number) or app.id_number
+            )
+    fits = [pk for pk, waiting in by_batch.items() if ids <= waiting]
+    return fits[0] if len(fits) == 1 else None
+
+
+def _read_upload(data: bytes, name: str) -> pl.DataFrame:
+    import tempfile
+
+    suffix = Path(name).suffix.lower() or ".csv"
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / f"upload{suffix}"
+        path.write_bytes(data)
+        table = read_table(path, APPLICATION_COLUMNS, what="申领文件")
+        frame = table.canonical(APPLICATION_COLUMNS)
+    if frame.height == 0:
+        raise ValidationFailed("申领文件中没有数据行", code="EMPTY_FILE")
+    return frame
+
+
+def _zip_bytes(path: Path | None, entries: Mapping[str, str]) -> dict[str, bytes]:
+    """Key → the bytes of its ZIP entry (absent entries and unreadable archives skipped)."""
+    import zipfile
+
+    if path is None or not path.is_file() or not entries:
+        return {}
+    out: dict[str, bytes] = {}
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = set(archive.namelist())
+            for key, entry in entries.items():
+                if entry in names:
+                    out[key] = archive.read(entry)
+    except (zipfile.BadZipFile, OSError):
+        return out
+    return out
+
+
+def application_batch_correct(
+    *,
+    actor: User,
+    batch_id: int,
+    file: UploadedFile | Path | bytes,
+    file_name: str = "",
+    photo_zip: UploadedFile | Path | bytes | None = None,
+) -> UploadResult:
+    """Corrected rows of a batch sent again (更正后重新提交): they join the ORIGINAL batch as
+    new rows, each checked at once, and the row it corrects is marked 已更正重报 and linked.
+    A row matches the row it corrects by ID number (or, for a corrected ID number, by the
+    name of exactly one waiting row). Its photo is the one in the new ZIP if sent, otherwise
+    the photo the batch already holds (its ZIP entry or uploaded photo) — photos already
+    received are never asked for again."""
+    org = actor.organisation
+    if org is None:
+        raise PermissionDenied("无所属机构", "NO_ORGANISATION")
+    name = file_name or (
+        file.name if isinstance(file, Path) else getattr(file, "name", "") or "更正.csv"
+    )
+    frame = _read_upload(_file_bytes(file) if not isinstance(file, bytes) else file, name)
+    with transaction.atomic():
+        batch = ApplicationBatch.objects.select_for_update(of=("self",)).filter(pk=batch_id).first()
+        if batch is None:
+            raise NotFound("申领批次不存在")
+        if batch.submitter_id != org.pk and not _is_admin(actor):
+            raise PermissionDenied("只能更正本单位提交的申领批次", "NOT_SUBMITTER")
+        if batch.status not in _CORRECTABLE:
+            raise BatchTransitionError(
+                f"批次状态为“{ApplicationBatchStatus(batch.status).label}”，不能再补充更正记录"
+            )
+        waiting = _waiting_corrections([batch.pk], batch.submitter)
+        by_id = {normalize_id_number(a.id_number) or a.id_number: a for a in waiting}
+        by_name: dict[str, list[Application]] = {}
+        for a in waiting:
+            by_name.setdefault(normalize_name(a.name), []).append(a)
+        matched: list[Application] = []
+        problems: list[dict[str, object]] = []
+        for row, raw, person_name in frame.select(ROW, "id_number", "name").iter_rows():
+            key = normalize_id_number(raw) or raw
+            old = by_id.get(key)
+            if old is None and len(by_name.get(normalize_name(person_name), [])) == 1:
+                old = by_name[normalize_name(person_name)][0]
+            if old is None or old in matched:
+                problems.append(
+                    {
+                        "row": row,
+                        "field": "身份证号(18位)",
+                        "reason": "不是本批次待更正的记录（或重复）",
+                    }
+                )
+                continue
+            matched.append(old)
+        if problems:
+            raise ValidationFailed(
+                f"更正文件中有 {len(problems)} 行不是批次 {batch.code} 待更正的记录，"
+                "请只上传从本批次下载的不符合条件记录（更正后）",
+                code="NOT_A_CORRECTION",
+                details=problems,
+            )
+        # Photos: the new ZIP first, then what the batch already holds.
+        keys = [normalize_id_number(r) or r for r in frame["id_number"].to_list()]
+        works = frame["work_number"].to_list()
+        photos: dict[str, bytes] = {}
+        sources: dict[str, tuple[str, str]] = {}  # key → (photo source, ZIP entry)
+        if photo_zip is not None:
+            import tempfile
+
+            with tempfile.TemporaryDirectory() as tmp:
+                zpath = Path(tmp) / "photos.zip"
+                zpath.write_bytes(
+                    photo_zip if isinstance(photo_zip, bytes) else _file_bytes(photo_zip)
+                )
+                index = ZipPhotos.open(zpath, PhotoSpec(), 1).index
+                wanted = {}
+                for key, work in zip(keys, works, strict=True):
+                    for k in (key, work):
+                        if k and k.upper() in index:
+                            wanted[key] = index[k.upper()]
+                            break
+                photos.update(_zip_bytes(zpath, wanted))
+            sources.update(dict.fromkeys(photos, (PhotoSource.UPLOAD, "")))
+        old_entries = {
+            key: old.photo_entry
+            for key, old in zip(keys, matched, strict=True)
+            if key not in photos and old.photo_entry
+        }
+        zip_path = Path(batch.photo_zip.path) if batch.photo_zip else None
+        kept = _zip_bytes(zip_path, old_entries)
+        photos.update(kept)
+        sources.update({k: (PhotoSource.ZIP, old_entries[k]) for k in kept})
+        for key, old in zip(keys, matched, strict=True):
+            if key not in photos and old.photo:
+                try:
+                    with old.photo.open("rb") as fh:
+                        photos[key] = fh.read()
+                    sources[key] = (PhotoSource.UPLOAD, "")
+                except OSError:
+                    pass
+        start = (
+            Application.objects.filter(batch=batch).order_by("-row").values_list("row", flat=True)
+        ).first() or 0
+        frame = frame.with_columns(
+            pl.Series(ROW, list(range(start + 1, start + 1 + frame.height)), dtype=pl.Int64)
+        )
+        checked_photos = bool(batch.photo_zip) or photo_zip is not None or bool(photos)
+        facts = applications_check(
+            frame,
+            region_code=batch.region_id,
+            programme=_programme(batch.programme),
+            photos=_BytesPhotos(photos, PhotoSpec()) if checked_photos else None,
+            exclude_application_ids=[a.pk for a in matched],
+        )
+        results = {r["row"]: r for r in facts.frame.iter_rows(named=True)}
+        bank_ids = _bank_ids(frame["bank"].unique().to_list(), batch.region_id)
+        now = timezone.now()
+        for data, key, old in zip(frame.iter_rows(named=True), keys, matched, strict=True):
+            result = results[data[ROW]]
+            source, entry = sources.get(key, ("", ""))
+            app = Application(
+                batch=batch,
+                row=data[ROW],
+                channel=old.channel,
+                person_id=result["person_id"],
+                id_number=data["id_number"][:32],
+                name=data["name"][:64],
+                gender=(data.get("gender") or "")[:4],
+                work_number=(data["work_number"] or "")[:32],
+                bank_name=(data["bank"] or "")[:64],
+                bank_id=bank_ids.get(data["bank"]),
+                phone=(data["phone"] or "")[:32],
+                photo_source=source,
+                photo_entry=entry,
+                region_id=batch.region_id,
+                submitter=batch.submitter,
+                status=ApplicationStatus.ELIGIBLE
+                if result["eligible"]
+                else ApplicationStatus.INELIGIBLE,
+                reasons=result["reasons"][:255],
+                messages=result["messages"],
+                resubmission_of=old,
+                created_by=actor,
+                created_at=now,
+                checked_at=now,
+            )
+            if source == PhotoSource.UPLOAD:
+                app.photo.save(f"{uuid.uuid4().hex}.jpg", ContentFile(photos[key]), save=False)
+            app.save()
+        Application.objects.filter(pk__in=[a.pk for a in matched]).update(
+            status=ApplicationStatus.RESUBMITTED
+        )
+        _update_counts(batch)
+        eligible = sum(1 for r in results.values() if r["eligible"])
+        if batch.status == _S.IN_PRODUCTION and eligible:
+            # Back to the card centre's queue for the new rows; production moves it on again.
+            batch.status = _S.AT_CARD_CENTRE
+            batch.save(update_fields=["status"])
+        audit_record(
+            actor=actor,
+            action=AuditAction.IMPORT,
+            target_type="application_batch",
+            target_id=batch.pk,
+            detail={
+                "event": "correction",
+                "rows": frame.height,
+                "eligible": eligible,
+                "photos_kept": len(kept),
+            },
+        )
+    return UploadResult(
+        batch=batch,
+        rows=frame.height,
+        eligible=eligible,
+        ineligible=frame.height - eligible,
+        resubmitted=len(matched),
+        counts={},
+        seconds={},
     )
 
 
@@ -868,6 +1132,39 @@ def _police_photo(id_number: str) -> bytes | None:
     return data
 
 
+def applicant_identity_check(*, data: CounterInput, district_code: str | None) -> None:
+    """Refuse at once, recording nothing, what the clerk can put right on the spot: a name that
+    differs from the registry's (a typo; the card would carry it), and — at a village counter,
+    `district_code` given — an applicant whose household registration and residence are both
+    outside the counter's district (区、县). A person not in the registry is left to the
+    eligibility check, which records NOT_IN_POPULATION."""
+    person = (
+        Person.objects.filter(id_number=normalize_id_number(data.id_number))
+        .only("name", "hukou_region_id", "residence_region_id")
+        .first()
+    )
+    if person is None:
+        return
+    if district_code is not None:
+        homes = [c for c in (person.hukou_region_id, person.residence_region_id) if c]
+        if not any(code.startswith(district_code) for code in homes):
+            district = Region.objects.filter(code=district_code).first()
+            here = district.name if district else "本区"
+            raise ValidationFailed(
+                f"申领人户籍地和居住地都不在{here}，不能在本村（居）委会申领，"
+                "请到户籍地或居住地的村（居）委会申领",
+                code="APPLICANT_OUT_OF_AREA",
+                details=[{"field": "id_number", "reason": f"户籍地和居住地都不在{here}"}],
+            )
+    if normalize_name(data.name) != normalize_name(person.name):
+        raise ValidationFailed(
+            f"姓名“{data.name.strip()}”与人口库登记的姓名（{mask_name(person.name)}）不一致，"
+            "请核对申领人身份证件后更正；如人口库信息有误，请申领人先到公安部门更正",
+            code="NAME_MISMATCH",
+            details=[{"field": "name", "reason": "与人口库登记的姓名不一致"}],
+        )
+
+
 def _bank_name(bank_id: int | None) -> str:
     if bank_id is None:
         return ""
@@ -915,6 +1212,13 @@ def application_counter_create(
             code="SIGNED_FORM_REQUIRED",
             details=[{"field": "signed_form", "reason": "必填"}],
         )
+    if not data.photo and not data.use_police_photo:
+        raise ValidationFailed(
+            "请上传申领人照片，或明确选择使用公安部门的身份证照片",
+            code="PHOTO_CHOICE_REQUIRED",
+            details=[{"field": "photo", "reason": "必填"}],
+        )
+    applicant_identity_check(data=data, district_code=org.region_id[:6])
     with transaction.atomic():
         batch = _open_counter_batch(org, actor)
         row = (Application.objects.filter(batch=batch).count() or 0) + 1

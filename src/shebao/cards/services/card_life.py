@@ -333,7 +333,8 @@ def card_reissue(
     with transaction.atomic():
         old, _ = card_apply_event(
             card_id=card.pk, event=event, actor=actor, channel="counter",
-            note=f"工本费 {fee} 元" + (f"，{reason.label}" if reason else ""),
+            note=(f"工本费 {fee} 元" if fee else "免收工本费")
+            + (f"，{reason.label}" if reason else ""),
         )  # fmt: skip
         reissue = CardReissue.objects.create(
             old_card=old,

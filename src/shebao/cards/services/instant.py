@@ -4,6 +4,9 @@ and handed over at once, and the account the branch opened is recorded."""
 
 from __future__ import annotations
 
+import uuid
+
+from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone
 
@@ -13,7 +16,13 @@ from shebao.accounts.models import Organisation, User
 from shebao.cards.domain.codes import card_id_code
 from shebao.cards.domain.lifecycle import CardEvent, CardStatus
 from shebao.cards.models import Application, ApplicationChannel, ApplicationStatus, Card
-from shebao.cards.services.applications import CounterInput, _check_one, bank_key
+from shebao.cards.models.applications import PhotoSource
+from shebao.cards.services.applications import (
+    CounterInput,
+    _check_one,
+    applicant_identity_check,
+    bank_key,
+)
 from shebao.cards.services.card_life import card_apply_event
 from shebao.cards.services.numbering import (
     CARD_VALID_YEARS,
@@ -55,8 +64,16 @@ def application_instant_issue(
             code="INVALID_ACCOUNT_NUMBER",
             details=[{"field": "account_number", "reason": "应为8至32位数字"}],
         )
+    if not data.photo and not data.use_police_photo:
+        raise ValidationFailed(
+            "请上传申领人照片，或明确选择使用公安部门的身份证照片",
+            code="PHOTO_CHOICE_REQUIRED",
+            details=[{"field": "photo", "reason": "必填"}],
+        )
+    # A bank branch serves applicants from anywhere (跨地区通办): only the name is checked.
+    applicant_identity_check(data=data, district_code=None)
     with transaction.atomic():
-        facts, _photo, source = _check_one(
+        facts, photo, source = _check_one(
             region_code=branch.region_id, row=1, data=data, bank_name=bank_key(bank.name)
         )
         result = facts.frame.row(0, named=True)
@@ -79,6 +96,8 @@ def application_instant_issue(
             created_by=actor,
             checked_at=timezone.now(),
         )
+        if photo and source == PhotoSource.UPLOAD:
+            app.photo.save(f"{uuid.uuid4().hex}.jpg", ContentFile(photo), save=True)
         if not eligible:
             audit_record(
                 actor=actor,

@@ -75,6 +75,7 @@ from shebao.cards.services.custody import (
     handover_create,
     receipt_seal,
 )
+from shebao.cards.views.reissue import reissue_counter_context
 from shebao.cards.views.self_service import self_service
 from shebao.errors import PermissionDenied, ShebaoError
 from shebao.identity.masking import mask_id_number, mask_name
@@ -572,11 +573,11 @@ def _counter_do(actor: User, card: Card, action: str, post: Any) -> str:
             actor=actor,
             card_id=card.pk,
             kind=FeeKind.REPLACEMENT if action == "replace" else FeeKind.RENEWAL,
-            reason=RenewalReason(reason) if reason in RenewalReason else None,
+            reason=RenewalReason.parse(reason),
         )
         new = reissue.new_card
         label = _COUNTER_ACTIONS[action][0]
-        return f"已办理{label}，工本费 {reissue.fee} 元，新卡号 {new}（待制卡）。"
+        return f"已办理{label}，工本费 {reissue.fee} 元，新卡号 {new}（待制卡），请打印回执。"
     elif action == "cancel":
         card_life.card_cancel(actor=actor, card_id=card.pk, reason=post.get("reason", ""))
     else:
@@ -643,7 +644,11 @@ def counter(request: HttpRequest) -> HttpResponse:
                 for code, (label, event) in _COUNTER_ACTIONS.items()
                 if event in allowed
             ],
+            action_codes=[
+                code for code, (_, event) in _COUNTER_ACTIONS.items() if event in allowed
+            ],
             renewal_reasons=[(r.value, r.label) for r in RenewalReason],
+            **reissue_counter_context(card),
         )
     return render(request, "cards/custody/counter.html", context, status=400 if error else 200)
 

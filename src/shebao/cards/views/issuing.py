@@ -41,6 +41,7 @@ from shebao.cards.selectors.issuing import (
 from shebao.cards.services.applications import (
     COLLECTIVE_SUBMITTERS,
     CounterInput,
+    application_batch_correct,
     application_batch_forward,
     application_batch_upload,
     application_counter_create,
@@ -183,8 +184,39 @@ def batch_view(request: HttpRequest, pk: int) -> HttpResponse:
             "can_forward": (batch.holder_id == actor.organisation_id or _is_admin(actor))
             and batch.status in ("at_submitter", "at_intermediate", "at_district"),
             "is_counter": batch.kind == "individual",
+            "can_correct": batch.kind == "collective"
+            and batch.submitter_id == actor.organisation_id
+            and batch.ineligible_count > 0,
+            "correct_form": UploadForm(),
         },
     )
+
+
+@login_required
+@require_POST
+def batch_correct_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """更正后重新提交: the corrected rows join this batch, keeping the photos it holds."""
+    actor = _actor(request)
+    form = UploadForm(request.POST, request.FILES)
+    if not form.is_valid():
+        messages.error(request, "请选择更正后的申领文件")
+        return redirect("cards:issuing_batch", pk=pk)
+    try:
+        result = application_batch_correct(
+            actor=actor,
+            batch_id=_batch_for(actor, pk).pk,
+            file=form.cleaned_data["file"],
+            photo_zip=form.cleaned_data.get("photos"),
+        )
+    except ShebaoError as exc:
+        _flash_error(request, exc)
+    else:
+        messages.success(
+            request,
+            f"已更正重报 {result.rows} 条（并入批次 {result.batch.code}）："
+            f"符合制卡条件 {result.eligible} 条，仍不符合 {result.ineligible} 条",
+        )
+    return redirect("cards:issuing_batch", pk=pk)
 
 
 @login_required
@@ -223,16 +255,30 @@ class CounterForm(forms.Form):
     phone = forms.CharField(label="联系电话", max_length=16)
     photo_choice = forms.ChoiceField(
         label="照片",
-        choices=(("police", "使用公安照片"), ("upload", "上传照片")),
-        initial="police",
+        choices=(("upload", "上传照片"), ("police", "使用公安部门的身份证照片")),
         widget=forms.RadioSelect,
+        error_messages={"required": "请选择照片：上传照片，或使用公安部门的身份证照片"},
     )
     photo = forms.FileField(label="上传照片（JPEG）", required=False)
     signed_form = forms.FileField(label="签字的申领登记表扫描件")
     correcting = forms.IntegerField(required=False, widget=forms.HiddenInput)
 
-    def __init__(self, *args: Any, banks: dict[str, Organisation], **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        banks: dict[str, Organisation],
+        keep_photo: bool = False,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
+        if keep_photo:
+            choice = self.fields["photo_choice"]
+            assert isinstance(choice, forms.ChoiceField)  # noqa: S101 - declared above
+            choice.choices = [
+                ("keep", "沿用原申领上传的照片"),
+                ("upload", "上传照片"),
+                ("police", "使用公安部门的身份证照片"),
+            ]
         bank_field = self.fields["bank"]
         assert isinstance(bank_field, forms.ChoiceField)  # noqa: S101 - declared above
         bank_field.choices = [("", "请选择")] + [
@@ -246,17 +292,32 @@ class CounterForm(forms.Form):
         return data
 
 
-def _counter_input(form: CounterForm) -> CounterInput:
+def _stored_photo(app: Application | None) -> bytes | None:
+    if app is None or not app.photo:
+        return None
+    try:
+        with app.photo.open("rb") as fh:
+            data: bytes = fh.read()
+    except OSError:
+        return None
+    return data
+
+
+def _counter_input(form: CounterForm, correcting: Application | None = None) -> CounterInput:
     data = form.cleaned_data
-    photo = data.get("photo") if data.get("photo_choice") == "upload" else None
+    choice = data.get("photo_choice")
+    upload = data.get("photo") if choice == "upload" else None
+    photo = b"".join(upload.chunks()) if upload else None
+    if choice == "keep":
+        photo = _stored_photo(correcting)
     signed = data["signed_form"]
     return CounterInput(
         id_number=data["id_number"],
         name=data["name"],
         bank_id=int(data["bank"]) if data.get("bank") else None,
         phone=data["phone"],
-        photo=b"".join(photo.chunks()) if photo else None,
-        use_police_photo=photo is None,
+        photo=photo,
+        use_police_photo=choice == "police",
         signed_form=b"".join(signed.chunks()),
         signed_form_name=signed.name or "form.pdf",
     )
@@ -286,16 +347,24 @@ def counter_view(request: HttpRequest) -> HttpResponse:
             "bank": str(correcting.bank_id or ""),
             "correcting": correcting.pk,
         }
-    form = CounterForm(initial=initial, banks=banks)
+    if request.method == "POST" and str(request.POST.get("correcting", "")).isdigit():
+        correcting = (
+            applications_visible(actor)
+            .filter(pk=request.POST["correcting"], status=ApplicationStatus.INELIGIBLE)
+            .first()
+        )
+    keep_photo = correcting is not None and bool(correcting.photo)
+    form = CounterForm(initial=initial, banks=banks, keep_photo=keep_photo)
     if request.method == "POST":
-        form = CounterForm(request.POST, request.FILES, banks=banks)
+        form = CounterForm(request.POST, request.FILES, banks=banks, keep_photo=keep_photo)
         if form.is_valid():
             try:
                 fix = form.cleaned_data.get("correcting")
+                data = _counter_input(form, correcting)
                 app = (
-                    application_resubmit(actor=actor, application_id=fix, data=_counter_input(form))
+                    application_resubmit(actor=actor, application_id=fix, data=data)
                     if fix
-                    else application_counter_create(actor=actor, data=_counter_input(form))
+                    else application_counter_create(actor=actor, data=data)
                 )
             except ShebaoError as exc:
                 form.add_error(None, exc.message)
@@ -576,6 +645,7 @@ urlpatterns: list[URLPattern] = [
     path("issuing/batches/", batches_view, name="issuing_batches"),
     path("issuing/batches/<int:pk>/", batch_view, name="issuing_batch"),
     path("issuing/batches/<int:pk>/forward/", batch_forward_view, name="issuing_batch_forward"),
+    path("issuing/batches/<int:pk>/correct/", batch_correct_view, name="issuing_batch_correct"),
     path(
         "issuing/batches/<int:pk>/ineligible.xlsx",
         batch_ineligible_view,

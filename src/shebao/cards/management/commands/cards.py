@@ -21,6 +21,8 @@ from shebao.cards.domain.eligibility import Reason
 from shebao.cards.domain.filecheck import CheckSummary, check_application_files
 from shebao.cards.domain.programmes import PROGRAMMES, load_programme
 from shebao.cards.management.custody_commands import add_custody_subcommands, handle_custody
+from shebao.cards.management.instant_command import NAME as INSTANT_SUBCOMMAND
+from shebao.cards.management.instant_command import add_instant_subcommand, handle_instant
 from shebao.errors import ShebaoError
 
 _CHINA = timezone(timedelta(hours=8))
@@ -123,11 +125,14 @@ class Command(BaseCommand):
             help="检查照片的进程数，默认为可用 CPU 数",
         )
         add_custody_subcommands(subcommands, parser)
+        add_instant_subcommand(subcommands, parser)
 
     def handle(self, *args: Any, **options: Any) -> None:
         self.verbosity = int(options.get("verbosity", 1))
         if options["subcommand"] == "check-applications":
             self._check_applications(options)
+        elif options["subcommand"] == INSTANT_SUBCOMMAND:
+            handle_instant(self, options)
         else:
             handle_custody(self, options)
 
