@@ -6,7 +6,14 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.http import HttpRequest
 
-from shebao.accounts.models import ApiToken, AuditEvent, Organisation, User, UserRole
+from shebao.accounts.models import (
+    ApiToken,
+    AuditEvent,
+    LoginThrottle,
+    Organisation,
+    User,
+    UserRole,
+)
 
 
 @admin.register(Organisation)
@@ -25,17 +32,23 @@ class UserRoleInline(admin.TabularInline[UserRole, User]):
 @admin.register(User)
 class UserAdmin(BaseUserAdmin):
     inlines = [UserRoleInline]
-    list_display = ("username", "full_name", "organisation", "is_active", "locked_until")
+    list_display = ("username", "full_name", "organisation", "is_active")
     list_filter = ("is_active", "is_staff", "roles__role")
     search_fields = ("username", "full_name")
     raw_id_fields = ("organisation",)
     fieldsets = (
         *BaseUserAdmin.fieldsets,  # type: ignore[misc]
-        (
-            "机构与锁定",
-            {"fields": ("organisation", "full_name", "failed_login_count", "locked_until")},
-        ),
+        ("机构", {"fields": ("organisation", "full_name")}),
     )
+
+
+@admin.register(LoginThrottle)
+class LoginThrottleAdmin(admin.ModelAdmin[LoginThrottle]):
+    """Who failed to log in from where; deleting a row lifts that pair's lock."""
+
+    list_display = ("username", "client", "failures", "locked_until", "updated_at")
+    search_fields = ("username", "client")
+    readonly_fields = ("username", "client", "failures", "updated_at")
 
 
 @admin.register(ApiToken)

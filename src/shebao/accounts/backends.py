@@ -1,4 +1,10 @@
-"""Authentication with lockout after repeated failures, every attempt audited."""
+"""Authentication with lockout per (username, client) after repeated failures, every attempt
+audited.
+
+Failures are counted per username and client address (`LoginThrottle`), for unknown names
+exactly as for real ones: the lockout neither reveals which names exist nor lets anyone lock
+an account out from everywhere. While a pair is locked even the right password is refused,
+and the login form gives the same answer in all three cases."""
 
 from __future__ import annotations
 
@@ -8,13 +14,48 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.backends import ModelBackend
 from django.db import transaction
-from django.db.models import F
 from django.http import HttpRequest
 from django.utils import timezone
 
 from shebao.accounts.audit import audit_record
 from shebao.accounts.choices import AuditAction
-from shebao.accounts.models import User
+from shebao.accounts.context import current_request
+from shebao.accounts.models import LoginThrottle, User
+
+
+def login_client(request: HttpRequest | None) -> str:
+    """The client address failures are counted under (the audit log's address)."""
+    address = current_request.get().ip_address
+    if not address and request is not None:
+        address = request.META.get("REMOTE_ADDR")
+    return (address or "")[:64]
+
+
+def login_locked(*, username: str, client: str) -> bool:
+    throttle = LoginThrottle.objects.filter(username=username, client=client).first()
+    return throttle is not None and throttle.is_locked()
+
+
+def _record_failure(*, user: User | None, username: str, client: str) -> None:
+    """One more failure for the pair; the threshold locks it for the configured minutes."""
+    with transaction.atomic():
+        throttle, _ = LoginThrottle.objects.select_for_update().get_or_create(
+            username=username, client=client
+        )
+        throttle.failures += 1
+        audit_record(actor=user, action=AuditAction.LOGIN_FAILED, username=username)
+        if throttle.failures >= settings.SHEBAO_LOCKOUT_THRESHOLD:
+            throttle.locked_until = timezone.now() + timedelta(
+                minutes=settings.SHEBAO_LOCKOUT_MINUTES
+            )
+            throttle.failures = 0
+            audit_record(
+                actor=user,
+                action=AuditAction.LOCKED_OUT,
+                username=username,
+                detail={"until": throttle.locked_until.isoformat(), "client": client},
+            )
+        throttle.save()
 
 
 class LockoutModelBackend(ModelBackend):
@@ -27,30 +68,25 @@ class LockoutModelBackend(ModelBackend):
     ) -> User | None:
         if username is None or password is None:
             return None
-        try:
-            user = User.objects.get(username=username)
-        except User.DoesNotExist:
-            User().set_password(password)  # same cost as a real check: no user enumeration
+        username = username[:150]
+        client = login_client(request)
+        user = User.objects.filter(username=username).first()
+        if login_locked(username=username, client=client):
+            User().set_password(password)  # same cost as a real check
             with transaction.atomic():
-                audit_record(actor=None, action=AuditAction.LOGIN_FAILED, username=username)
+                audit_record(
+                    actor=user,
+                    action=AuditAction.LOGIN_FAILED,
+                    username=username,
+                    detail={"locked": True},
+                )
             return None
-        if user.is_locked():
-            with transaction.atomic():
-                audit_record(actor=user, action=AuditAction.LOGIN_FAILED, detail={"locked": True})
+        if user is None:
+            User().set_password(password)  # same cost as a real check: no user enumeration
+            _record_failure(user=None, username=username, client=client)
             return None
         if user.check_password(password) and self.user_can_authenticate(user):
-            if user.failed_login_count:
-                User.objects.filter(pk=user.pk).update(failed_login_count=0, locked_until=None)
-                user.failed_login_count = 0
+            LoginThrottle.objects.filter(username=username, client=client).delete()
             return user
-        with transaction.atomic():
-            User.objects.filter(pk=user.pk).update(failed_login_count=F("failed_login_count") + 1)
-            user.refresh_from_db(fields=["failed_login_count"])
-            audit_record(actor=user, action=AuditAction.LOGIN_FAILED)
-            if user.failed_login_count >= settings.SHEBAO_LOCKOUT_THRESHOLD:
-                until = timezone.now() + timedelta(minutes=settings.SHEBAO_LOCKOUT_MINUTES)
-                User.objects.filter(pk=user.pk).update(locked_until=until, failed_login_count=0)
-                audit_record(
-                    actor=user, action=AuditAction.LOCKED_OUT, detail={"until": until.isoformat()}
-                )
+        _record_failure(user=user, username=username, client=client)
         return None

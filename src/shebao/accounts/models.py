@@ -66,8 +66,6 @@ class User(AbstractUser):
         related_name="users",
     )
     full_name = models.CharField("姓名", max_length=64, blank=True)
-    failed_login_count = models.PositiveIntegerField("连续登录失败次数", default=0)
-    locked_until = models.DateTimeField("锁定至", null=True, blank=True)
 
     class Meta:
         verbose_name = "用户"
@@ -87,9 +85,6 @@ class User(AbstractUser):
     def has_role(self, *roles: str) -> bool:
         return bool(self.role_codes.intersection(roles))
 
-    def is_locked(self) -> bool:
-        return self.locked_until is not None and self.locked_until > timezone.now()
-
 
 class UserRole(models.Model):
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="roles")
@@ -105,6 +100,33 @@ class UserRole(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} · {self.get_role_display()}"
+
+
+class LoginThrottle(models.Model):
+    """Failed logins of one username from one client (IP address).
+
+    The lock is per pair: a stranger who types a clerk's name wrong five times locks only
+    himself out of that name, and the clerk still logs in from her own desk. Unknown names
+    are counted the same way as real ones, so the lockout tells nobody which names exist."""
+
+    username = models.CharField("用户名", max_length=150)
+    client = models.CharField("客户端地址", max_length=64, blank=True)
+    failures = models.PositiveIntegerField("连续失败次数", default=0)
+    locked_until = models.DateTimeField("锁定至", null=True, blank=True)
+    updated_at = models.DateTimeField("更新时间", auto_now=True)
+
+    class Meta:
+        verbose_name = "登录失败记录"
+        verbose_name_plural = "登录失败记录"
+        constraints = [
+            models.UniqueConstraint(fields=["username", "client"], name="login_throttle_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.username} @ {self.client or '未知地址'}"
+
+    def is_locked(self) -> bool:
+        return self.locked_until is not None and self.locked_until > timezone.now()
 
 
 class ApiToken(models.Model):

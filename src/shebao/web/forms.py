@@ -3,11 +3,11 @@ and services; the rules themselves (purpose, ID number, lockout) live in the dom
 
 from __future__ import annotations
 
-import math
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.contrib.auth import authenticate
 from django.http import HttpRequest
 from django.utils import timezone
@@ -53,14 +53,16 @@ class LoginForm(forms.Form):
         if isinstance(user, User):
             self.user = user
             return cleaned
-        # The backend answers None for a locked account too; tell that case apart so the
-        # clerk knows to wait. An unknown name gets the same answer as a wrong password.
-        known = User.objects.filter(username=username).only("locked_until").first()
-        if known is not None and known.is_locked() and known.locked_until is not None:
-            seconds = (known.locked_until - timezone.now()).total_seconds()
-            minutes = max(1, math.ceil(seconds / 60))
-            raise forms.ValidationError(f"账号已锁定，请 {minutes} 分钟后再试", code="locked")
-        raise forms.ValidationError("用户名或密码错误", code="invalid_login")
+        # One answer for an unknown name, a wrong password and a locked (name, client) pair,
+        # so the form tells nobody which names exist or are locked.
+        raise forms.ValidationError(login_failed_message(), code="invalid_login")
+
+
+def login_failed_message() -> str:
+    return (
+        f"用户名或密码错误，或尝试次数过多。连续输错 {settings.SHEBAO_LOCKOUT_THRESHOLD} 次后，"
+        f"须等待 {settings.SHEBAO_LOCKOUT_MINUTES} 分钟再试。"
+    )
 
 
 def _purpose_choices() -> list[tuple[str, str]]:

@@ -7,7 +7,7 @@ from django.test import Client
 from django.utils import timezone
 
 from shebao.accounts.choices import AuditAction, OrganisationKind, Role
-from shebao.accounts.models import AuditEvent, User
+from shebao.accounts.models import AuditEvent, LoginThrottle, User
 from shebao.accounts.services import (
     api_token_authenticate,
     api_token_create,
@@ -33,21 +33,31 @@ def test_lockout_after_repeated_failures(clerk: User, settings) -> None:  # type
     client = Client()
     for _ in range(3):
         assert not client.login(username=clerk.username, password="wrong-password-1")
-    clerk.refresh_from_db()
-    assert clerk.is_locked()
+    throttle = LoginThrottle.objects.get(username=clerk.username)
+    assert throttle.is_locked()
     # Even the right password is refused while locked.
     assert not client.login(username=clerk.username, password=PASSWORD)
     assert AuditEvent.objects.filter(user=clerk, action=AuditAction.LOCKED_OUT).count() == 1
-    User.objects.filter(pk=clerk.pk).update(locked_until=timezone.now() - timedelta(seconds=1))
+    LoginThrottle.objects.update(locked_until=timezone.now() - timedelta(seconds=1))
     assert client.login(username=clerk.username, password=PASSWORD)
+
+
+def test_unknown_names_are_counted_and_audited_like_real_ones(db: None, settings) -> None:  # type: ignore[no-untyped-def]
+    settings.SHEBAO_LOCKOUT_THRESHOLD = 2
+    client = Client()
+    for _ in range(2):
+        assert not client.login(username="nobody", password="wrong-password-1")
+    assert LoginThrottle.objects.get(username="nobody").is_locked()
+    events = AuditEvent.objects.filter(username="nobody")
+    assert {e.action for e in events} == {AuditAction.LOGIN_FAILED, AuditAction.LOCKED_OUT}
 
 
 def test_success_resets_failure_count(clerk: User) -> None:
     client = Client()
     assert not client.login(username=clerk.username, password="wrong-password-1")
+    assert LoginThrottle.objects.get(username=clerk.username).failures == 1
     assert client.login(username=clerk.username, password=PASSWORD)
-    clerk.refresh_from_db()
-    assert clerk.failed_login_count == 0
+    assert not LoginThrottle.objects.filter(username=clerk.username).exists()
 
 
 @pytest.mark.parametrize(

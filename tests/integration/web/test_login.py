@@ -7,7 +7,7 @@ from django.test import Client
 from django.utils import timezone
 
 from shebao.accounts.choices import AuditAction
-from shebao.accounts.models import AuditEvent, User
+from shebao.accounts.models import AuditEvent, LoginThrottle
 from tests.factories import PASSWORD
 from tests.integration.web.conftest import World
 
@@ -45,35 +45,54 @@ def test_login_follows_a_local_next_but_not_an_external_one(world: World) -> Non
     assert response["Location"] == "/"
 
 
-def test_wrong_password_and_unknown_user_get_the_same_message(world: World) -> None:
-    wrong = _login(Client(), "fenghuang_clerk", "Wrong-password-1")
-    unknown = _login(Client(), "nobody_here", "Wrong-password-1")
+def _error(page: str) -> str:
+    """The login form's error text (the one answer to every failed attempt)."""
+    marker = 'role="alert"'
+    assert marker in page, page
+    return page.split(marker, 1)[1].split("</", 1)[0]
+
+
+def test_wrong_password_unknown_user_and_lock_get_the_same_message(world: World, settings) -> None:  # type: ignore[no-untyped-def]
+    settings.SHEBAO_LOCKOUT_THRESHOLD = 2
+    wrong = _error(_login(Client(REMOTE_ADDR="10.0.0.1"), "fenghuang_clerk", "Wrong-password-1"))
+    unknown = _error(_login(Client(REMOTE_ADDR="10.0.0.1"), "nobody_here", "Wrong-password-1"))
+    for name in ("fenghuang_clerk", "nobody_here"):
+        _login(Client(REMOTE_ADDR="10.0.0.1"), name, "Wrong-password-2")  # now locked
+    locked = _error(_login(Client(REMOTE_ADDR="10.0.0.1"), "fenghuang_clerk", PASSWORD))
+    locked_unknown = _error(_login(Client(REMOTE_ADDR="10.0.0.1"), "nobody_here", PASSWORD))
     assert "用户名或密码错误" in wrong
-    assert "用户名或密码错误" in unknown
-    assert "账号已锁定" not in wrong
-    assert "账号已锁定" not in unknown
+    assert wrong == unknown == locked == locked_unknown
+    assert "已锁定" not in wrong
 
 
-def test_lockout_message_after_repeated_failures(world: World, settings) -> None:  # type: ignore[no-untyped-def]
+def test_lockout_is_per_username_and_client(world: World, settings) -> None:  # type: ignore[no-untyped-def]
     settings.SHEBAO_LOCKOUT_THRESHOLD = 3
     settings.SHEBAO_LOCKOUT_MINUTES = 15
-    client = Client()
-    assert "用户名或密码错误" in _login(client, "fenghuang_clerk", "Wrong-password-1")
-    assert "用户名或密码错误" in _login(client, "fenghuang_clerk", "Wrong-password-2")
-    # The third failure locks the account, and says so at once.
-    assert "账号已锁定，请 15 分钟后再试" in _login(client, "fenghuang_clerk", "Wrong-password-3")
-    # Even the right password is refused while locked.
-    page = _login(client, "fenghuang_clerk", PASSWORD)
-    assert "账号已锁定，请 15 分钟后再试" in page
-    assert "_auth_user_id" not in client.session
+    stranger = Client(REMOTE_ADDR="203.0.113.9")
+    for n in range(3):
+        assert "用户名或密码错误" in _login(stranger, "fenghuang_clerk", f"Wrong-password-{n}")
     assert AuditEvent.objects.filter(action=AuditAction.LOCKED_OUT, user=world.clerk).exists()
+    # The stranger's client is locked for that name: even the right password is refused.
+    _login(stranger, "fenghuang_clerk", PASSWORD)
+    assert "_auth_user_id" not in stranger.session
+    # The clerk at her own desk is not locked out by the stranger.
+    desk = Client(REMOTE_ADDR="10.0.0.7")
+    response = desk.post("/login/", {"username": "fenghuang_clerk", "password": PASSWORD})
+    assert response.status_code == 302
+    assert desk.session["_auth_user_id"] == str(world.clerk.pk)
 
 
-def test_lock_message_rounds_remaining_minutes_up(world: World) -> None:
-    User.objects.filter(pk=world.clerk.pk).update(
-        locked_until=timezone.now() + timedelta(minutes=4, seconds=10)
+def test_lock_ends_after_the_configured_minutes(world: World, settings) -> None:  # type: ignore[no-untyped-def]
+    settings.SHEBAO_LOCKOUT_THRESHOLD = 1
+    client = Client(REMOTE_ADDR="10.0.0.8")
+    _login(client, "fenghuang_clerk", "Wrong-password-1")
+    _login(client, "fenghuang_clerk", PASSWORD)
+    assert "_auth_user_id" not in client.session
+    LoginThrottle.objects.filter(username="fenghuang_clerk").update(
+        locked_until=timezone.now() - timedelta(seconds=1)
     )
-    assert "账号已锁定，请 5 分钟后再试" in _login(Client(), "fenghuang_clerk", PASSWORD)
+    _login(client, "fenghuang_clerk", PASSWORD)
+    assert client.session["_auth_user_id"] == str(world.clerk.pk)
 
 
 def test_empty_form_shows_chinese_field_errors(world: World) -> None:
