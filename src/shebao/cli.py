@@ -8,6 +8,8 @@ import sys
 
 def main(argv: list[str] | None = None) -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "shebao.settings")
+    from django.conf import settings
+    from django.core.exceptions import ImproperlyConfigured
     from django.core.management import execute_from_command_line
 
     args = list(sys.argv[1:] if argv is None else argv)
@@ -18,6 +20,13 @@ def main(argv: list[str] | None = None) -> None:
 
         Command().run_from_argv(["shebao", "compare_files", *args[1:]])
         return
+    try:
+        settings.INSTALLED_APPS  # noqa: B018 - reading it loads and checks the settings
+    except ImproperlyConfigured as exc:
+        # A refusal to start (a missing production key...) is one line for the operator,
+        # not a traceback; Django itself would only note it under "Unknown command".
+        print(f"shebao 无法启动：{exc}", file=sys.stderr)
+        sys.exit(2)
     # Contracts spell some commands with hyphens (`shebao compare-files`); Django modules
     # cannot, so `compare-files` runs the `compare_files` command.
     if args and not args[0].startswith("-"):

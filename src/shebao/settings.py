@@ -7,6 +7,8 @@ Environment variables:
     SHEBAO_DEBUG        "1" to turn Django's debug mode on (refused in production)
     SHEBAO_ENV          "development" (default) or "production"
     SHEBAO_ALLOWED_HOSTS comma-separated host names (default: localhost names)
+    SHEBAO_EXCHANGE_KEY SM4 key for the vendor and bank exchange files (required in production)
+    SHEBAO_BEHIND_PROXY "1" when a TLS-terminating proxy sets X-Forwarded-Proto
     SHEBAO_SMS_BACKEND  "file" (default: DATA_DIR/sms/outbox.jsonl) or "console"
     SHEBAO_TRUSTED_PROXIES proxies whose X-Forwarded-For gives the client address
 """
@@ -60,6 +62,12 @@ if PRODUCTION:
         raise ImproperlyConfigured(
             "生产环境不得开启 SHEBAO_DEBUG / production refuses to start with SHEBAO_DEBUG on"
         )
+    _exchange_key = os.environ.get("SHEBAO_EXCHANGE_KEY", "").strip()
+    if len(_exchange_key) != 32 or any(c not in "0123456789abcdefABCDEF" for c in _exchange_key):
+        raise ImproperlyConfigured(
+            "生产环境必须设置 SHEBAO_EXCHANGE_KEY（32 位十六进制字符的 SM4 密钥）"
+            " / production requires SHEBAO_EXCHANGE_KEY (32 hexadecimal characters)"
+        )
 elif not SECRET_KEY:
     SECRET_KEY = _development_secret_key()
 
@@ -78,6 +86,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "csp",
     "ninja",
     "shebao.geo",
     "shebao.accounts",
@@ -101,7 +110,9 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
     "shebao.accounts.middleware.RequestContextMiddleware",
+    "shebao.accounts.middleware.NoStoreMiddleware",
 ]
 
 ROOT_URLCONF = "shebao.urls"
@@ -163,7 +174,8 @@ PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.ScryptPasswordHasher",
 ]
 
-# Lock an account for SHEBAO_LOCKOUT_MINUTES after this many failures in a row.
+# Lock a username for one client (IP address) for SHEBAO_LOCKOUT_MINUTES after this many
+# failures in a row from that client; other clients can still log in with it.
 SHEBAO_LOCKOUT_THRESHOLD = int(os.environ.get("SHEBAO_LOCKOUT_THRESHOLD", "5"))
 SHEBAO_LOCKOUT_MINUTES = int(os.environ.get("SHEBAO_LOCKOUT_MINUTES", "15"))
 
@@ -185,6 +197,29 @@ SESSION_COOKIE_SECURE = PRODUCTION
 CSRF_COOKIE_SECURE = PRODUCTION
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
+SECURE_REFERRER_POLICY = "same-origin"
+# Production runs behind HTTPS only: redirect plain HTTP, and tell browsers for a year.
+# Behind a TLS-terminating proxy set SHEBAO_BEHIND_PROXY=1 so X-Forwarded-Proto counts.
+SECURE_SSL_REDIRECT = PRODUCTION
+SECURE_HSTS_SECONDS = 365 * 24 * 3600 if PRODUCTION else 0
+SECURE_HSTS_INCLUDE_SUBDOMAINS = PRODUCTION
+if os.environ.get("SHEBAO_BEHIND_PROXY", "0").strip().lower() in {"1", "true", "yes", "on"}:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Scripts and styles only from our own static files: no inline code, no other origins.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
 
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", "简体中文")]
