@@ -6,7 +6,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from shebao.geo.models import Region
-from shebao.intake.choices import SOURCE_KIND_CHOICES, ImportStatus
+from shebao.intake.choices import SOURCE_KIND_CHOICES, ImportMode, ImportStatus
 from shebao.intake.formats.kinds import SourceKind
 from shebao.jobs.models import Job
 
@@ -16,6 +16,25 @@ class ImportBatch(models.Model):
     rows (a Parquet file beside it), with counts. Status changes go through `services`."""
 
     kind = models.CharField("数据类型", max_length=16, choices=SOURCE_KIND_CHOICES)
+    mode = models.CharField(
+        "全量或增量", max_length=16, choices=ImportMode.choices, default=ImportMode.SNAPSHOT
+    )
+    base = models.ForeignKey(
+        "self",
+        verbose_name="叠加于批次",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="增量批次所叠加的批次（导入时该类数据的当前批次）",
+    )
+    shrink_confirmed = models.BooleanField("已确认行数大幅减少的全量数据", default=False)
+    rows_effective = models.BigIntegerField(
+        "叠加后有效行数", default=0, help_text="全量：接收行数；增量：叠加到所依据数据后的行数"
+    )
+    is_current = models.BooleanField(
+        "当前数据", default=False, help_text="比对使用每类数据的当前批次（增量连同其所依据的批次）"
+    )
     file_name = models.CharField("文件名", max_length=255)
     file_sha256 = models.CharField("文件 SHA-256", max_length=64, db_index=True)
     file_size = models.BigIntegerField("文件大小（字节）", default=0)
@@ -73,6 +92,22 @@ class ImportBatch(models.Model):
                 condition=Q(kind__in=[k.value for k in SourceKind]), name="import_batch_kind_valid"
             ),
             models.CheckConstraint(
+                condition=Q(mode__in=ImportMode.values), name="import_batch_mode_valid"
+            ),
+            # One current batch per kind, and only an imported one.
+            models.UniqueConstraint(
+                fields=["kind"], condition=Q(is_current=True), name="import_batch_one_current"
+            ),
+            models.CheckConstraint(
+                condition=Q(is_current=False) | Q(status=ImportStatus.IMPORTED),
+                name="import_batch_current_imported",
+            ),
+            models.CheckConstraint(
+                condition=Q(mode=ImportMode.SNAPSHOT, base__isnull=True)
+                | Q(mode=ImportMode.INCREMENT),
+                name="import_batch_snapshot_has_no_base",
+            ),
+            models.CheckConstraint(
                 condition=Q(rows_read=models.F("rows_accepted") + models.F("rows_rejected")),
                 name="import_batch_rows_add_up",
             ),
@@ -90,3 +125,7 @@ class ImportBatch(models.Model):
     @property
     def kind_label(self) -> str:
         return SourceKind(self.kind).label
+
+    @property
+    def mode_label(self) -> str:
+        return ImportMode(self.mode).label

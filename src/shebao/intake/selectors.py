@@ -11,7 +11,12 @@ from shebao.intake.choices import ImportStatus
 from shebao.intake.formats.kinds import SourceKind
 from shebao.intake.models import ImportBatch
 
-__all__ = ["import_batch_visible", "import_batches_latest", "import_batches_visible"]
+__all__ = [
+    "import_batch_chain",
+    "import_batch_visible",
+    "import_batches_current",
+    "import_batches_visible",
+]
 
 
 def import_batches_visible(*, actor: User) -> QuerySet[ImportBatch]:
@@ -26,16 +31,27 @@ def import_batch_visible(*, actor: User, batch_id: int) -> ImportBatch:
     return batch
 
 
-def import_batches_latest(*, kinds: list[SourceKind] | None = None) -> list[ImportBatch]:
-    """The latest imported batch of each kind (of `kinds`, default every kind), by kind order."""
-    wanted = kinds or list(SourceKind)
-    out: list[ImportBatch] = []
-    for kind in wanted:
-        batch = (
-            ImportBatch.objects.filter(kind=kind, status=ImportStatus.IMPORTED)
-            .order_by("-finished_at", "-id")
-            .first()
-        )
-        if batch is not None:
-            out.append(batch)
-    return out
+def import_batches_current(*, kinds: list[SourceKind] | None = None) -> list[ImportBatch]:
+    """The current batch of each kind (of `kinds`, default every kind) that has one, by kind
+    order: the data a comparison uses (an increment with the batches it applies on, see
+    `import_batch_chain`)."""
+    wanted = [k.value for k in (kinds or list(SourceKind))]
+    found = {
+        b.kind: b
+        for b in ImportBatch.objects.filter(
+            kind__in=wanted, is_current=True, status=ImportStatus.IMPORTED
+        ).select_related("created_by", "region")
+    }
+    return [found[k] for k in wanted if k in found]
+
+
+def import_batch_chain(batch: ImportBatch) -> list[ImportBatch]:
+    """The batches whose rows make up the data of `batch`'s kind when `batch` is current:
+    its full snapshot first, then the increments applied on it, up to `batch`."""
+    chain = [batch]
+    seen = {batch.pk}
+    while chain[0].base_id is not None and chain[0].base_id not in seen:
+        base = ImportBatch.objects.get(pk=chain[0].base_id)
+        seen.add(base.pk)
+        chain.insert(0, base)
+    return chain

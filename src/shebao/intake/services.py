@@ -1,7 +1,9 @@
 """Importing department files as batches.
 
-    batch, created = import_batch_submit(actor=..., path=..., kind=None)   # queues a job
+    batch, created = import_batch_submit(actor=..., path=..., kind=None,
+                                         mode=ImportMode.SNAPSHOT)           # queues a job
     shebao worker  (or job_run_next)                                        # runs it
+    import_batch_make_current(actor=..., batch_id=...)                      # restores one
 
 Submitting checks the headers at once (a file with a required column missing is refused
 whole, with the Chinese message, before anything is stored), hashes the file and stores a
@@ -9,6 +11,13 @@ copy. The same file (SHA-256) of the same kind submitted again returns the exist
 and changes nothing. The job reads the file with the pure intake parser, writes the
 standardised Parquet snapshot and the rejected rows (Parquet), and records the counts; the
 batch is imported, or failed with its reason, never half-done.
+
+Each kind has one current batch, the data comparisons use (`selectors.import_batch_chain`).
+An imported full snapshot (全量) becomes current; an increment (增量) is applied on top of
+the current batch of its kind (its `base`) and becomes current. A full snapshot with fewer
+than half the rows of the current data is refused unless the importer confirmed it: a
+partial or empty file would otherwise replace the whole source. Any imported batch can be
+made current again, audited, instead of importing its file anew.
 """
 
 from __future__ import annotations
@@ -27,7 +36,12 @@ from shebao.accounts.choices import AuditAction
 from shebao.accounts.models import User
 from shebao.errors import ShebaoError
 from shebao.geo.models import Region
-from shebao.intake.choices import IMPORT_TRANSITIONS, ImportStatus
+from shebao.intake.choices import (
+    IMPORT_TRANSITIONS,
+    SNAPSHOT_SHRINK_LIMIT,
+    ImportMode,
+    ImportStatus,
+)
 from shebao.intake.formats import (
     IntakeError,
     IntakeErrorCode,
@@ -37,13 +51,16 @@ from shebao.intake.formats import (
     read_raw,
     recognise_kind,
 )
+from shebao.intake.formats.increments import effective_rows
 from shebao.intake.models import ImportBatch
+from shebao.intake.selectors import import_batch_chain
 from shebao.intake.storage import file_sha256, intake_path, intake_root, relative
 from shebao.jobs.kinds import JobContext, job_kind
 from shebao.jobs.services import job_enqueue
 
 __all__ = [
     "IMPORT_JOB_KIND",
+    "import_batch_make_current",
     "import_batch_submit",
     "import_file_check",
     "import_run",
@@ -107,6 +124,23 @@ def _move(batch: ImportBatch, to: str, **fields: Any) -> None:
         setattr(batch, name, value)
 
 
+def _no_base(kind: SourceKind) -> ShebaoError:
+    return ShebaoError(
+        code="IMPORT_NO_BASE",
+        message=(
+            f"还没有{kind.label}的全量数据，增量文件无法叠加：请先按“全量”导入完整的{kind.label}文件"
+        ),
+        status=422,
+    )
+
+
+def _current(kind: str, *, lock: bool = False) -> ImportBatch | None:
+    queryset = ImportBatch.objects.filter(kind=kind, is_current=True)
+    if lock:
+        queryset = queryset.select_for_update()
+    return queryset.first()
+
+
 def import_batch_submit(
     *,
     actor: User | None,
@@ -114,10 +148,18 @@ def import_batch_submit(
     kind: SourceKind | None = None,
     file_name: str | None = None,
     region: Region | None = None,
+    mode: ImportMode | str = ImportMode.SNAPSHOT,
+    confirm_shrink: bool = False,
 ) -> tuple[ImportBatch, bool]:
-    """Queue the import of one file; returns (batch, created). See the module docstring."""
+    """Queue the import of one file as a full snapshot or an increment; returns (batch,
+    created). `confirm_shrink`: the importer confirmed that a full snapshot far smaller than
+    the current data is complete. See the module docstring."""
+    if mode not in ImportMode.values:
+        raise ShebaoError(code="IMPORT_MODE_INVALID", message="请选择全量或增量", status=422)
     name = Path(file_name or path.name).name
     found = import_file_check(path, kind, name=name)
+    if mode == ImportMode.INCREMENT and _current(found) is None:
+        raise _no_base(found)
     digest = file_sha256(path)
     existing = (
         ImportBatch.objects.filter(kind=found, file_sha256=digest)
@@ -139,6 +181,8 @@ def import_batch_submit(
         with transaction.atomic():
             batch = ImportBatch.objects.create(
                 kind=found,
+                mode=mode,
+                shrink_confirmed=confirm_shrink,
                 file_name=name[:255],
                 file_sha256=digest,
                 file_size=path.stat().st_size,
@@ -155,7 +199,14 @@ def import_batch_submit(
                 action=AuditAction.IMPORT,
                 target_type="import_batch",
                 target_id=batch.pk,
-                detail={"kind": found.value, "file": name, "sha256": digest, "queued": True},
+                detail={
+                    "kind": found.value,
+                    "mode": str(mode),
+                    "file": name,
+                    "sha256": digest,
+                    "queued": True,
+                    **({"shrink_confirmed": True} if confirm_shrink else {}),
+                },
             )
     except IntegrityError:
         # Submitted twice at the same moment: the other submission won.
@@ -205,6 +256,8 @@ def import_run(*, batch_id: int, context: JobContext | None = None) -> ImportBat
         partial.replace(snapshot)
         progress(2, "登记导入批次")
         with transaction.atomic():
+            current = _current(batch.kind, lock=True)
+            base, rows_effective = _apply_to_current(batch, current, snapshot, parsed.rows_accepted)
             _move(
                 batch,
                 ImportStatus.IMPORTED,
@@ -217,8 +270,11 @@ def import_run(*, batch_id: int, context: JobContext | None = None) -> ImportBat
                 rows_read=parsed.rows_read,
                 rows_accepted=parsed.rows_accepted,
                 rows_rejected=parsed.rows_rejected,
+                base=base,
+                rows_effective=rows_effective,
                 finished_at=timezone.now(),
             )
+            _make_current(batch, current)
             audit_record(
                 actor=batch.created_by,
                 action=AuditAction.IMPORT,
@@ -226,10 +282,14 @@ def import_run(*, batch_id: int, context: JobContext | None = None) -> ImportBat
                 target_id=batch.pk,
                 detail={
                     "kind": kind.value,
+                    "mode": batch.mode,
                     "file": batch.file_name,
                     "rows_read": parsed.rows_read,
                     "rows_accepted": parsed.rows_accepted,
                     "rows_rejected": parsed.rows_rejected,
+                    "rows_effective": rows_effective,
+                    "base": base.pk if base is not None else None,
+                    "previous_current": current.pk if current is not None else None,
                 },
             )
         progress(3, f"已导入：接收 {parsed.rows_accepted:,} 行，拒收 {parsed.rows_rejected:,} 行")
@@ -237,6 +297,84 @@ def import_run(*, batch_id: int, context: JobContext | None = None) -> ImportBat
         for path in written:
             path.unlink(missing_ok=True)
         raise
+    return batch
+
+
+def _apply_to_current(
+    batch: ImportBatch, current: ImportBatch | None, snapshot: Path, rows_accepted: int
+) -> tuple[ImportBatch | None, int]:
+    """(base, rows in force after this batch) for a batch about to become current; raises
+    when an increment has nothing to apply to, or a full snapshot shrank unconfirmed."""
+    kind = SourceKind(batch.kind)
+    if batch.mode == ImportMode.INCREMENT:
+        if current is None:
+            raise _no_base(kind)
+        chain = [
+            (intake_path(b.snapshot_path), b.rows_accepted) for b in import_batch_chain(current)
+        ]
+        return current, effective_rows(kind, [*chain, (snapshot, rows_accepted)])
+    if current is not None and not batch.shrink_confirmed:
+        before = current.rows_effective or current.rows_accepted
+        if before and rows_accepted < before * SNAPSHOT_SHRINK_LIMIT:
+            raise ShebaoError(
+                code="IMPORT_SNAPSHOT_SHRUNK",
+                message=(
+                    f"“{batch.file_name}”作为全量{kind.label}只有 {rows_accepted:,} 行有效数据，"
+                    f"不到当前数据（导入批次#{current.pk}，{before:,} 行）的一半。"
+                    "按全量导入会替换全部数据，其余人员将被当作不在该数据中（如被列为未参保）。"
+                    "如果这只是部分人员的变化，请按“增量”导入；如果确实是完整的全量数据，"
+                    "请勾选“确认是完整的全量数据”后重新提交（命令行加 --confirm-shrink）。"
+                ),
+                status=422,
+            )
+    return None, rows_accepted
+
+
+def _make_current(batch: ImportBatch, previous: ImportBatch | None) -> None:
+    if previous is not None and previous.pk != batch.pk:
+        ImportBatch.objects.filter(pk=previous.pk).update(is_current=False)
+    ImportBatch.objects.filter(pk=batch.pk).update(is_current=True)
+    batch.is_current = True
+
+
+@transaction.atomic
+def import_batch_make_current(*, actor: User | None, batch_id: int) -> ImportBatch:
+    """Make an imported batch the current data of its kind again (with the batches it was
+    applied on, for an increment), instead of importing its file anew. Audited."""
+    batch = ImportBatch.objects.select_for_update().filter(pk=batch_id).first()
+    if batch is None:
+        raise ShebaoError(code="IMPORT_BATCH_NOT_FOUND", message="未找到该导入批次", status=404)
+    if batch.status != ImportStatus.IMPORTED:
+        raise ShebaoError(
+            code="IMPORT_NOT_IMPORTED",
+            message=(
+                f"导入批次#{batch.pk}处于“{ImportStatus(batch.status).label}”，"
+                "只有已导入的批次可以设为当前数据"
+            ),
+            status=409,
+        )
+    missing = [b for b in import_batch_chain(batch) if not intake_path(b.snapshot_path).exists()]
+    if missing:
+        raise ShebaoError(
+            code="IMPORT_SNAPSHOT_MISSING",
+            message=f"导入批次#{missing[0].pk}的标准化数据文件已不在数据目录中，请重新导入该文件",
+            status=409,
+        )
+    previous = _current(batch.kind, lock=True)
+    if previous is not None and previous.pk == batch.pk:
+        return batch
+    _make_current(batch, previous)
+    audit_record(
+        actor=actor,
+        action=AuditAction.UPDATE,
+        target_type="import_batch",
+        target_id=batch.pk,
+        detail={
+            "kind": batch.kind,
+            "current": True,
+            "previous_current": previous.pk if previous is not None else None,
+        },
+    )
     return batch
 
 

@@ -1,22 +1,31 @@
-"""Registration API for partner systems (mounted at /api/v1/registration): the findings
+"""Registration API for partner systems (mounted at /api/v1/registration): department files
+imported as full snapshots or increments, an earlier batch made current again; the findings
 queue (scoped to the caller's region, masked, paginated, filtered as on the queue page) and
 a person's registration status by ID number (audited with the stated purpose, as the
 registry's person lookup)."""
 
 from __future__ import annotations
 
+import tempfile
 from dataclasses import asdict
 from datetime import date, datetime
+from pathlib import Path
 
 from django.http import HttpRequest
-from ninja import Router, Schema
+from ninja import File, Form, Router, Schema
+from ninja.files import UploadedFile
 
 from shebao.accounts.choices import AuditAction, Purpose
 from shebao.accounts.models import User
 from shebao.comparison.domain import Category
 from shebao.errors import PermissionDenied, ValidationFailed
+from shebao.intake.choices import ImportMode, ImportStatus
+from shebao.intake.formats.kinds import SourceKind
+from shebao.intake.models import ImportBatch
+from shebao.intake.selectors import import_batch_visible
+from shebao.intake.services import import_batch_make_current, import_batch_submit
 from shebao.registration.choices import FindingStatus
-from shebao.registration.roles import FINDING_WORK_ROLES
+from shebao.registration.roles import FINDING_WORK_ROLES, INTAKE_ROLES
 from shebao.registration.selectors import (
     FindingFilter,
     FindingRow,
@@ -78,10 +87,126 @@ class RegistrationOut(Schema):
     updated_at: datetime | None
 
 
+class ImportBatchOut(Schema):
+    id: int
+    created: bool  # false: the same file was imported before; this is that batch
+    kind: str
+    kind_label: str
+    mode: str
+    mode_label: str
+    file_name: str
+    status: str
+    status_label: str
+    error_code: str
+    error_message: str
+    rows_read: int
+    rows_accepted: int
+    rows_rejected: int
+    rows_effective: int
+    is_current: bool
+    base_id: int | None
+
+
 def _actor(request: HttpRequest) -> User:
     user = request.user
     assert isinstance(user, User)  # noqa: S101 - the API's auth guarantees it
     return user
+
+
+def _intake_actor(request: HttpRequest) -> User:
+    actor = _actor(request)
+    if not (actor.is_superuser or actor.has_role(*INTAKE_ROLES)):
+        raise PermissionDenied("您的角色无权导入部门数据", code="ROLE_FORBIDDEN")
+    return actor
+
+
+def _batch_out(batch: ImportBatch, *, created: bool = False) -> ImportBatchOut:
+    return ImportBatchOut(
+        id=batch.pk,
+        created=created,
+        kind=batch.kind,
+        kind_label=batch.kind_label,
+        mode=batch.mode,
+        mode_label=batch.mode_label,
+        file_name=batch.file_name,
+        status=batch.status,
+        status_label=ImportStatus(batch.status).label,
+        error_code=batch.error_code,
+        error_message=batch.error_message,
+        rows_read=batch.rows_read,
+        rows_accepted=batch.rows_accepted,
+        rows_rejected=batch.rows_rejected,
+        rows_effective=batch.rows_effective,
+        is_current=batch.is_current,
+        base_id=batch.base_id,
+    )
+
+
+@router.post(
+    "/imports",
+    response={200: ImportBatchOut, 403: ErrorOut, 422: ErrorOut},
+    summary="导入部门数据文件（全量或增量）",
+    description=(
+        "上传一个部门数据文件（CSV、XLSX 或 Parquet），由后台任务导入。kind 为数据类型（"
+        + "、".join(f"{k.value}={k.label}" for k in SourceKind)
+        + "，空则按表头识别）；mode 为 snapshot（全量，默认：替换该类当前数据）或 increment"
+        "（增量：叠加到该类当前数据上）。全量文件的行数不到当前数据一半时，须 confirm_shrink=true"
+        "，否则导入失败并说明原因。同一文件重复上传返回原批次（created=false）。"
+        "用 GET /imports/{id} 查看导入结果。"
+    ),
+)
+def import_submit(
+    request: HttpRequest,
+    file: UploadedFile = File(...),  # noqa: B008
+    kind: str = Form(""),
+    mode: str = Form(ImportMode.SNAPSHOT.value),
+    confirm_shrink: bool = Form(False),
+) -> ImportBatchOut:
+    actor = _intake_actor(request)
+    errors = []
+    if kind and kind not in {k.value for k in SourceKind}:
+        errors.append({"field": "kind", "reason": "未知的数据类型"})
+    if mode not in ImportMode.values:
+        errors.append({"field": "mode", "reason": "应为 snapshot（全量）或 increment（增量）"})
+    if errors:
+        raise ValidationFailed("导入参数有误", code="QUERY_INVALID", details=errors)
+    name = Path(file.name or "upload.csv").name
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / f"upload{Path(name).suffix.lower()}"
+        with path.open("wb") as handle:
+            for chunk in file.chunks():
+                handle.write(chunk)
+        batch, created = import_batch_submit(
+            actor=actor,
+            path=path,
+            kind=SourceKind(kind) if kind else None,
+            file_name=name,
+            mode=mode,
+            confirm_shrink=confirm_shrink,
+        )
+    return _batch_out(batch, created=created)
+
+
+@router.get(
+    "/imports/{batch_id}",
+    response={200: ImportBatchOut, 403: ErrorOut, 404: ErrorOut},
+    summary="导入批次的状态和结果",
+)
+def import_get(request: HttpRequest, batch_id: int) -> ImportBatchOut:
+    actor = _intake_actor(request)
+    return _batch_out(import_batch_visible(actor=actor, batch_id=batch_id))
+
+
+@router.post(
+    "/imports/{batch_id}/current",
+    response={200: ImportBatchOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut},
+    summary="将以前导入的批次设为该类数据的当前数据",
+    description="下次比对使用该批次（增量连同其所叠加的批次），不必重新导入文件。记入审计日志。",
+)
+def import_make_current(request: HttpRequest, batch_id: int) -> ImportBatchOut:
+    actor = _intake_actor(request)
+    batch = import_batch_visible(actor=actor, batch_id=batch_id)
+    return _batch_out(import_batch_make_current(actor=actor, batch_id=batch.pk))
 
 
 def _finding_out(rows: list[FindingRow]) -> list[FindingOut]:

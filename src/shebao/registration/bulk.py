@@ -25,7 +25,7 @@ from shebao.comparison.domain import FINDINGS_COLUMNS, PENSION_MIN_AGE, Category
 from shebao.geo.models import Region
 from shebao.intake.formats.kinds import SourceKind
 from shebao.intake.models import ImportBatch
-from shebao.intake.selectors import import_batches_latest
+from shebao.intake.selectors import import_batch_chain, import_batches_current
 from shebao.intake.storage import intake_path
 from shebao.registration.choices import (
     UNINSURED_CATEGORIES,
@@ -34,6 +34,7 @@ from shebao.registration.choices import (
     RegistrationState,
 )
 from shebao.registration.models import ComparisonRun, Finding, PersonRegistration
+from shebao.registration.sources import run_sources
 from shebao.registry.choices import EnrollmentStatus, LifeStatus, SchemeGroup
 from shebao.registry.models import Enrollment, Person, Scheme
 
@@ -44,6 +45,7 @@ _STUDENTS: Final[str] = "shebao_stage_student"
 _COPY_CHUNK: Final[int] = 200_000
 _SQLITE_BATCH: Final[int] = 50_000
 _STAGE_COLUMNS: Final[tuple[tuple[str, str], ...]] = (
+    ("sid", "bigint"),
     ("category", "text"),
     ("source", "text"),
     ("row", "bigint"),
@@ -52,7 +54,17 @@ _STAGE_COLUMNS: Final[tuple[tuple[str, str], ...]] = (
     ("matched_id_number", "text"),
     ("match_probability", "double precision"),
     ("detail", "text"),
+    ("source_key", "text"),
+    ("fallback_region", "text"),
 )
+_RESOLVED: Final[str] = "shebao_stage_finding_resolved"
+# What tells two findings of one category and one ID number apart within a run, besides the
+# kind of the source: the scheme of a duplicated record, the scheme group of a duplicate
+# enrollment. Other repeats (two rows of one person in one file) are told apart by order.
+_DISCRIMINATORS: Final[dict[str, str]] = {
+    Category.DUPLICATE_RECORD.value: "$.scheme_code",
+    Category.DUPLICATE_ENROLLMENT.value: "$.group",
+}
 
 
 def _q(name: str) -> str:
@@ -75,6 +87,62 @@ def _read(path: Path) -> pl.DataFrame:
         pl.col("match_probability").cast(pl.Float64, strict=False),
         pl.col("detail").fill_null("{}"),
     )
+
+
+def _keyed(frame: pl.DataFrame, run: ComparisonRun) -> pl.DataFrame:
+    """`frame` with `sid` (its position), `source_key` (the kind of the source file, the
+    discriminator of the category and the finding's ordinal among the run's findings of the
+    same category, ID number, kind and discriminator) and `fallback_region` (the region of
+    the office that imported the source: where a finding goes that cannot be placed by the
+    person or the ID number)."""
+    batches = run_sources(run)
+    kinds = {name: b.kind for name, b in batches.items()}
+    regions = {name: _office_region(b) for name, b in batches.items()}
+    population = [b for b in batches.values() if b.kind == SourceKind.POPULATION]
+    # Person-level findings (no source) fall back to the population base's office.
+    regions[""] = _office_region(population[0]) if population else ""
+    discriminator = pl.lit("")
+    for category, json_path in _DISCRIMINATORS.items():
+        discriminator = (
+            pl.when(pl.col("category") == category)
+            .then(pl.col("detail").str.json_path_match(json_path).fill_null(""))
+            .otherwise(discriminator)
+        )
+    keyed = frame.with_columns(
+        pl.col("source").replace_strict(kinds, default="", return_dtype=pl.String).alias("kind"),
+        discriminator.cast(pl.String).alias("disc"),
+    ).with_columns(
+        (pl.int_range(pl.len()).over(["category", "id_number", "kind", "disc"]) + 1).alias("n"),
+    )
+    return keyed.select(
+        pl.int_range(pl.len(), dtype=pl.Int64).alias("sid"),
+        *(pl.col(c) for c in FINDINGS_COLUMNS),
+        pl.concat_str(
+            [
+                pl.col("kind"),
+                pl.when(pl.col("disc") != "")
+                .then(pl.lit("/") + pl.col("disc"))
+                .otherwise(pl.lit("")),
+                pl.lit("#"),
+                pl.col("n").cast(pl.String),
+            ]
+        )
+        .str.slice(0, 64)
+        .alias("source_key"),
+        pl.col("source")
+        .replace_strict(regions, default=regions[""], return_dtype=pl.String)
+        .alias("fallback_region"),
+    )
+
+
+def _office_region(batch: ImportBatch) -> str:
+    """The region of the office that imported `batch` ("" when unknown)."""
+    if batch.region_id:
+        return str(batch.region_id)
+    creator = batch.created_by
+    if creator is not None and creator.organisation is not None:
+        return str(creator.organisation.region_id)
+    return ""
 
 
 def _stage(cursor: CursorWrapper, frame: pl.DataFrame) -> None:
@@ -102,54 +170,93 @@ def _stage(cursor: CursorWrapper, frame: pl.DataFrame) -> None:
 
 
 def findings_load(*, run: ComparisonRun, path: Path) -> int:
-    """Insert the findings of `path` (findings.csv) for `run`; returns how many. Call inside
-    the transaction that records the run as succeeded."""
+    """Load the findings of `path` (findings.csv) for `run`; returns how many. Call inside
+    the transaction that records the run as succeeded.
+
+    A finding an earlier run found too (same category, ID number and source key) is that
+    same finding: it moves to this run with the new evidence and keeps its identity, status,
+    assignee, note and resolution. A resolved finding whose problem is still there stays
+    resolved. The others are inserted open. Each is placed by its person's region (of the
+    matched person, for a probable match), else the county of its ID number, else the
+    region of the office that imported its file (so that no finding is in nobody's queue).
+    Findings of earlier runs that this run did not find stay with their last run."""
     frame = _read(path)
     if frame.height == 0:
         return 0
+    frame = _keyed(frame, run)
     finding_t = _q(Finding._meta.db_table)
     person_t = _q(Person._meta.db_table)
     region_t = _q(Region._meta.db_table)
-    detail = "s.detail::jsonb" if connection.vendor == "postgresql" else "s.detail"
+    stage = _q(_STAGE)
+    resolved = _q(_RESOLVED)
+    detail = "x.detail::jsonb" if connection.vendor == "postgresql" else "x.detail"
     now = connection.ops.adapt_datetimefield_value(timezone.now())
+    row = _q("row")
+    temporary = (
+        "CREATE TEMPORARY TABLE {name} ON COMMIT DROP AS "
+        if connection.vendor == "postgresql"
+        else "CREATE TEMPORARY TABLE {name} AS "
+    )
     with connection.cursor() as cursor:
         _stage(cursor, frame)
+        cursor.execute(f"DROP TABLE IF EXISTS {resolved}")
         cursor.execute(
-            f"INSERT INTO {finding_t} (run_id, category, source, {_q('row')}, id_number, name, "
-            "matched_id_number, match_probability, detail, person_id, region_id, status, note, "
-            "updated_at) "
-            f"SELECT %s, s.category, s.source, s.{_q('row')}, s.id_number, s.name, "
-            f"s.matched_id_number, s.match_probability, {detail}, COALESCE(p.id, m.id), "
+            temporary.format(name=resolved) + f"SELECT s.*, COALESCE(p.id, m.id) AS person_id, "
             "COALESCE(p.residence_region_id, p.hukou_region_id, m.residence_region_id, "
-            "m.hukou_region_id, r.code), %s, '', %s "
-            f"FROM {_q(_STAGE)} s LEFT JOIN {person_t} p ON p.id_number = s.id_number "
+            "m.hukou_region_id, r.code, o.code) AS region_id, "
+            f"(SELECT MAX(f.id) FROM {finding_t} f WHERE f.id_number = s.id_number "
+            "AND f.category = s.category AND f.source_key = s.source_key) AS fid "
+            f"FROM {stage} s LEFT JOIN {person_t} p ON p.id_number = s.id_number "
             # A probable match is about the person it names: their clerk works it.
             f"LEFT JOIN {person_t} m ON s.category = %s AND m.id_number = s.matched_id_number "
-            f"LEFT JOIN {region_t} r ON r.code = substr(s.id_number, 1, 6)",
-            [run.pk, FindingStatus.OPEN, now, Category.PROBABLE_MATCH.value],
+            f"LEFT JOIN {region_t} r ON r.code = substr(s.id_number, 1, 6) "
+            f"LEFT JOIN {region_t} o ON o.code = s.fallback_region",
+            [Category.PROBABLE_MATCH.value],
+        )
+        if connection.vendor == "postgresql":
+            cursor.execute(f"ANALYZE {resolved}")
+        cursor.execute(
+            f"UPDATE {finding_t} SET run_id = %s, source = x.source, {row} = x.{row}, "
+            "name = x.name, matched_id_number = x.matched_id_number, "
+            f"match_probability = x.match_probability, detail = {detail}, "
+            "person_id = x.person_id, region_id = x.region_id "
+            f"FROM {resolved} x WHERE {finding_t}.id = x.fid",
+            [run.pk],
+        )
+        kept = max(cursor.rowcount, 0)
+        cursor.execute(
+            f"INSERT INTO {finding_t} (run_id, first_run_id, category, source_key, source, "
+            f"{row}, id_number, name, matched_id_number, match_probability, detail, person_id, "
+            "region_id, status, note, updated_at) "
+            f"SELECT %s, %s, x.category, x.source_key, x.source, x.{row}, x.id_number, x.name, "
+            f"x.matched_id_number, x.match_probability, {detail}, x.person_id, x.region_id, "
+            f"%s, '', %s FROM {resolved} x WHERE x.fid IS NULL ORDER BY x.sid",
+            [run.pk, run.pk, FindingStatus.OPEN, now],
         )
         inserted = max(cursor.rowcount, 0)
-        cursor.execute(f"DROP TABLE IF EXISTS {_q(_STAGE)}")
+        cursor.execute(f"DROP TABLE IF EXISTS {resolved}")
+        cursor.execute(f"DROP TABLE IF EXISTS {stage}")
         _carry_over(cursor, run)
-    return inserted
+    return kept + inserted
 
 
 def _carry_over(cursor: CursorWrapper, run: ComparisonRun) -> int:
-    """A finding a clerk confirmed or dismissed in an earlier run is not work again: the same
-    category for the same ID number and name takes over the latest such resolution (with its
-    note, who and when). Corrected findings are not carried over: if the data still show the
-    problem, the correction did not reach the department and it is work again."""
+    """Findings loaded before findings kept their identity (source_key empty): a new finding
+    of the same category for the same ID number and name takes over the latest such
+    finding's resolution, confirmed or dismissed (with its note, who and when)."""
     finding_t = _q(Finding._meta.db_table)
     kept = (FindingStatus.CONFIRMED, FindingStatus.DISMISSED)
     cursor.execute(
         f"UPDATE {finding_t} SET status = o.status, note = o.note, "
         "resolved_by_id = o.resolved_by_id, resolved_at = o.resolved_at "
         f"FROM (SELECT category, id_number, name, MAX(id) AS id FROM {finding_t} "
-        "WHERE run_id <> %s AND status IN (%s, %s) GROUP BY category, id_number, name) k "
+        "WHERE run_id <> %s AND source_key = '' AND status IN (%s, %s) "
+        "GROUP BY category, id_number, name) k "
         f"JOIN {finding_t} o ON o.id = k.id "
-        f"WHERE {finding_t}.run_id = %s AND {finding_t}.category = k.category "
+        f"WHERE {finding_t}.run_id = %s AND {finding_t}.first_run_id = %s "
+        f"AND {finding_t}.status = %s AND {finding_t}.category = k.category "
         f"AND {finding_t}.id_number = k.id_number AND {finding_t}.name = k.name",
-        [run.pk, *kept, run.pk],
+        [run.pk, *kept, run.pk, run.pk, FindingStatus.OPEN],
     )
     return max(cursor.rowcount, 0)
 
@@ -161,15 +268,16 @@ def _eligible_cutoff(as_of: date) -> date:
         return as_of.replace(year=as_of.year - PENSION_MIN_AGE, day=28)
 
 
-def _student_batch(run: ComparisonRun | None) -> ImportBatch | None:
-    """The student source the status follows: the run's (so that eligibility agrees with
-    its PENSION_UNINSURED findings), else the latest imported student batch."""
+def _student_batches(run: ComparisonRun | None) -> list[ImportBatch]:
+    """The student data the status follows: the run's (so that eligibility agrees with its
+    PENSION_UNINSURED findings), else the current student data; every batch of it (a full
+    snapshot and the increments on it: increments only add or replace students)."""
     if run is not None:
-        batch = run.inputs.filter(kind=SourceKind.STUDENT).order_by("-id").first()
-        if batch is not None:
-            return batch
-    latest = import_batches_latest(kinds=[SourceKind.STUDENT])
-    return latest[0] if latest else None
+        batches = list(run.inputs.filter(kind=SourceKind.STUDENT).order_by("id"))
+        if batches:
+            return batches
+    current = import_batches_current(kinds=[SourceKind.STUDENT])
+    return import_batch_chain(current[0]) if current else []
 
 
 def _stage_students(
@@ -181,13 +289,16 @@ def _stage_students(
     name = _q(_STUDENTS)
     cursor.execute(f"DROP TABLE IF EXISTS {name}")
     cursor.execute(f"CREATE TEMPORARY TABLE {name} (id_number varchar(18) PRIMARY KEY)")
-    batch = _student_batch(run)
-    if batch is None or not batch.snapshot_path:
+    paths = [
+        intake_path(b.snapshot_path)
+        for b in _student_batches(run)
+        if b.snapshot_path and intake_path(b.snapshot_path).exists()
+    ]
+    if not paths:
         return
-    path = intake_path(batch.snapshot_path)
-    if not path.exists():
-        return
-    frame = pl.scan_parquet(path).select(pl.col("id_number")).drop_nulls()
+    frame = pl.concat(
+        [pl.scan_parquet(path).select(pl.col("id_number")) for path in paths]
+    ).drop_nulls()
     if person_ids is not None:
         wanted = list(Person.objects.filter(pk__in=person_ids).values_list("id_number", flat=True))
         frame = frame.filter(pl.col("id_number").is_in(wanted))
@@ -212,9 +323,14 @@ def registration_refresh(
 ) -> int:
     """(Re)compute PersonRegistration for every person of the registry, or for `person_ids`:
     coverage per scheme group from the registry's enrollments (paying or paused), and the
-    state from coverage and the unresolved findings of `run`. Pension-eligible: aged 16 or
-    over on `as_of` and not in the student source (see `_student_batch`). Persons alive, insured and
-    without unresolved findings are registered (直接确认参保登记). Returns rows written.
+    state from coverage and the findings of `run`. Pension-eligible: aged 16 or over on
+    `as_of` and not in the student data (see `_student_batches`). Returns rows written.
+
+    The state agrees with the findings: 应参未参 when an uninsured finding is unresolved or
+    confirmed, or when a group the person must be covered in has no enrollment in the
+    registry and no uninsured finding of that group settled (corrected: the enrollment is
+    recorded elsewhere; dismissed: e.g. insured in another city); 待核实 when other findings
+    are unresolved; else 已登记 (直接确认参保登记) for the living; 不适用 for the others.
 
     One INSERT … SELECT over persons LEFT JOIN two pre-aggregations (enrollments per person,
     unresolved findings per person): no per-person subqueries, whatever the planner's
@@ -230,7 +346,6 @@ def registration_refresh(
     unresolved = ", ".join(f"'{s}'" for s in UNRESOLVED_STATUSES)
     uninsured_in = ", ".join(f"'{c}'" for c in UNINSURED_CATEGORIES)
     now = connection.ops.adapt_datetimefield_value(timezone.now())
-    cutoff = connection.ops.adapt_datefield_value(_eligible_cutoff(as_of))
     run_id = run.pk if run is not None else None
     ids: list[int] = list(person_ids) if person_ids is not None else []
     marks = ", ".join(["%s"] * len(ids))
@@ -246,21 +361,38 @@ def registration_refresh(
         f"FROM {enrollment_t} e JOIN {scheme_t} sc ON sc.code = e.scheme_id "
         f"WHERE e.status IN ({insured}){only('e.person_id')} GROUP BY e.person_id"
     )
+    confirmed = f"'{FindingStatus.CONFIRMED}'"
+    settled = f"'{FindingStatus.CORRECTED}', '{FindingStatus.DISMISSED}'"
+
+    def count(condition: str) -> str:
+        return f"SUM(CASE WHEN {condition} THEN 1 ELSE 0 END)"
+
+    pension_c = f"f.category = '{Category.PENSION_UNINSURED}'"
+    medical_c = f"f.category = '{Category.MEDICAL_UNINSURED}'"
     flagged = (
-        f"SELECT f.person_id, COUNT(*) AS n, "
-        f"SUM(CASE WHEN f.category IN ({uninsured_in}) THEN 1 ELSE 0 END) AS uninsured "
-        f"FROM {finding_t} f WHERE f.run_id = %s AND f.status IN ({unresolved}) "
+        f"SELECT f.person_id, {count(f'f.status IN ({unresolved})')} AS n, "
+        f"{count(f'f.status IN ({unresolved}) AND f.category IN ({uninsured_in})')} "
+        "AS uninsured, "
+        f"{count(f'f.status = {confirmed} AND {pension_c}')} AS p_confirmed, "
+        f"{count(f'f.status = {confirmed} AND {medical_c}')} AS m_confirmed, "
+        f"{count(f'f.status IN ({settled}) AND {pension_c}')} AS p_settled, "
+        f"{count(f'f.status IN ({settled}) AND {medical_c}')} AS m_settled "
+        f"FROM {finding_t} f WHERE f.run_id = %s "
         f"AND f.person_id IS NOT NULL{only('f.person_id')} GROUP BY f.person_id"
     )
     pension = "COALESCE(e.pension, '')"
-    eligible = "(p.birth_date <= %s AND st.id_number IS NULL)"
+    # A date literal of this module's making (no input): it appears several times.
+    eligible = f"(p.birth_date <= '{_eligible_cutoff(as_of).isoformat()}' AND st.id_number IS NULL)"
     medical = "COALESCE(e.medical, '')"
     state = (
         f"CASE WHEN p.life_status <> '{LifeStatus.ALIVE}' "
         f"THEN '{RegistrationState.NOT_APPLICABLE}' "
-        f"WHEN COALESCE(f.uninsured, 0) > 0 THEN '{RegistrationState.UNINSURED}' "
+        f"WHEN COALESCE(f.uninsured, 0) > 0 "
+        f"OR ({eligible} AND COALESCE(f.p_confirmed, 0) > 0) "
+        f"OR COALESCE(f.m_confirmed, 0) > 0 THEN '{RegistrationState.UNINSURED}' "
         f"WHEN COALESCE(f.n, 0) > 0 THEN '{RegistrationState.PENDING}' "
-        f"WHEN {medical} = '' OR ({eligible} AND {pension} = '') "
+        f"WHEN ({medical} = '' AND COALESCE(f.m_settled, 0) = 0) "
+        f"OR ({eligible} AND {pension} = '' AND COALESCE(f.p_settled, 0) = 0) "
         f"THEN '{RegistrationState.UNINSURED}' "
         f"ELSE '{RegistrationState.REGISTERED}' END"
     )
@@ -281,7 +413,7 @@ def registration_refresh(
             f"FROM {person_t} p LEFT JOIN ({enrolled}) e ON e.person_id = p.id "
             f"LEFT JOIN ({flagged}) f ON f.person_id = p.id "
             f"LEFT JOIN {_q(_STUDENTS)} st ON st.id_number = p.id_number{where}",
-            [cutoff, cutoff, run_id, now, *ids, run_id, *ids, *ids],
+            [run_id, now, *ids, run_id, *ids, *ids],
         )
         written = max(cursor.rowcount, 0)
         cursor.execute(f"DROP TABLE IF EXISTS {_q(_STUDENTS)}")

@@ -10,6 +10,7 @@ from django import forms
 from shebao.accounts.choices import Purpose
 from shebao.comparison.domain import DEFAULT_THRESHOLD
 from shebao.comparison.pipeline import ENGINE_NAMES
+from shebao.intake.choices import ImportMode
 from shebao.intake.formats.kinds import SourceKind
 from shebao.registration.choices import (
     CATEGORY_CHOICES,
@@ -33,6 +34,21 @@ class UploadForm(forms.Form):
         label="数据文件",
         help_text="CSV（UTF-8 或 GB18030）、XLSX 或 Parquet；表头为中文",
         error_messages={"required": "请选择要导入的文件"},
+    )
+    mode = forms.ChoiceField(
+        label="全量或增量",
+        required=False,  # a form without it (older clients) imports a full snapshot
+        choices=[
+            (ImportMode.SNAPSHOT.value, "全量：该部门的完整数据，替换该类当前数据"),
+            (ImportMode.INCREMENT.value, "增量：只含变化的行，叠加到该类当前数据上"),
+        ],
+        initial=ImportMode.SNAPSHOT.value,
+        widget=forms.RadioSelect,
+    )
+    confirm_shrink = forms.BooleanField(
+        label="确认是完整的全量数据",
+        required=False,
+        help_text="全量文件的行数不到当前数据一半时须勾选，否则不予导入（防止部分文件替换全部数据）",
     )
 
     def clean_file(self) -> Any:

@@ -74,7 +74,12 @@ class ComparisonRun(models.Model):
 
 class Finding(models.Model):
     """One problem a comparison found, with its evidence, and the work on it. Status changes
-    go through `registration.services` only."""
+    go through `registration.services` only.
+
+    A finding keeps its identity across comparisons: a later run that finds the same problem
+    (same category, ID number and `source_key`) updates this row (`run`, evidence) and keeps
+    its status, assignee and resolution (see `bulk.findings_load`). `run` is the latest run
+    that found it; `first_run` the first."""
 
     # run and region are indexed by the composite indexes below (they lead them).
     run = models.ForeignKey(
@@ -84,7 +89,21 @@ class Finding(models.Model):
         related_name="findings",
         db_index=False,
     )
+    first_run = models.ForeignKey(
+        ComparisonRun,
+        verbose_name="首次发现于比对",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
     category = models.CharField("问题类别", max_length=32, choices=CATEGORY_CHOICES)
+    source_key = models.CharField(
+        "来源标识",
+        max_length=64,
+        blank=True,
+        help_text="跨月份识别同一问题：数据类型、险种或险种组、同类问题的序号",
+    )
     source = models.CharField("来源文件", max_length=255, blank=True)
     row = models.BigIntegerField("行号", null=True, blank=True)
     id_number = models.CharField("公民身份号码", max_length=64, db_index=True)
@@ -140,6 +159,7 @@ class Finding(models.Model):
             models.Index(fields=["run", "status"], name="finding_run_status"),
             models.Index(fields=["region", "status"], name="finding_region_status"),
             models.Index(fields=["run", "category"], name="finding_run_category"),
+            models.Index(fields=["id_number", "category", "source_key"], name="finding_identity"),
         ]
         constraints = [
             models.CheckConstraint(

@@ -1,4 +1,7 @@
-"""Comparison runs: over the latest import batch of each kind, in the background.
+"""Comparison runs: over the current data of each kind, in the background.
+
+The current data of a kind is its current import batch, with the batches an increment was
+applied on (`intake.selectors.import_batch_chain`); the run records every batch it read.
 
 run = comparison_run_submit(actor=..., engine="duckdb", as_of=date(...))   # queues a job
 (the worker runs it: the pure engine over the batches' snapshots, then the findings are
@@ -25,9 +28,10 @@ from shebao.comparison.ports import SourceSnapshot
 from shebao.errors import ShebaoError, ValidationFailed
 from shebao.geo.choices import RegionLevel
 from shebao.geo.models import Region
+from shebao.intake.formats.increments import effective_parts
 from shebao.intake.formats.kinds import SourceKind
 from shebao.intake.models import ImportBatch
-from shebao.intake.selectors import import_batches_latest
+from shebao.intake.selectors import import_batch_chain, import_batches_current
 from shebao.intake.storage import intake_path
 from shebao.jobs.kinds import JobContext, job_kind
 from shebao.jobs.services import job_enqueue
@@ -35,6 +39,7 @@ from shebao.registration.bulk import findings_load, registration_refresh
 from shebao.registration.choices import RUN_TRANSITIONS, RunStatus
 from shebao.registration.links import snapshot_with_links
 from shebao.registration.models import ComparisonRun
+from shebao.registration.sources import run_sources
 
 __all__ = [
     "COMPARE_JOB_KIND",
@@ -83,14 +88,18 @@ def comparison_run_submit(
     threshold: float = DEFAULT_THRESHOLD,
     batches: list[ImportBatch] | None = None,
 ) -> ComparisonRun:
-    """Queue a comparison over `batches` (default: the latest imported batch of each kind)."""
+    """Queue a comparison over `batches` (default: the current batch of each kind), each
+    with the batches it was applied on."""
     if engine not in ENGINE_NAMES:
         raise ValidationFailed(
             f"未知的比对引擎“{engine}”，可选：{'、'.join(ENGINE_NAMES)}", code="ENGINE_UNKNOWN"
         )
     if not 0 < threshold <= 1:
         raise ValidationFailed("匹配概率阈值应在0到1之间（不含0）", code="THRESHOLD_INVALID")
-    chosen = batches if batches is not None else import_batches_latest()
+    tips = batches if batches is not None else import_batches_current()
+    chosen: list[ImportBatch] = []
+    for tip in tips:
+        chosen.extend(b for b in import_batch_chain(tip) if b not in chosen)
     if not chosen:
         raise ValidationFailed("还没有已导入的部门数据，请先导入数据文件", code="NO_BATCHES")
     if not any(b.kind == SourceKind.POPULATION for b in chosen):
@@ -120,26 +129,15 @@ def comparison_run_submit(
     return run
 
 
-def run_sources(run: ComparisonRun) -> dict[str, ImportBatch]:
-    """The run's input batches by the source name its findings cite them with (the file
-    name; two inputs of one name are told apart by batch: `<batch id>-<file name>`)."""
-    batches = list(run.inputs.order_by("kind", "id"))
-    names = [b.file_name for b in batches]
-    return {
-        (b.file_name if names.count(b.file_name) == 1 else f"{b.pk}-{b.file_name}"): b
-        for b in batches
-    }
-
-
 def _snapshots(run: ComparisonRun, out_dir: Path) -> tuple[list[SourceSnapshot], int]:
     """The run's inputs as the engine reads them, with confirmed probable matches applied
     (derived snapshots under `out_dir/inputs`); and how many rows the links touched."""
     out = []
     linked = 0
-    for source, batch in run_sources(run).items():
+    for source, batch, path, rows in _parts(run, out_dir / "inputs"):
         snapshot = snapshot_with_links(
             kind=batch.kind,
-            snapshot=intake_path(batch.snapshot_path),
+            snapshot=path,
             out_dir=out_dir / "inputs",
             name=f"{batch.pk:06d}-{batch.kind}.parquet",
         )
@@ -149,11 +147,33 @@ def _snapshots(run: ComparisonRun, out_dir: Path) -> tuple[list[SourceSnapshot],
                 kind=SourceKind(batch.kind),
                 source=source,
                 path=snapshot.path,
-                rows=batch.rows_accepted,
+                rows=rows,
                 headers=dict(batch.columns),
             )
         )
     return out, linked
+
+
+def _parts(run: ComparisonRun, out_dir: Path) -> list[tuple[str, ImportBatch, Path, int]]:
+    """(source, batch, rows in force, how many) of each input: a batch that a later input
+    of its chain (an increment) replaced rows of is read without those rows."""
+    sources = run_sources(run)
+    by_pk = {b.pk: (name, b) for name, b in sources.items()}
+    bases = {b.base_id for b in sources.values() if b.base_id is not None}
+    out: dict[int, tuple[str, ImportBatch, Path, int]] = {}
+    for batch in sources.values():
+        if batch.pk in bases:
+            continue  # read as a part of the chain of the increment applied on it
+        chain = [b for b in import_batch_chain(batch) if b.pk in by_pk]
+        parts = effective_parts(
+            SourceKind(batch.kind),
+            [(intake_path(b.snapshot_path), b.rows_accepted) for b in chain],
+            out_dir,
+            stem=f"{batch.pk:06d}-chain",
+        )
+        for member, part in zip(chain, parts, strict=True):
+            out[member.pk] = (by_pk[member.pk][0], member, part.path, part.rows)
+    return [out[b.pk] for b in sources.values() if b.pk in out]
 
 
 def comparison_run_execute(*, run_id: int, context: JobContext | None = None) -> ComparisonRun:

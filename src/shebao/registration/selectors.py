@@ -4,11 +4,11 @@ survey rosters and completeness, and coverage by region and scheme."""
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, OuterRef, Q, QuerySet
 
 from shebao.accounts.models import User
 from shebao.accounts.scoping import Scope
@@ -43,6 +43,7 @@ __all__ = [
     "person_registration",
     "roster_for_village",
     "survey_completeness",
+    "survey_villages",
 ]
 
 PENSION_GOAL: Final[float] = 0.95
@@ -214,9 +215,34 @@ def _village(actor: User, village_code: str) -> Region:
     return region
 
 
+def _surveys_in_force(run: ComparisonRun, first_runs: Mapping[int, int]) -> dict[int, SurveyRecord]:
+    """The latest survey record of each person of `first_runs` (person -> the first run
+    that found the earliest of their current findings) made since that run: a visit made
+    while the person's findings were already known counts in every later comparison that
+    still finds them; a visit for older, settled problems does not."""
+    latest: dict[int, SurveyRecord] = {}
+    for record in SurveyRecord.objects.filter(
+        person_id__in=list(first_runs), run_id__isnull=False, run_id__lte=run.pk
+    ).order_by("surveyed_at", "id"):
+        if record.run_id is not None and record.run_id >= first_runs[record.person_id]:
+            latest[record.person_id] = record
+    return latest
+
+
+def _first_runs(findings: Sequence[tuple[int, int | None, int]]) -> dict[int, int]:
+    """person -> the smallest first run of their findings ((person, first run, run))."""
+    out: dict[int, int] = {}
+    for person_id, first_run_id, run_id in findings:
+        first = first_run_id or run_id
+        out[person_id] = min(out.get(person_id, first), first)
+    return out
+
+
 def roster_for_village(*, actor: User, village_code: str) -> tuple[Region, list[RosterHousehold]]:
     """入户调查花名册: the households of the village that have a person with an unresolved
-    finding of the latest run, with all their members and the items to verify."""
+    finding of the latest run, or visited for one of its findings (households stay on the
+    roster once visited, across comparisons, so that completeness can be counted), with all
+    their members and the items to verify."""
     village = _village(actor, village_code)
     run = latest_run()
     if run is None:
@@ -224,21 +250,16 @@ def roster_for_village(*, actor: User, village_code: str) -> tuple[Region, list[
     in_village = list(
         findings_scoped(actor)
         .filter(run=run, region__code__startswith=village.prefix, person__isnull=False)
-        .values_list("person_id", "category", "status")
+        .values_list("person_id", "category", "status", "first_run_id", "run_id")
     )
-    surveyed_ids = set(
-        SurveyRecord.objects.filter(run=run, region__code__startswith=village.prefix).values_list(
-            "person_id", flat=True
-        )
-    )
-    # Households stay on the roster once visited, so that completeness can be counted.
-    wanted = {p for p, _, status in in_village if status in UNRESOLVED_STATUSES} | surveyed_ids
+    first_runs = _first_runs([(p, first, r) for p, _, _, first, r in in_village])
+    surveyed_ids = set(_surveys_in_force(run, first_runs))
+    wanted = {p for p, _, status, _, _ in in_village if status in UNRESOLVED_STATUSES}
+    wanted |= surveyed_ids
     items: dict[int, set[str]] = defaultdict(set)
-    for person_id, category, _ in in_village:
+    for person_id, category, _, _, _ in in_village:
         if person_id in wanted:
             items[person_id].add(Category(category).label)
-    for person_id in surveyed_ids:
-        items.setdefault(person_id, set())
     flagged = Person.objects.filter(pk__in=list(items)).values_list("household_id", "pk")
     households = {h for h, _ in flagged if h is not None}
     solo = [pk for h, pk in flagged if h is None]
@@ -247,9 +268,9 @@ def roster_for_village(*, actor: User, village_code: str) -> tuple[Region, list[
         .select_related("household")
         .order_by("household__number", "relation_to_head", "birth_date", "pk")
     )
-    surveyed = set(
-        SurveyRecord.objects.filter(run=run, person__in=members).values_list("person_id", flat=True)
-    )
+    # Members without findings of their own count from the village's earliest finding.
+    earliest = min(first_runs.values(), default=run.pk)
+    surveyed = set(_surveys_in_force(run, {p.pk: first_runs.get(p.pk, earliest) for p in members}))
     out: dict[str, RosterHousehold] = {}
     for person in members:
         key = person.household.number if person.household is not None else f"（无户号）{person.pk}"
@@ -274,6 +295,34 @@ def roster_for_village(*, actor: User, village_code: str) -> tuple[Region, list[
             )
         )
     return village, list(out.values())
+
+
+def survey_villages(*, actor: User, limit: int = 500) -> list[Region]:
+    """The villages of the actor's scope with households to survey for the latest run: an
+    unresolved finding, or a visit made for one of its findings (so that a village whose
+    households were all visited stays listed, with its progress)."""
+    run = latest_run()
+    if run is None:
+        return []
+    scope = Scope.for_user(actor)
+    codes = set(
+        run.findings.filter(status__in=UNRESOLVED_STATUSES, region__level=5)
+        .values_list("region_id", flat=True)
+        .distinct()
+    )
+    visited = SurveyRecord.objects.filter(
+        run_id__lte=run.pk,
+        region__level=5,
+        person_id__in=Finding.objects.filter(
+            run=run, person_id=OuterRef("person_id"), first_run_id__lte=OuterRef("run_id")
+        ).values("person_id"),
+    )
+    codes |= set(visited.values_list("region_id", flat=True).distinct())
+    return [
+        r
+        for r in Region.objects.filter(code__in=codes).order_by("code")
+        if scope.contains_region(r.code)
+    ][:limit]
 
 
 @dataclass(frozen=True)
@@ -323,10 +372,18 @@ def survey_completeness(*, actor: User, village_code: str) -> Completeness:
     run = latest_run()
     member_ids = [m.person_id for h in households for m in h.members]
     records: dict[int, SurveyRecord] = {}
-    for record in SurveyRecord.objects.filter(run=run, person_id__in=member_ids).order_by(
-        "surveyed_at", "id"
-    ):
-        records[record.person_id] = record  # the latest visit counts
+    if run is not None:
+        # Members without findings of their own count from the household's first finding.
+        flagged = list(
+            Finding.objects.filter(run=run, person_id__in=member_ids).values_list(
+                "person_id", "first_run_id", "run_id"
+            )
+        )
+        first_runs = _first_runs(flagged)
+        household_first = min(first_runs.values(), default=run.pk)
+        records = _surveys_in_force(
+            run, {p: first_runs.get(p, household_first) for p in member_ids}
+        )  # the latest visit counts
     uninsured = set(
         Finding.objects.filter(
             run=run, person_id__in=member_ids, category__in=UNINSURED_CATEGORIES
@@ -454,6 +511,8 @@ class SchemeCoverage:
     code: str  # "" : not covered
     name: str
     required: bool  # whether the person should be covered (eligible)
+    status_label: str = ""  # what the page says, in agreement with the state and findings
+    status_class: str = ""  # ok / warn / neutral / off
 
 
 @dataclass(frozen=True)
@@ -472,6 +531,31 @@ class PersonRegistrationView:
     updated_at: Any
 
 
+def _coverage(
+    group: str, code: str, name: str, required: bool, alive: bool, finding: str
+) -> SchemeCoverage:
+    """One scheme group's line, saying what `bulk.registration_refresh` decides the state
+    from: an unresolved or confirmed uninsured finding says 应参未参 whatever the registry
+    holds; a settled one (corrected or dismissed) counts the group as covered."""
+    if not alive:
+        label, css = "不适用", "off"
+    elif finding in UNRESOLVED_STATUSES:
+        label, css = "应参未参（比对发现，待核实）", "warn"
+    elif required and finding == FindingStatus.CONFIRMED:
+        label, css = "应参未参（已核实）", "warn"
+    elif code:
+        label, css = "已参保", "ok"
+    elif required and finding == FindingStatus.CORRECTED:
+        label, css = "已参保（已更正，人员库待补录）", "ok"
+    elif required and finding == FindingStatus.DISMISSED:
+        label, css = "已核实参保（已排除）", "ok"
+    elif required:
+        label, css = "应参未参", "warn"
+    else:
+        label, css = "未参保", "neutral"
+    return SchemeCoverage(group, code, name, required, label, css)
+
+
 def person_registration(*, actor: User, person_id: int) -> PersonRegistrationView | None:
     """The registration status of a person in the actor's scope (None when no comparison
     has set it yet). Raises NotFound/PermissionDenied like the registry's selectors."""
@@ -484,18 +568,31 @@ def person_registration(*, actor: User, person_id: int) -> PersonRegistrationVie
         return None
     names = scheme_names()
     alive = status.state != RegistrationState.NOT_APPLICABLE
+    run_id = status.run_id
+    uninsured: dict[str, str] = {}  # category -> status of the run's finding
+    if run_id is not None:
+        for category, finding_status in Finding.objects.filter(
+            run_id=run_id, person_id=person_id, category__in=UNINSURED_CATEGORIES
+        ).values_list("category", "status"):
+            uninsured[category] = finding_status
     coverage = [
-        SchemeCoverage(
+        _coverage(
             "养老保险",
             status.pension_scheme,
             names.get(status.pension_scheme, ""),
             alive and status.pension_eligible,
+            alive,
+            uninsured.get(Category.PENSION_UNINSURED.value, ""),
         ),
-        SchemeCoverage(
-            "医疗保险", status.medical_scheme, names.get(status.medical_scheme, ""), alive
+        _coverage(
+            "医疗保险",
+            status.medical_scheme,
+            names.get(status.medical_scheme, ""),
+            alive,
+            alive,
+            uninsured.get(Category.MEDICAL_UNINSURED.value, ""),
         ),
     ]
-    run_id = status.run_id
     findings: list[Finding] = []
     if run_id is not None:
         findings = list(

@@ -8,6 +8,7 @@ app_name = "registration"
 urlpatterns: list[URLPattern] = [
     path("imports/", views.imports_view, name="imports"),
     path("imports/<int:pk>/", views.import_detail_view, name="import_detail"),
+    path("imports/<int:pk>/current/", views.import_make_current_view, name="import_current"),
     path("imports/<int:pk>/rejected.<str:fmt>", views.import_rejected_view, name="import_rejected"),
     path("runs/", views.runs_view, name="runs"),
     path("runs/<int:pk>/", views.run_detail_view, name="run_detail"),

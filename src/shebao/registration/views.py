@@ -32,16 +32,17 @@ from shebao.comparison.domain import Category
 from shebao.errors import PermissionDenied, ShebaoError
 from shebao.geo.models import Region
 from shebao.identity.masking import mask_id_number, mask_name
-from shebao.intake.choices import ImportStatus
+from shebao.intake.choices import ImportMode, ImportStatus
 from shebao.intake.exports import rejected_csv_lines, rejected_preview, rejected_xlsx
 from shebao.intake.formats.errors import IntakeErrorCode
 from shebao.intake.formats.kinds import SourceKind
 from shebao.intake.selectors import (
+    import_batch_chain,
     import_batch_visible,
-    import_batches_latest,
+    import_batches_current,
     import_batches_visible,
 )
-from shebao.intake.services import import_batch_submit
+from shebao.intake.services import import_batch_make_current, import_batch_submit
 from shebao.pages import breadcrumbs as _crumbs
 from shebao.pages import error_page as _error
 from shebao.pages import page_number as _page
@@ -80,6 +81,7 @@ from shebao.registration.selectors import (
     roster_for_village,
     scheme_names,
     survey_completeness,
+    survey_villages,
 )
 from shebao.registration.services import (
     FindingCorrection,
@@ -173,7 +175,12 @@ def imports_view(request: HttpRequest) -> HttpResponse:
                     handle.write(chunk)
             try:
                 batch, created = import_batch_submit(
-                    actor=user, path=path, kind=kind, file_name=upload.name
+                    actor=user,
+                    path=path,
+                    kind=kind,
+                    file_name=upload.name,
+                    mode=form.cleaned_data["mode"] or ImportMode.SNAPSHOT,
+                    confirm_shrink=form.cleaned_data["confirm_shrink"],
                 )
             except ShebaoError as exc:
                 form.add_error(None, _upload_message(exc))
@@ -184,7 +191,14 @@ def imports_view(request: HttpRequest) -> HttpResponse:
                         f"已提交导入：{batch.file_name}（{batch.kind_label}），后台正在处理",
                     )
                 else:
-                    messages.info(request, f"该文件已导入过（导入批次#{batch.pk}），未重复导入")
+                    current = (
+                        "，是当前数据"
+                        if batch.is_current
+                        else "；如需再次使用，请在该批次页面点击“设为当前数据”"
+                    )
+                    messages.info(
+                        request, f"该文件已导入过（导入批次#{batch.pk}），未重复导入{current}"
+                    )
                 return redirect("registration:import_detail", pk=batch.pk)
     batches = import_batches_visible(actor=user)
     page = Paginator(batches, PAGE_SIZE).get_page(_page(request))
@@ -214,11 +228,36 @@ def import_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
             "batch": batch,
             "rejected": rejected_preview(batch) if batch.status == ImportStatus.IMPORTED else [],
             "pending": batch.status in (ImportStatus.QUEUED, ImportStatus.RUNNING),
+            "chain": import_batch_chain(batch) if batch.base_id is not None else [],
+            "can_make_current": batch.status == ImportStatus.IMPORTED
+            and not batch.is_current
+            and (user.is_superuser or user.has_role(*INTAKE_ROLES)),
             "breadcrumbs": _crumbs(
                 ("数据导入", reverse("registration:imports")), (f"批次#{batch.pk}", "")
             ),
         },
     )
+
+
+@login_required
+@require_POST
+def import_make_current_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """Make an earlier batch the current data of its kind again (audited by the service)."""
+    try:
+        user = _user(request, INTAKE_ROLES)
+        batch = import_batch_visible(actor=user, batch_id=pk)
+        import_batch_make_current(actor=user, batch_id=batch.pk)
+    except ShebaoError as exc:
+        if exc.status in (403, 404):
+            return _error(request, exc)
+        messages.error(request, exc.message)
+    else:
+        messages.success(
+            request,
+            f"导入批次#{batch.pk}（{batch.file_name}）已设为{batch.kind_label}的当前数据，"
+            "下次比对将使用它",
+        )
+    return redirect("registration:import_detail", pk=pk)
 
 
 @login_required
@@ -284,7 +323,7 @@ def runs_view(request: HttpRequest) -> HttpResponse:
             "form": form,
             "can_run": can_run,
             "page": page,
-            "latest_batches": import_batches_latest(),
+            "latest_batches": import_batches_current(),
             "breadcrumbs": _crumbs(("比对批次", "")),
         },
     )
@@ -528,22 +567,7 @@ def finding_resolve_view(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _villages(user: User) -> list[Region]:
-    scope = Scope.for_user(user)
-    run = latest_run()
-    if run is None:
-        return []
-    codes = set(
-        run.findings.filter(
-            status__in=(FindingStatus.OPEN, FindingStatus.ASSIGNED), region__level=5
-        )
-        .values_list("region_id", flat=True)
-        .distinct()
-    )
-    return [
-        r
-        for r in Region.objects.filter(code__in=codes).order_by("code")
-        if scope.contains_region(r.code)
-    ][:500]
+    return survey_villages(actor=user)
 
 
 @login_required

@@ -18,7 +18,7 @@ from shebao.intake.choices import ImportStatus
 from shebao.intake.exports import rejected_csv_lines, rejected_preview, rejected_xlsx
 from shebao.intake.formats import IntakeError, SourceKind
 from shebao.intake.models import ImportBatch
-from shebao.intake.selectors import import_batches_latest, import_batches_visible
+from shebao.intake.selectors import import_batches_current, import_batches_visible
 from shebao.intake.services import import_batch_submit
 from shebao.intake.storage import intake_path
 from shebao.jobs.choices import JobStatus
@@ -96,7 +96,7 @@ def test_import_as_a_job_writes_snapshot_and_rejected_rows(tmp_path: Path) -> No
     ]
     assert sheet.max_row == 3
 
-    assert import_batches_latest() == [batch]
+    assert import_batches_current() == [batch]
     assert (
         AuditEvent.objects.filter(target_type="import_batch", target_id=str(batch.pk)).count() == 2
     )

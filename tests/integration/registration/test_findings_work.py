@@ -133,7 +133,7 @@ def test_a_finding_without_a_person_cannot_be_corrected_in_the_registry(world: R
     )
 
 
-def test_a_new_run_keeps_confirmed_and_dismissed_resolutions(world: RegWorld) -> None:
+def test_a_new_run_keeps_every_resolution_and_the_findings_identity(world: RegWorld) -> None:
     pension = Finding.objects.get(category="PENSION_UNINSURED", person=world.uninsured)
     medical = Finding.objects.get(category="MEDICAL_UNINSURED", person=world.uninsured)
     finding_resolve(
@@ -151,7 +151,12 @@ def test_a_new_run_keeps_confirmed_and_dismissed_resolutions(world: RegWorld) ->
     kept = again["PENSION_UNINSURED"]
     assert (kept.status, kept.note) == (FindingStatus.DISMISSED, "外地参保")
     assert (kept.resolved_by_id, kept.resolved_at) == (world.clerk.pk, pension.resolved_at)
-    # A correction that has not reached the department's data is work again.
-    assert again["MEDICAL_UNINSURED"].status == FindingStatus.OPEN
+    assert kept.pk == pension.pk and kept.first_run_id == pension.run_id
+    # A correction stays a correction while the department's data still show the problem
+    # (issue #10, item 20: it used to come back 待处理).
+    assert (again["MEDICAL_UNINSURED"].pk, again["MEDICAL_UNINSURED"].status) == (
+        medical.pk,
+        FindingStatus.CORRECTED,
+    )
     other = Finding.objects.get(run=second, category="PENSION_UNINSURED", person=world.fankou)
     assert other.status == FindingStatus.OPEN
