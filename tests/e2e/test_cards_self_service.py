@@ -20,6 +20,7 @@ from shebao.identity.masking import mask_id_number, mask_name, mask_phone
 from shebao.registry.models import Household, Person
 from tests.integration.cards.issuing_world import (
     build_world,
+    open_all_accounts,
     produce_all,
 )
 from tests.integration.cards.self_service_steps import last_code
@@ -103,6 +104,7 @@ def test_citizen_applies_online_follows_progress_and_reports_a_temporary_loss(
     page.wait_for_load_state()
     assert "已确认收到社会保障卡" in page.locator(".alert-success").inner_text()
     assert page.get_by_test_id("card-status").inner_text() == "已发放"
+    open_all_accounts(world)  # the bank reports the account opened: activation needs it
     card_activate(actor=world.branch_clerk, card_id=card.pk)
     page.goto("/cards/self-service/")
     assert "已激活" in page.get_by_test_id("applications").inner_text()

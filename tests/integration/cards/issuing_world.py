@@ -177,6 +177,36 @@ def produce_all(world: World) -> list[int]:
     return made
 
 
+def open_all_accounts(world: World) -> int:
+    """The bank downloads every account-opening request and reports every account opened
+    (activation needs it). Returns the number of accounts opened."""
+    import csv as _csv
+    import io as _io
+
+    from shebao.cards.models import AccountOpeningRequest
+    from shebao.cards.services.banking import (
+        account_request_export,
+        account_results_import,
+        bank_results_file,
+    )
+    from shebao.cards.services.exchange import open_exchange_file
+
+    opened = 0
+    for request in AccountOpeningRequest.objects.exclude(status="completed").order_by("pk"):
+        request, sealed = account_request_export(actor=world.bank_clerk, request_id=request.pk)
+        content = open_exchange_file(sealed).content.decode()
+        ids = [r["社会保障号码"] for r in _csv.DictReader(_io.StringIO(content))]
+        account_results_import(
+            actor=world.bank_clerk,
+            data=bank_results_file(
+                request,
+                [(i, True, f"6228{request.pk:06d}{k:08d}", "") for k, i in enumerate(ids)],
+            ),
+        )
+        opened += len(ids)
+    return opened
+
+
 def deliver_to_village_and_activate(world: World, card_numbers: list[str]) -> None:
     """Card centre → district → town → village, each handover confirmed in full; the
     holders collect and sign; the bank branch activates the cards."""

@@ -17,6 +17,7 @@ from shebao.cards.services.exchange import open_exchange_file
 from shebao.cards.services.production import (
     production_batch_export,
     production_batch_form,
+    vendor_order_read,
     vendor_results_file,
 )
 from shebao.geo.models import Region
@@ -117,8 +118,9 @@ def test_vendor_api_downloads_sent_batches_and_uploads_results() -> None:
         batch.code
     ]
     sealed = client.get(f"/api/v1/cards/production-batches/{batch.code}/file", **vendor).content
-    numbers = _ids(sealed, "社保卡号")
-    ids = _ids(sealed, "社会保障号码")
+    order = vendor_order_read(open_exchange_file(sealed).content).rows
+    numbers = [r["社保卡号"] for r in order]
+    ids = [r["社会保障号码"] for r in order]
     results = vendor_results_file(
         batch, [(n, i, True, "") for n, i in zip(numbers, ids, strict=True)]
     )

@@ -42,7 +42,12 @@ from shebao.cards.services.postal import (
     postal_dispatch_return,
 )
 from shebao.errors import NotFound, PermissionDenied, ValidationFailed
-from tests.integration.cards.issuing_world import World, build_world, produce_all
+from tests.integration.cards.issuing_world import (
+    World,
+    build_world,
+    open_all_accounts,
+    produce_all,
+)
 from tests.integration.cards.self_service_steps import verify
 
 pytestmark = pytest.mark.django_db
@@ -137,6 +142,7 @@ def test_a_postal_card_is_mailed_and_the_holder_confirms_receipt() -> None:
     assert "已邮寄签收" in _self_service(client, world)
     assert not custody_invariant_violations().exists()
 
+    assert open_all_accounts(world) == 1  # activation needs the bank account
     card_activate(actor=world.branch_clerk, card_id=card.pk)
     assert list(
         CardHistory.objects.filter(card=card).order_by("at", "pk").values_list("event", flat=True)
@@ -232,6 +238,7 @@ def test_a_counter_application_shows_its_cards_progress() -> None:
         actor=world.village_clerk, data=PickupInput(card.card_number, person.id_number, signed=True)
     )
     assert shown()[0] == "已发放"
+    open_all_accounts(world)
     card_activate(actor=world.branch_clerk, card_id=card.pk)
     status, body = shown()
     assert status == "已激活" and person.id_number not in body
