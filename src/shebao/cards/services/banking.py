@@ -47,6 +47,7 @@ from shebao.cards.services.exchange import (
     sm3_hex,
 )
 from shebao.errors import NotFound, PermissionDenied, ShebaoError, ValidationFailed
+from shebao.identity.spreadsheet import safe_csv_writer
 from shebao.registry.models import BankAccount
 
 __all__ = [
@@ -206,7 +207,8 @@ def _requests_for(actor: User):  # type: ignore[no-untyped-def]
 
 def _csv_bytes(header: Sequence[str], rows: Sequence[Sequence[object]]) -> bytes:
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
+    # Bank and vendor clerks open these files in a spreadsheet too: no live formulas.
+    writer = safe_csv_writer(buffer, lineterminator="\n")
     writer.writerow(header)
     writer.writerows(rows)
     return buffer.getvalue().encode("utf-8")
@@ -218,7 +220,11 @@ def _bank_scope_ok(actor: User, request: AccountOpeningRequest) -> bool:
         return False
     if org.kind in (OrganisationKind.BANK, OrganisationKind.BANK_BRANCH):
         root = org.bank_root
-        return root is not None and root.pk == request.bank_id
+        if root is None or root.pk != request.bank_id:
+            return False
+        # A branch: its own requests and the head bank's undivided ones, never another
+        # branch's (as `account_requests_visible` lists them).
+        return org.kind == OrganisationKind.BANK or request.branch_id in (None, org.pk)
     return org.kind == OrganisationKind.CARD_CENTRE or _is_admin(actor)
 
 

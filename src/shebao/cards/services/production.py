@@ -66,6 +66,7 @@ from shebao.cards.services.numbering import (
 )
 from shebao.errors import NotFound, PermissionDenied, ShebaoError, ValidationFailed
 from shebao.geo.models import Region
+from shebao.identity.spreadsheet import safe_csv_writer
 
 __all__ = [
     "CARD_VALID_YEARS",
@@ -497,7 +498,8 @@ def production_batch_cards(batch: ProductionBatch) -> QuerySet[Card]:
 
 def _csv_bytes(header: Sequence[str], rows: Iterable[Sequence[object]]) -> bytes:
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
+    # Bank and vendor clerks open these files in a spreadsheet too: no live formulas.
+    writer = safe_csv_writer(buffer, lineterminator="\n")
     writer.writerow(header)
     writer.writerows(rows)
     return buffer.getvalue().encode("utf-8")
