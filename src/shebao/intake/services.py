@@ -42,6 +42,7 @@ from shebao.intake.choices import (
     ImportMode,
     ImportStatus,
 )
+from shebao.intake.deaths import deaths_record_from_batch
 from shebao.intake.formats import (
     IntakeError,
     IntakeErrorCode,
@@ -292,6 +293,8 @@ def import_run(*, batch_id: int, context: JobContext | None = None) -> ImportBat
                     "previous_current": current.pk if current is not None else None,
                 },
             )
+            # A death file's exact ID-and-name rows reach the registry (see intake.deaths).
+            deaths_record_from_batch(batch=batch, snapshot=snapshot)
         progress(3, f"已导入：接收 {parsed.rows_accepted:,} 行，拒收 {parsed.rows_rejected:,} 行")
     except BaseException:
         for path in written:

@@ -286,3 +286,31 @@ __all__ = [
     "person_search",
     "person_who_viewed",
 ]
+
+
+@dataclass(frozen=True)
+class StatusBasis:
+    """Why the person has their life status: the latest recorded change of it."""
+
+    at: str
+    reason: str
+    source: str
+    from_file: bool
+
+
+def person_status_basis(*, person_id: int) -> StatusBasis | None:
+    """The latest life-status change of a person (a death recorded from a civil-affairs
+    batch reads 民政死亡数据（导入批次#12 …） 第3行). The caller has checked the scope."""
+    change = (
+        PersonChange.objects.filter(person_id=person_id, field="life_status")
+        .order_by("-at", "-id")
+        .first()
+    )
+    if change is None:
+        return None
+    return StatusBasis(
+        at=f"{timezone.localtime(change.at):%Y-%m-%d %H:%M}",
+        reason=change.reason,
+        source=change.source,
+        from_file=change.source.startswith("intake:"),
+    )

@@ -3,6 +3,8 @@ records field-level history in PersonChange."""
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -12,7 +14,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from shebao.accounts.audit import audit_record
-from shebao.accounts.choices import AuditAction
+from shebao.accounts.choices import AuditAction, Role
 from shebao.accounts.models import User
 from shebao.accounts.scoping import Scope
 from shebao.errors import NotFound, PermissionDenied, ValidationFailed
@@ -273,3 +275,186 @@ def enrollment_create(
         person_id=person.pk,
     )
     return enrollment
+
+
+# ---------------------------------------------------------------- deaths from civil affairs
+
+DEATH_REVOKED_SOURCE = "death_revoked"
+# Who may revoke a recorded death: the offices that work the registration findings.
+DEATH_REVOKE_ROLES = frozenset(
+    {
+        Role.CARD_CENTRE_OPERATOR,
+        Role.DISTRICT_CLERK,
+        Role.TOWN_CLERK,
+        Role.VILLAGE_CLERK,
+        Role.SYSTEM_ADMIN,
+    }
+)
+
+
+@dataclass(frozen=True)
+class DeathRecord:
+    """One row of a civil-affairs death file: ID number and name as the file gives them."""
+
+    id_number: str
+    name: str
+    died_on: date
+    row: int
+
+
+@dataclass
+class DeathsOutcome:
+    """What a death file did to the registry: the persons recorded deceased, and the rows
+    left for a clerk (through the comparison's findings) or already recorded."""
+
+    recorded: list[int] = dataclasses.field(default_factory=list)
+    already_deceased: int = 0
+    name_differs: int = 0
+    not_found: int = 0
+    date_refused: int = 0
+    revoked_before: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        return {
+            "recorded": len(self.recorded),
+            "already_deceased": self.already_deceased,
+            "name_differs": self.name_differs,
+            "not_found": self.not_found,
+            "date_refused": self.date_refused,
+            "revoked_before": self.revoked_before,
+        }
+
+
+def persons_record_deaths(
+    *,
+    actor: User | None,
+    records: Sequence[DeathRecord],
+    source: str,
+    source_label: str,
+    today: date | None = None,
+) -> DeathsOutcome:
+    """Record the deaths of a civil-affairs file whose ID number and name both match a
+    registered person exactly: the person becomes 死亡 with the date of death, recorded in
+    PersonChange with `source` (the import batch) and audited. Saving the person cancels
+    their cards (the cards app listens, see `cards.receivers`). Anything less than an exact
+    match is left to the comparison's findings, for a clerk; so is a person whose recorded
+    death a clerk revoked before. Atomic."""
+    today = today or timezone.localdate()
+    outcome = DeathsOutcome()
+    by_id: dict[str, DeathRecord] = {}
+    for record in records:
+        check = validate_id_number(record.id_number)
+        if check.ok:
+            by_id.setdefault(check.normalized, record)
+        else:
+            outcome.not_found += 1
+    ids = list(by_id)
+    with transaction.atomic():
+        for start in range(0, len(ids), 1000):
+            chunk = ids[start : start + 1000]
+            persons = {
+                p.id_number: p
+                for p in Person.objects.select_for_update().filter(id_number__in=chunk)
+            }
+            revoked = set(
+                PersonChange.objects.filter(
+                    person__id_number__in=chunk,
+                    field="life_status",
+                    source=DEATH_REVOKED_SOURCE,
+                ).values_list("person__id_number", flat=True)
+            )
+            outcome.not_found += len(chunk) - len(persons)
+            for id_number, person in persons.items():
+                record = by_id[id_number]
+                if person.life_status == LifeStatus.DECEASED:
+                    outcome.already_deceased += 1
+                elif normalize_name(record.name) != person.name:
+                    outcome.name_differs += 1
+                elif record.died_on < person.birth_date or record.died_on > today:
+                    outcome.date_refused += 1
+                elif id_number in revoked:
+                    outcome.revoked_before += 1
+                else:
+                    _record_death(actor, person, record, source, source_label)
+                    outcome.recorded.append(person.pk)
+    return outcome
+
+
+def _record_death(
+    actor: User | None, person: Person, record: DeathRecord, source: str, source_label: str
+) -> None:
+    old = f"{person.life_status} {person.status_date or ''}".strip()
+    person.life_status = LifeStatus.DECEASED
+    person.status_date = record.died_on
+    person.updated_at = timezone.now()
+    person.save(update_fields=["life_status", "status_date", "updated_at"])
+    PersonChange.objects.create(
+        person=person,
+        changed_by=actor if actor is not None and actor.pk is not None else None,
+        field="life_status",
+        old_value=old,
+        new_value=f"{LifeStatus.DECEASED} {record.died_on.isoformat()}",
+        reason=f"{source_label} 第{record.row}行：身份证号码和姓名一致"[:255],
+        source=source[:64],
+    )
+    audit_record(
+        actor=actor,
+        action=AuditAction.UPDATE,
+        target_type="person",
+        target_id=person.pk,
+        person_id=person.pk,
+        detail={
+            "fields": ["life_status"],
+            "status": str(LifeStatus.DECEASED),
+            "source": source,
+            "row": record.row,
+        },
+    )
+
+
+@transaction.atomic
+def person_death_revoke(*, actor: User, person_id: int, reason: str) -> Person:
+    """A clerk revokes a recorded death (a wrong civil-affairs record): the person is 正常
+    again, with the reason, recorded and audited; a later death file does not record it
+    again without a clerk. Cards cancelled on the death stay cancelled (a cancelled card is
+    final): the person applies for a new one."""
+    if not (actor.is_superuser or actor.has_role(*DEATH_REVOKE_ROLES)):
+        raise PermissionDenied("您的角色不能撤销死亡登记", code="ROLE_REQUIRED")
+    reason = reason.strip()
+    if len(reason) < 4:
+        raise ValidationFailed(
+            "撤销死亡登记须填写原因（至少 4 个字）",
+            code="REASON_REQUIRED",
+            details=[{"field": "reason", "reason": "至少 4 个字"}],
+        )
+    person = person_scoped(actor).select_for_update().filter(pk=person_id).first()
+    if person is None:
+        if Person.objects.filter(pk=person_id).exists():
+            raise PermissionDenied("该人员不在您的管辖范围内", code="OUT_OF_SCOPE")
+        raise NotFound("未找到该人员", code="PERSON_NOT_FOUND")
+    if person.life_status != LifeStatus.DECEASED:
+        raise ValidationFailed("该人员未登记死亡，无需撤销", code="NOT_DECEASED")
+    old = f"{person.life_status} {person.status_date or ''}".strip()
+    person.life_status = LifeStatus.ALIVE
+    person.status_date = None
+    person.updated_at = timezone.now()
+    _full_clean(person)
+    person.save(update_fields=["life_status", "status_date", "updated_at"])
+    PersonChange.objects.create(
+        person=person,
+        changed_by=actor,
+        field="life_status",
+        old_value=old,
+        new_value=str(LifeStatus.ALIVE),
+        reason=reason[:255],
+        source=DEATH_REVOKED_SOURCE,
+    )
+    audit_record(
+        actor=actor,
+        action=AuditAction.UPDATE,
+        target_type="person",
+        target_id=person.pk,
+        person_id=person.pk,
+        detail={"fields": ["life_status"], "status": str(LifeStatus.ALIVE), "revoked": "death"},
+    )
+    return person

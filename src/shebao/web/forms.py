@@ -193,3 +193,15 @@ def _day_start(day: date | None) -> datetime | None:
     if day is None:
         return None
     return datetime.combine(day, time.min, tzinfo=timezone.get_current_timezone())
+
+
+class DeathRevokeForm(forms.Form):
+    """撤销死亡登记: the reason is required (at least four characters)."""
+
+    reason = forms.CharField(
+        label="撤销原因",
+        min_length=4,
+        max_length=200,
+        help_text="如：本人到场核实仍健在，民政数据有误",
+        error_messages={"min_length": "撤销原因至少 4 个字", "required": "请填写撤销原因"},
+    )

@@ -11,6 +11,11 @@ urlpatterns = [
     path("persons/", views.person_search_view, name="person_search"),
     path("persons/<int:pk>/", views.person_detail_view, name="person_detail"),
     path("persons/<int:pk>/reveal/", views.person_reveal_view, name="person_reveal"),
+    path(
+        "persons/<int:pk>/revoke-death/",
+        views.person_revoke_death_view,
+        name="person_revoke_death",
+    ),
     path("audit/", views.audit_list_view, name="audit_list"),
     path("audit/export.csv", views.audit_export_view, name="audit_export"),
 ]

@@ -23,15 +23,23 @@ from shebao.accounts.choices import AuditAction
 from shebao.accounts.models import AuditEvent, User
 from shebao.accounts.scoping import Scope
 from shebao.accounts.selectors import AuditFilter, audit_event_list
+from shebao.cards.selectors.person import person_cards
 from shebao.errors import PermissionDenied, ShebaoError, ValidationFailed
 from shebao.identity.masking import mask_id_number, mask_name
 from shebao.pages import error_page as _error_page
 from shebao.pages import page_number as _page_number
 from shebao.registration.roles import FINDING_WORK_ROLES
 from shebao.registration.selectors import person_registration
-from shebao.registry.selectors import person_detail, person_search
+from shebao.registry.selectors import person_detail, person_search, person_status_basis
+from shebao.registry.services import DEATH_REVOKE_ROLES, person_death_revoke
 from shebao.web.exports import audit_csv_lines
-from shebao.web.forms import AuditFilterForm, LoginForm, PersonSearchForm, PurposeForm
+from shebao.web.forms import (
+    AuditFilterForm,
+    DeathRevokeForm,
+    LoginForm,
+    PersonSearchForm,
+    PurposeForm,
+)
 from shebao.web.navigation import Crumb, menu_for, role_labels
 from shebao.web.session import (
     StatedPurpose,
@@ -192,6 +200,7 @@ def _render_person(
     *,
     reveal: bool,
     reveal_form: PurposeForm | None = None,
+    revoke_form: DeathRevokeForm | None = None,
 ) -> HttpResponse:
     try:
         detail = person_detail(
@@ -209,6 +218,8 @@ def _render_person(
         return _error_page(request, exc)
     actor = _actor(request)
     registration = person_registration(actor=actor, person_id=pk)
+    cards = person_cards(person_id=pk)
+    may_revoke_death = actor.is_superuser or actor.has_role(*DEATH_REVOKE_ROLES)
     remembered = remembered_purpose(request)
     back = reverse("web:person_search") + ("?page=1" if remembered_query(request) else "")
     return render(
@@ -218,6 +229,10 @@ def _render_person(
             "breadcrumbs": _crumbs(("人员查询", back), ("人员信息", "")),
             "person": detail,
             "registration": registration,
+            "cards": cards,
+            "status_basis": person_status_basis(person_id=pk),
+            "may_revoke_death": may_revoke_death,
+            "revoke_form": revoke_form or DeathRevokeForm(),
             "may_work_findings": actor.is_superuser or actor.has_role(*FINDING_WORK_ROLES),
             "stated_purpose": stated,
             "reveal_form": reveal_form
@@ -272,6 +287,29 @@ def person_reveal_view(request: HttpRequest, pk: int) -> HttpResponse:
     if stated is None:
         return redirect("web:person_detail", pk=pk)
     return _render_person(request, pk, stated, reveal=False, reveal_form=form)
+
+
+@login_required
+@require_http_methods(["POST"])
+def person_revoke_death_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """撤销死亡登记: a clerk revokes a death recorded in error, with a reason (audited)."""
+    form = DeathRevokeForm(request.POST)
+    stated = remembered_purpose(request)
+    if stated is None:
+        return redirect("web:person_detail", pk=pk)
+    if not form.is_valid():
+        return _render_person(request, pk, stated, reveal=False, revoke_form=form)
+    try:
+        person_death_revoke(actor=_actor(request), person_id=pk, reason=form.cleaned_data["reason"])
+    except ValidationFailed as exc:
+        form.add_error("reason", exc.message)
+        return _render_person(request, pk, stated, reveal=False, revoke_form=form)
+    except ShebaoError as exc:
+        return _error_page(request, exc)
+    messages.success(
+        request, "已撤销死亡登记，人员状态恢复为正常。已注销的社会保障卡不能恢复，如需用卡请申领。"
+    )
+    return redirect("web:person_detail", pk=pk)
 
 
 # ---------------------------------------------------------------- audit log
