@@ -25,7 +25,7 @@ from shebao.cards.domain.custody import (
 )
 from shebao.cards.domain.lifecycle import CardEvent, CardStatus
 from shebao.cards.models import Card, CardHistory, CardIssuingPolicy, Handover, ReceiptLine
-from shebao.cards.selectors.custody import custody_invariant_violations, subsidy_by_town
+from shebao.cards.selectors.custody import custody_invariant_violations, subsidy_by_village
 from shebao.cards.services.custody import (
     PickupInput,
     card_pickup,
@@ -382,7 +382,7 @@ def _age_arrivals(cards: list[Card], days: int) -> None:
     )
 
 
-def test_overdue_cards_are_recalled_up_the_chain(chain: Chain) -> None:
+def test_overdue_cards_are_recalled_back_to_the_card_centre(chain: Chain) -> None:
     CardIssuingPolicy.objects.create(recall_after_days=30)
     old, fresh = chain.cards_at_centre(2), chain.cards_at_centre(1)
     deliver_to_village(chain, [*old, *fresh])
@@ -400,16 +400,28 @@ def test_overdue_cards_are_recalled_up_the_chain(chain: Chain) -> None:
         ReceiptLineOutcome.RECALLED
     }
     (recall,) = result.handovers
-    assert recall.kind == HandoverKind.RECALL and recall.to_organisation_id == chain.town.pk
+    # Straight back to the card centre, not one level up to the town.
+    assert recall.kind == HandoverKind.RECALL and recall.to_organisation_id == chain.centre.pk
     assert recall.status == HandoverStatus.DISPATCHED
-    # Until the town confirms, the village still holds them.
+    # Until the centre confirms, the village still holds them.
     assert {c.custodian_id for c in Card.objects.filter(pk__in=[c.pk for c in old])} == {
         chain.village.pk
     }
-    handover_confirm(actor=chain.town_clerk, handover_id=recall.pk, arrived=numbers(old))
+    handover_confirm(actor=chain.centre_clerk, handover_id=recall.pk, arrived=numbers(old))
     assert {c.custodian_id for c in Card.objects.filter(pk__in=[c.pk for c in old])} == {
-        chain.town.pk
+        chain.centre.pk
     }
+    # The receiving hop is in each card's history, after the recall.
+    for card in old:
+        events = list(
+            CardHistory.objects.filter(card=card)
+            .order_by("at", "pk")
+            .values_list("event", flat=True)
+        )
+        assert events[-2:] == [CardEvent.RECALL, CardEvent.HANDOVER_RECEIVED]
+        last = CardHistory.objects.filter(card=card).order_by("at", "pk").last()
+        assert last is not None and last.organisation_id == chain.centre.pk
+        assert recall.number in last.note
     assert not custody_invariant_violations().exists()
     # A second run finds nothing.
     assert cards_recall_overdue(actor=None).total == 0
@@ -430,19 +442,22 @@ def test_recall_overdue_command(chain: Chain) -> None:
     assert _status(cards[0]) == CardStatus.MADE
 
 
-def test_work_subsidy_per_town_is_cards_distributed_times_the_amount(chain: Chain) -> None:
+def test_work_subsidy_per_town_and_village_is_cards_distributed_times_the_amount(
+    chain: Chain,
+) -> None:
     CardIssuingPolicy.objects.create(subsidy_per_card=Decimal("3.50"))
     cards = chain.cards_at_centre(3)
     deliver_to_village(chain, cards)
     _pickup(chain, cards[0])
     _pickup(chain, cards[1])
-    rows, policy = subsidy_by_town(actor=chain.district_clerk)
+    rows, policy = subsidy_by_village(actor=chain.district_clerk)
     assert policy.subsidy_per_card == Decimal("3.50")
-    assert [(r.town_code, r.town_name, r.cards_distributed, r.amount) for r in rows] == [
-        ("420704001", "凤凰街道", 2, Decimal("7.00"))
+    assert [(r.level, r.code, r.name, r.counts["total"], r.amount) for r in rows] == [
+        ("town", "420704001", "凤凰街道", 2, Decimal("7.00")),
+        ("village", "420704001201", "凤凰村村委会", 2, Decimal("7.00")),
     ]
     # The neighbouring village sees nothing of it.
-    assert subsidy_by_town(actor=chain.other_village_clerk)[0] == []
+    assert subsidy_by_village(actor=chain.other_village_clerk)[0] == []
 
 
 def test_a_card_cancelled_in_transit_changes_hands_but_is_not_offered(chain: Chain) -> None:

@@ -38,7 +38,11 @@ def test_dispatch_page_sends_typed_numbers_and_shows_the_handover(chain: Chain) 
     client = _client(chain.centre_clerk)
     page = client.get(reverse("cards:custody_home"))
     assert page.status_code == 200
-    assert "鄂城区社保卡管理办公室（下发）" in page.content.decode()
+    # The district is the next hop of both cards (their holders live there): offered first.
+    assert (
+        f'<option value="{chain.district.pk}" selected>鄂城区社保卡管理办公室（待下发 2 张）'
+        in page.content.decode()
+    )
     response = client.post(
         reverse("cards:custody_dispatch"),
         {"to": chain.district.pk, "card_numbers": numbers(cards), "direction": "down"},

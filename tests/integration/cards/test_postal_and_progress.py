@@ -165,7 +165,9 @@ def test_a_clerk_records_receipt_and_a_returned_letter_is_mailed_again() -> None
     card.refresh_from_db()
     assert card.status == CardStatus.MAILED
 
-    returned = postal_dispatch_return(actor=world.centre_clerk, card_id=card.pk, note="地址不详")
+    returned = postal_dispatch_return(
+        actor=world.centre_clerk, card_id=card.pk, reason="address_unknown"
+    )
     assert returned.status == PostalDispatchStatus.RETURNED and returned.returned_on is not None
     card.refresh_from_db()
     assert (card.status, card.custodian_id) == (CardStatus.MADE, world.centre.pk)

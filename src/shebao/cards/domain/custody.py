@@ -36,6 +36,7 @@ __all__ = [
     "ReceiptLineOutcome",
     "ReceiptStatus",
     "Reconciliation",
+    "ShortageResolution",
     "handover_transition",
     "parse_card_list",
     "pickup_overdue",
@@ -142,6 +143,23 @@ class HandoverItemOutcome(StrEnum):
         return {"listed": "在途", "received": "已接收", "missing": "短少", "extra": "多出"}[
             self.value
         ]
+
+
+class ShortageResolution(StrEnum):
+    """How a card short in a handover (listed, not counted by the receiver) was settled. Until
+    then the sender remains its custodian and the card waits in the discrepancy queue."""
+
+    FOUND_AT_RECEIVER = "found_at_receiver"
+    FOUND_AT_SENDER = "found_at_sender"
+    LOST = "lost"
+
+    @property
+    def label(self) -> str:
+        return {
+            "found_at_receiver": "已找到（接收单位已收到，补办接收）",
+            "found_at_sender": "已找到（仍在移交单位，可重新移交）",
+            "lost": "确认遗失（卡片作废）",
+        }[self.value]
 
 
 class ReceiptStatus(StrEnum):

@@ -138,6 +138,12 @@ class CardEvent(StrEnum):
     VOID = "void"
     CANCEL = "cancel"
     CANCEL_ON_DEATH = "cancel_on_death"
+    # Custody records (cards.services.custody): a hop of the chain, a card short in a
+    # handover and its finding. They change the custodian or nothing, never the status, so
+    # they are not transitions of the table below.
+    HANDOVER_RECEIVED = "handover_received"
+    HANDOVER_SHORT = "handover_short"
+    SHORTAGE_FOUND = "shortage_found"
 
     @property
     def label(self) -> str:
@@ -166,6 +172,9 @@ _EVENT_LABELS: Final[dict[CardEvent, str]] = {
     CardEvent.VOID: "作废",
     CardEvent.CANCEL: "注销",
     CardEvent.CANCEL_ON_DEATH: "注销（持卡人死亡）",
+    CardEvent.HANDOVER_RECEIVED: "交接接收",
+    CardEvent.HANDOVER_SHORT: "交接短少（待核查）",
+    CardEvent.SHORTAGE_FOUND: "短少卡片已找到",
 }
 
 _S = CardStatus

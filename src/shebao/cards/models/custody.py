@@ -30,6 +30,7 @@ from shebao.cards.domain.custody import (
     HandoverStatus,
     ReceiptLineOutcome,
     ReceiptStatus,
+    ShortageResolution,
 )
 from shebao.cards.models.card import Card
 
@@ -38,6 +39,7 @@ HANDOVER_KIND_CHOICES = [(k.value, k.label) for k in HandoverKind]
 ITEM_OUTCOME_CHOICES = [(o.value, o.label) for o in HandoverItemOutcome]
 RECEIPT_STATUS_CHOICES = [(s.value, s.label) for s in ReceiptStatus]
 LINE_OUTCOME_CHOICES = [(o.value, o.label) for o in ReceiptLineOutcome]
+RESOLUTION_CHOICES = [(r.value, r.label) for r in ShortageResolution]
 _OPEN_HANDOVER = [HandoverStatus.DRAFT.value, HandoverStatus.DISPATCHED.value]
 
 
@@ -235,6 +237,29 @@ class HandoverItem(models.Model):
         default=HandoverItemOutcome.LISTED.value,
     )
     is_open = models.BooleanField("在途", default=True)
+    # A missing card waits in the discrepancy queue until someone settles it.
+    # Database defaults: the set-based inserts of items (cards.services.setwise) name only
+    # the columns they fill.
+    resolution = models.CharField(
+        "短少处理结果",
+        max_length=24,
+        choices=RESOLUTION_CHOICES,
+        blank=True,
+        default="",
+        db_default="",
+    )
+    resolution_note = models.CharField(
+        "处理说明", max_length=255, blank=True, default="", db_default=""
+    )
+    resolved_at = models.DateTimeField("处理时间", null=True, blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="处理人",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
 
     class Meta:
         verbose_name = "交接明细"
@@ -246,6 +271,15 @@ class HandoverItem(models.Model):
                 name="handover_item_outcome_valid",
             ),
             models.UniqueConstraint(fields=["handover", "code"], name="handover_item_code_unique"),
+            models.CheckConstraint(
+                condition=Q(resolution="")
+                | Q(
+                    outcome=HandoverItemOutcome.MISSING.value,
+                    resolution__in=[r.value for r in ShortageResolution],
+                    resolved_at__isnull=False,
+                ),
+                name="handover_item_resolution_of_missing",
+            ),
             models.UniqueConstraint(
                 fields=["card"],
                 condition=Q(is_open=True, card__isnull=False),

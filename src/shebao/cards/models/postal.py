@@ -23,6 +23,18 @@ class PostalDispatchStatus(models.TextChoices):
     RETURNED = "returned", "邮件退回"
 
 
+class PostalReturnReason(models.TextChoices):
+    """Why the post brought a letter back (the slip the postman attaches)."""
+
+    ADDRESS_UNKNOWN = "address_unknown", "地址不详"
+    ADDRESSEE_UNKNOWN = "addressee_unknown", "查无此人"
+    MOVED = "moved", "收件人已迁移"
+    REFUSED = "refused", "收件人拒收"
+    NOT_COLLECTED = "not_collected", "逾期无人领取"
+    DAMAGED = "damaged", "邮件破损"
+    OTHER = "other", "其他（须说明）"
+
+
 class PostalDispatch(models.Model):
     card = models.ForeignKey(
         Card, verbose_name="社会保障卡", on_delete=models.PROTECT, related_name="postal_dispatches"
@@ -44,6 +56,9 @@ class PostalDispatch(models.Model):
     delivered_on = models.DateField("签收日期", null=True, blank=True)
     confirmed_by = models.CharField("签收确认方式", max_length=16, blank=True)
     returned_on = models.DateField("退回日期", null=True, blank=True)
+    return_reason = models.CharField(
+        "退回原因", max_length=24, choices=PostalReturnReason.choices, blank=True
+    )
     note = models.CharField("备注", max_length=255, blank=True)
     mailed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -80,6 +95,10 @@ class PostalDispatch(models.Model):
             models.CheckConstraint(
                 condition=~Q(status="delivered") | Q(delivered_on__isnull=False),
                 name="postal_dispatch_delivered_has_date",
+            ),
+            models.CheckConstraint(
+                condition=Q(return_reason="") | Q(return_reason__in=PostalReturnReason.values),
+                name="postal_dispatch_return_reason_valid",
             ),
         ]
 

@@ -4,6 +4,7 @@ town, and the custodian invariant."""
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -13,6 +14,7 @@ from django.db.models import Count, Max, OuterRef, Q, QuerySet, Subquery
 from shebao.accounts.models import Organisation, User
 from shebao.accounts.scoping import Scope
 from shebao.cards.domain.custody import (
+    HandoverItemOutcome,
     HandoverStatus,
     IssuingPolicy,
     ReceiptLineOutcome,
@@ -34,6 +36,9 @@ from shebao.cards.models import (
     CardHistory,
     CardIssuingPolicy,
     Handover,
+    HandoverItem,
+    PostalDispatch,
+    PostalDispatchStatus,
     Receipt,
     ReceiptLine,
 )
@@ -161,7 +166,7 @@ def receipts_held_by(*, organisation: Organisation) -> QuerySet[Receipt]:
 def receipt_for(*, actor: User, receipt_id: int) -> Receipt | None:
     qs = Receipt.objects.select_related("organisation", "holder", "handover")
     scope = Scope.for_user(actor)
-    if scope.empty:
+    if scope.empty or scope.bank_id is not None:
         return None
     if not scope.unrestricted:
         qs = qs.filter(organisation__region__code__startswith=scope.region_prefix or "\0")
@@ -200,46 +205,6 @@ def cards_overdue(
     )
 
 
-@dataclass(frozen=True)
-class SubsidyRow:
-    town_code: str
-    town_name: str
-    cards_distributed: int
-    amount: Decimal
-
-
-def subsidy_by_town(
-    *, actor: User, start: date | None = None, end: date | None = None
-) -> tuple[list[SubsidyRow], IssuingPolicy]:
-    """工作补助经费: cards handed to their holders (signed receipt lines) per town of the point
-    of issue, in [start, end], times the configured amount per card."""
-    policy = issuing_policy()
-    scope = Scope.for_user(actor)
-    lines = ReceiptLine.objects.filter(outcome=ReceiptLineOutcome.PICKED_UP.value)
-    if scope.empty or scope.bank_id is not None or scope.employer_credit_code is not None:
-        return [], policy
-    if not scope.unrestricted:
-        lines = lines.filter(
-            receipt__organisation__region__code__startswith=scope.region_prefix or "\0"
-        )
-    if start is not None:
-        lines = lines.filter(picked_up_at__date__gte=start)
-    if end is not None:
-        lines = lines.filter(picked_up_at__date__lte=end)
-    per_region = lines.values("receipt__organisation__region_id").annotate(n=Count("id"))
-    per_town: dict[str, int] = {}
-    for row in per_region:
-        code = row["receipt__organisation__region_id"]
-        town = code[:9] if len(code) >= 9 else code
-        per_town[town] = per_town.get(town, 0) + row["n"]
-    names = dict(Region.objects.filter(code__in=list(per_town)).values_list("code", "name"))
-    rows = [
-        SubsidyRow(code, names.get(code, code), n, subsidy_amount(n, policy))
-        for code, n in sorted(per_town.items())
-    ]
-    return rows, policy
-
-
 def custody_invariant_violations() -> QuerySet[Card]:
     """Cards breaking the custody rule: before issue a card has a custodian organisation;
     with its holder it has none (closed cards may be either)."""
@@ -272,3 +237,252 @@ def card_by_number(*, actor: User, card_number: str) -> Card | None:
 
 def card_history(*, card: Card) -> QuerySet[CardHistory]:
     return CardHistory.objects.filter(card=card).select_related("organisation").order_by("at", "pk")
+
+
+# ---------------------------------------------------------------- the chain's next hop
+
+
+@dataclass(frozen=True)
+class RecipientOption:
+    """A unit the actor's organisation may send cards down to: `cards` of the cards it holds
+    (made, not mailed) go that way; `label` tells equal names apart."""
+
+    organisation: Organisation
+    label: str
+    cards: int = 0
+
+
+def _next_hop_counts(organisation: Organisation, children: dict[int, Organisation]) -> Counter[int]:
+    """For the made cards `organisation` holds, the child each should go to: towards the unit
+    or village that applied (its chain of parents), else towards the holder's region."""
+    rows = (
+        Card.objects.filter(custodian=organisation, status=CardStatus.MADE.value)
+        .exclude(application__postal_delivery=True)
+        .order_by()
+        .values(
+            "application__submitter_id",
+            "application__region_id",
+            "person__residence_region_id",
+            "person__hukou_region_id",
+        )
+        .annotate(n=Count("id"))
+    )
+    counts: Counter[int] = Counter()
+    parents: dict[int, int | None] = {}
+    by_region = sorted(children.values(), key=lambda o: -len(o.region.prefix))
+
+    def ancestors_to_child(org_id: int) -> int | None:
+        seen: set[int] = set()
+        current: int | None = org_id
+        while current is not None and current not in seen:
+            if current in children:
+                return current
+            seen.add(current)
+            if current not in parents:
+                parents.update(
+                    Organisation.objects.filter(pk=current).values_list("pk", "parent_id")
+                )
+            current = parents.get(current)
+        return None
+
+    for row in rows:
+        hop: int | None = None
+        submitter = row["application__submitter_id"]
+        if submitter is not None and submitter != organisation.pk:
+            hop = ancestors_to_child(submitter)
+        if hop is None:
+            region = (
+                row["application__region_id"]
+                or row["person__residence_region_id"]
+                or row["person__hukou_region_id"]
+                or ""
+            )
+            hop = next(
+                (o.pk for o in by_region if region and region.startswith(o.region.prefix)), None
+            )
+        if hop is not None:
+            counts[hop] += row["n"]
+    return counts
+
+
+def recipient_options(*, organisation: Organisation) -> list[RecipientOption]:
+    """Where `organisation` may send cards down the chain: only its active children within
+    its own region (not units of other districts attached to it), the next hops of the cards
+    it holds first (most cards first), names made distinct by their region and code."""
+    prefix = organisation.region.prefix
+    children = {
+        o.pk: o
+        for o in Organisation.objects.filter(parent=organisation, is_active=True)
+        .select_related("region")
+        .order_by("code")
+        if o.region_id.startswith(prefix)
+    }
+    counts = _next_hop_counts(organisation, children)
+    names = Counter(o.name for o in children.values())
+
+    def label(o: Organisation) -> str:
+        base = o.name if names[o.name] == 1 else f"{o.name}（{o.region.name}，{o.code}）"
+        return f"{base}（待下发 {counts[o.pk]} 张）" if counts[o.pk] else base
+
+    ordered = sorted(children.values(), key=lambda o: (-counts[o.pk], o.code))
+    return [RecipientOption(o, label(o), counts[o.pk]) for o in ordered]
+
+
+# ---------------------------------------------------------------- discrepancy queue
+
+
+def shortages_for(*, actor: User, resolved: bool = False) -> QuerySet[HandoverItem]:
+    """Cards short in handovers the actor's organisation sent or received (all, for an
+    administrator): open ones (the queue) or settled ones."""
+    qs = HandoverItem.objects.filter(
+        outcome=HandoverItemOutcome.MISSING.value, card__isnull=False
+    ).select_related(
+        "handover",
+        "handover__from_organisation",
+        "handover__to_organisation",
+        "card",
+        "card__person",
+        "card__custodian",
+        "resolved_by",
+    )
+    qs = qs.exclude(resolution="") if resolved else qs.filter(resolution="")
+    if not (actor.is_superuser or Scope.for_user(actor).unrestricted):
+        org_id = actor.organisation_id or -1
+        qs = qs.filter(
+            Q(handover__from_organisation_id=org_id) | Q(handover__to_organisation_id=org_id)
+        )
+    return qs.order_by("-handover__confirmed_at", "handover_id", "code")
+
+
+# ---------------------------------------------------------------- totals per town and village
+
+
+@dataclass
+class PlaceTotal:
+    """One row of a per-town table: a town, or a village (point of issue) under it."""
+
+    code: str
+    name: str
+    level: str  # "town" or "village"
+    counts: dict[str, int]
+    amount: Decimal = Decimal("0.00")
+
+
+def _town_of(code: str) -> str:
+    return code[:9] if len(code) >= 9 else code
+
+
+def _towns_and_villages(
+    places: dict[tuple[str, str], dict[str, int]], keys: tuple[str, ...]
+) -> list[PlaceTotal]:
+    """Town rows (summed) each followed by its village rows, from (region code, name) →
+    counts."""
+    towns: dict[str, list[PlaceTotal]] = {}
+    for (code, name), counts in sorted(places.items()):
+        towns.setdefault(_town_of(code), []).append(
+            PlaceTotal(code, name, "village", {k: counts.get(k, 0) for k in keys})
+        )
+    town_names = dict(Region.objects.filter(code__in=list(towns)).values_list("code", "name"))
+    out: list[PlaceTotal] = []
+    for town, villages in sorted(towns.items()):
+        out.append(
+            PlaceTotal(
+                town,
+                town_names.get(town, town),
+                "town",
+                {k: sum(v.counts[k] for v in villages) for k in keys},
+            )
+        )
+        out.extend(villages)
+    return out
+
+
+def overdue_totals(overdue: QuerySet[Card]) -> list[PlaceTotal]:
+    """逾期未领取 per town and per point of issue (village or unit)."""
+    places: dict[tuple[str, str], dict[str, int]] = {}
+    rows = (
+        overdue.order_by().values("custodian__region_id", "custodian__name").annotate(n=Count("id"))
+    )
+    for row in rows:
+        key = (row["custodian__region_id"] or "", row["custodian__name"] or "")
+        places.setdefault(key, {"cards": 0})["cards"] += row["n"]
+    return _towns_and_villages(places, ("cards",))
+
+
+def subsidy_by_village(
+    *, actor: User, start: date | None = None, end: date | None = None
+) -> tuple[list[PlaceTotal], IssuingPolicy]:
+    """工作补助经费 per town and village: cards handed to their holders at the point of issue
+    (signed receipt lines, by the point's region) and cards delivered by post (confirmed
+    receipt, by the applicant's region), in [start, end], times the amount per card."""
+    policy = issuing_policy()
+    scope = Scope.for_user(actor)
+    if scope.empty or scope.bank_id is not None or scope.employer_credit_code is not None:
+        return [], policy
+    lines = ReceiptLine.objects.filter(outcome=ReceiptLineOutcome.PICKED_UP.value)
+    posted = PostalDispatch.objects.filter(status=PostalDispatchStatus.DELIVERED)
+    if not scope.unrestricted:
+        prefix = scope.region_prefix or "\0"
+        lines = lines.filter(receipt__organisation__region__code__startswith=prefix)
+        posted = posted.filter(
+            Q(card__application__region__code__startswith=prefix)
+            | Q(
+                card__application__isnull=True,
+                card__person__hukou_region__code__startswith=prefix,
+            )
+        )
+    if start is not None:
+        lines = lines.filter(picked_up_at__date__gte=start)
+        posted = posted.filter(delivered_on__gte=start)
+    if end is not None:
+        lines = lines.filter(picked_up_at__date__lte=end)
+        posted = posted.filter(delivered_on__lte=end)
+    places: dict[tuple[str, str], dict[str, int]] = {}
+    village_names: dict[str, str] = {}
+    for point in (
+        lines.order_by()
+        .values("receipt__organisation__region_id", "receipt__organisation__name")
+        .annotate(n=Count("id"))
+    ):
+        code = point["receipt__organisation__region_id"]
+        village_names.setdefault(code, point["receipt__organisation__name"])
+        key = (code, point["receipt__organisation__name"])
+        places.setdefault(key, {"picked_up": 0, "posted": 0})["picked_up"] += point["n"]
+    posted_rows = list(
+        posted.order_by()
+        .values("card__application__region_id", "card__person__hukou_region_id")
+        .annotate(n=Count("id"))
+    )
+    codes = {
+        r["card__application__region_id"] or r["card__person__hukou_region_id"] or ""
+        for r in posted_rows
+    }
+    village_names.update(
+        Organisation.objects.filter(
+            region_id__in=[c for c in codes if c not in village_names],
+            kind="village_committee",
+        ).values_list("region_id", "name")
+    )
+    region_names = dict(Region.objects.filter(code__in=list(codes)).values_list("code", "name"))
+    for row in posted_rows:
+        code = row["card__application__region_id"] or row["card__person__hukou_region_id"] or ""
+        name = village_names.get(code) or region_names.get(code, code)
+        places.setdefault((code, name), {"picked_up": 0, "posted": 0})["posted"] += row["n"]
+    table = _towns_and_villages(places, ("picked_up", "posted"))
+    for place in table:
+        place.counts["total"] = place.counts["picked_up"] + place.counts["posted"]
+        place.amount = subsidy_amount(place.counts["total"], policy)
+    return table, policy
+
+
+def card_of_holder(*, actor: User, id_number: str) -> Card | None:
+    """The card a holder presents at the counter without it (by their ID number): within the
+    actor's scope, the newest card not closed, else the newest."""
+    cards = list(
+        cards_scoped(actor)
+        .select_related("person", "custodian", "bank")
+        .filter(person__id_number=id_number)
+        .order_by("-created_at", "-pk")[:20]
+    )
+    open_cards = [c for c in cards if not CardStatus(c.status).is_terminal]
+    return (open_cards or cards)[0] if cards else None

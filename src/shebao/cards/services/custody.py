@@ -33,15 +33,25 @@ from shebao.cards.domain.custody import (
     HandoverStatus,
     ReceiptLineOutcome,
     ReceiptStatus,
+    ShortageResolution,
     handover_transition,
     parse_card_list,
     reconcile,
 )
 from shebao.cards.domain.lifecycle import CardEvent, CardStatus, CardTransitionError
-from shebao.cards.models import Application, Card, Handover, HandoverItem, Receipt, ReceiptLine
+from shebao.cards.models import (
+    Application,
+    Card,
+    CardHistory,
+    Handover,
+    HandoverItem,
+    Receipt,
+    ReceiptLine,
+)
 from shebao.cards.selectors.custody import cards_overdue, issuing_policy
 from shebao.cards.services.card_life import card_apply_event, cards_apply_event
-from shebao.cards.services.setwise import insert_from_cards, param
+from shebao.cards.services.numbering import card_centre_for
+from shebao.cards.services.setwise import db_datetime, insert_from_cards, param
 from shebao.errors import NotFound, PermissionDenied, ShebaoError, ValidationFailed
 from shebao.identity.id_number import normalize_id_number, validate_id_number
 
@@ -145,6 +155,36 @@ def _items_from_cards(handover: Handover, card_ids: Sequence[int]) -> None:
             "code": "card_number",
             "outcome": param(HandoverItemOutcome.LISTED.value),
             "is_open": param(True),
+        },
+    )
+
+
+def _record_custody(
+    card_ids: Sequence[int],
+    event: CardEvent,
+    *,
+    actor: User | None,
+    organisation: Organisation,
+    note: str,
+    at: datetime,
+) -> None:
+    """A custody record in each card's history (a hop received, a shortage, its finding):
+    the status stays as it is (set-based: a box may hold tens of thousands)."""
+    if not card_ids:
+        return
+    insert_from_cards(
+        CardHistory,
+        sorted(card_ids),
+        {
+            "card_id": "id",
+            "at": param(db_datetime(at)),
+            "event": param(event.value),
+            "from_status": "status",
+            "to_status": "status",
+            "actor_id": param(actor.pk if actor is not None and actor.pk is not None else None),
+            "organisation_id": param(organisation.pk),
+            "channel": param(""),
+            "note": param(note[:255]),
         },
     )
 
@@ -387,6 +427,19 @@ def handover_confirm(
         Card.objects.filter(pk__in=card_ids, custodian=handover.from_organisation).update(
             custodian=receiver, updated_at=now
         )
+        sender = handover.from_organisation
+        _record_custody(
+            card_ids, CardEvent.HANDOVER_RECEIVED, actor=actor, organisation=receiver, at=now,
+            note=f"交接单 {handover.number}：{sender.name} 移交，{receiver.name} 接收",
+        )  # fmt: skip
+        # A card listed but not counted stays with the sender; its history says so and it
+        # waits in the discrepancy queue (handover_shortage_resolve) until found or lost.
+        _record_custody(
+            [i.card_id for i in missing_items if i.card_id is not None],
+            CardEvent.HANDOVER_SHORT, actor=actor, organisation=receiver, at=now,
+            note=f"交接单 {handover.number} 短少：{receiver.name} 未收到，"
+            f"仍由 {sender.name} 保管，待核查",
+        )  # fmt: skip
         # A card closed while in transit (cancelled on its holder's death, voided) still
         # changes hands, but is not offered for pickup.
         to_issue = list(
@@ -452,7 +505,7 @@ def handover_confirm(
 
 
 def _receipt_start(
-    handover: Handover, point: Organisation, card_ids: Sequence[int], now: datetime
+    handover: Handover | None, point: Organisation, card_ids: Sequence[int], now: datetime
 ) -> Receipt:
     receipt = Receipt.objects.create(
         number=uuid.uuid4().hex[:32],
@@ -503,6 +556,113 @@ def handover_cancel(*, actor: User, handover_id: int) -> Handover:
     return handover
 
 
+# ---------------------------------------------------------------- shortages
+
+
+@transaction.atomic
+def handover_shortage_resolve(
+    *, actor: User, item_id: int, resolution: ShortageResolution, note: str = ""
+) -> HandoverItem:
+    """Settle a card short in a handover (the discrepancy queue):
+
+    - found at the receiver (miscounted, mis-sorted): the receiver records it and the card
+      passes to it as if counted — at a point of issue it awaits pickup on the handover's
+      signing sheet;
+    - found at the sender (never packed): the card stays there, free to be sent again;
+    - lost: the card is voided (作废) by its custodian, the sender; a new card needs 补领.
+
+    Each outcome is written to the card's history and audited."""
+    org = _organisation_of(actor)
+    item = (
+        HandoverItem.objects.select_for_update()
+        .select_related("handover", "handover__from_organisation", "handover__to_organisation")
+        .filter(pk=item_id)
+        .first()
+    )
+    if item is None or item.card_id is None:
+        raise NotFound("没有该短少记录", code="SHORTAGE_NOT_FOUND")
+    handover = item.handover
+    sender, receiver = handover.from_organisation, handover.to_organisation
+    if org.pk not in (sender.pk, receiver.pk) and not actor.is_superuser:
+        raise PermissionDenied("只有移交单位或接收单位可以处理该短少", code="SHORTAGE_FORBIDDEN")
+    if item.outcome != HandoverItemOutcome.MISSING.value:
+        raise ValidationFailed("该卡不是交接短少的卡片", code="SHORTAGE_NOT_MISSING")
+    if item.resolution:
+        raise ValidationFailed(
+            f"该短少已处理：{ShortageResolution(item.resolution).label}",
+            code="SHORTAGE_ALREADY_RESOLVED",
+        )
+    if resolution is ShortageResolution.FOUND_AT_RECEIVER and org.pk != receiver.pk:
+        raise PermissionDenied(
+            f"只有接收单位（{receiver.name}）可以登记在本单位找到", code="SHORTAGE_NOT_RECEIVER"
+        )
+    if resolution is ShortageResolution.LOST and not note.strip():
+        raise ValidationFailed(
+            "确认遗失须说明经过（何时、何处发现短少，核查情况）",
+            code="SHORTAGE_NOTE_REQUIRED",
+            details=[{"field": "note", "reason": "必填"}],
+        )
+    card = Card.objects.select_for_update().get(pk=item.card_id)
+    if card.custodian_id != sender.pk:
+        raise ValidationFailed(
+            "该卡已不在移交单位保管（已重新移交或已处理），不能再按短少处理",
+            code="SHORTAGE_CARD_MOVED",
+        )
+    if HandoverItem.objects.filter(card=card, is_open=True).exists():
+        raise ValidationFailed(
+            "该卡已在另一张未完成的交接单上，请先完成或撤销该交接单",
+            code="SHORTAGE_CARD_IN_TRANSIT",
+        )
+    now = timezone.now()
+    text = note.strip()[:200]
+    if resolution is ShortageResolution.LOST:
+        card_apply_event(
+            card_id=card.pk, event=CardEvent.VOID, actor=actor,
+            note=f"交接单 {handover.number} 短少，确认遗失：{text}",
+        )  # fmt: skip
+    elif resolution is ShortageResolution.FOUND_AT_SENDER:
+        _record_custody(
+            [card.pk], CardEvent.SHORTAGE_FOUND, actor=actor, organisation=org, at=now,
+            note=f"交接单 {handover.number} 短少的卡片在 {sender.name} 找到，可重新移交"
+            + (f"：{text}" if text else ""),
+        )  # fmt: skip
+    else:
+        Card.objects.filter(pk=card.pk).update(custodian=receiver, updated_at=now)
+        _record_custody(
+            [card.pk], CardEvent.SHORTAGE_FOUND, actor=actor, organisation=receiver, at=now,
+            note=f"交接单 {handover.number} 短少的卡片在 {receiver.name} 找到，补办接收"
+            + (f"：{text}" if text else ""),
+        )  # fmt: skip
+        if (
+            handover.handover_kind is HandoverKind.CARDS
+            and _is_final_point(receiver)
+            and card.status == CardStatus.MADE.value
+        ):
+            cards_apply_event(
+                card_ids=[card.pk], event=CardEvent.ARRIVE_FOR_PICKUP, actor=actor,
+                note=f"交接单 {handover.number}（短少后找到）",
+            )  # fmt: skip
+            receipt = Receipt.objects.filter(handover=handover).first()
+            if receipt is None or receipt.status != ReceiptStatus.OPEN.value:
+                receipt = _receipt_start(None, receiver, [card.pk], now)
+            else:
+                ReceiptLine.objects.create(receipt=receipt, card=card)
+    item.resolution = resolution.value
+    item.resolution_note = text
+    item.resolved_at = now
+    item.resolved_by = actor
+    item.save(update_fields=["resolution", "resolution_note", "resolved_at", "resolved_by"])
+    audit_record(
+        actor=actor,
+        action=AuditAction.UPDATE,
+        target_type="handover",
+        target_id=handover.pk,
+        person_id=card.person_id,
+        detail={"event": "shortage_resolve", "card": card.pk, "resolution": resolution.value},
+    )
+    return item
+
+
 # ---------------------------------------------------------------- pickup and receipts
 
 
@@ -515,6 +675,30 @@ class PickupInput:
     agent_id_number: str = ""
     agent_authorised: bool = False
     signed: bool = False
+
+
+def card_awaiting_pickup_for_holder(*, point: Organisation, id_number: str) -> Card | None:
+    """The card waiting at `point` for the holder with this ID number (the clerk reads the
+    holder's identity card instead of searching the box for a number)."""
+    check = validate_id_number(id_number)
+    if not check.ok:
+        raise ValidationFailed(
+            "持卡人身份证号码不正确：" + "；".join(e.message for e in check.errors),
+            code="PICKUP_ID_NUMBER_INVALID",
+            details=[{"field": "holder_id_number", "reason": "身份证号码不正确"}],
+        )
+    cards = list(
+        Card.objects.select_related("person")
+        .filter(
+            custodian=point,
+            status=CardStatus.AWAITING_PICKUP.value,
+            person__id_number=check.normalized,
+        )
+        .order_by("-pk")[:2]
+    )
+    if not cards:
+        raise NotFound("本单位没有该身份证号码持卡人待领取的卡片", code="PICKUP_NO_CARD_FOR_HOLDER")
+    return cards[0]
 
 
 def _pickup_refused(actor: User, card: Card, code: str, message: str) -> ValidationFailed:
@@ -538,7 +722,10 @@ def card_pickup(
     collected it and the signature; the card is issued and leaves the chain."""
     point = _organisation_of(actor)
     number = data.card_number.strip().upper()
-    card = Card.objects.select_related("person").filter(card_number=number).first()
+    if number:
+        card = Card.objects.select_related("person").filter(card_number=number).first()
+    else:
+        card = card_awaiting_pickup_for_holder(point=point, id_number=data.holder_id_number)
     if card is None or card.custodian_id != point.pk:
         raise NotFound("本单位没有待发放的该卡号卡片", code="PICKUP_CARD_NOT_HERE")
     if card.status != CardStatus.AWAITING_PICKUP.value:
@@ -631,6 +818,19 @@ def receipt_seal(*, actor: User, receipt_id: int) -> Receipt:
 # ---------------------------------------------------------------- recall
 
 
+def _card_centre_above(org: Organisation) -> Organisation | None:
+    """The card centre at the top of `org`'s chain (the one its cards came from), else the
+    card centre serving its region."""
+    seen: set[int] = set()
+    current: Organisation | None = org
+    while current is not None and current.pk not in seen:
+        if current.kind == OrganisationKind.CARD_CENTRE and current.is_active:
+            return current
+        seen.add(current.pk)
+        current = current.parent
+    return card_centre_for(org.region_id)
+
+
 @dataclass
 class RecallResult:
     per_organisation: dict[str, int]
@@ -650,8 +850,9 @@ def cards_recall_overdue(
     within: Organisation | None = None,
 ) -> RecallResult:
     """回收逾期未发放卡片: cards waiting at a point of issue longer than the configured period
-    go back to 已制卡, their receipt lines are marked recalled, and a recall handover to the
-    point's parent is dispatched for each point (the parent confirms what comes back)."""
+    go back to 已制卡, their receipt lines are marked recalled, and a recall handover from each
+    point straight back to the card centre serving it is dispatched (the centre confirms what
+    comes back: the receiving hop is then in each card's history)."""
     now = now or timezone.now()
     policy = issuing_policy()
     qs = Card.objects.all()
@@ -664,8 +865,13 @@ def cards_recall_overdue(
     for card in overdue:
         if card.custodian_id is not None:
             by_point[card.custodian_id].append(card)
-    points = {o.pk: o for o in Organisation.objects.filter(pk__in=list(by_point))}
-    per_org = {points[pk].name: len(cards) for pk, cards in by_point.items()}
+    points = {
+        o.pk: o for o in Organisation.objects.select_related("region").filter(pk__in=list(by_point))
+    }
+    per_org: dict[str, int] = defaultdict(int)
+    for pk, cards in by_point.items():
+        per_org[points[pk].name] += len(cards)
+    per_org = dict(per_org)
     if dry_run or not by_point:
         return RecallResult(per_org, [], dry_run)
     handovers: list[Handover] = []
@@ -680,20 +886,21 @@ def cards_recall_overdue(
             ReceiptLine.objects.filter(
                 card_id__in=ids, outcome=ReceiptLineOutcome.PENDING.value
             ).update(outcome=ReceiptLineOutcome.RECALLED.value)
-            if point.parent_id is None:
+            centre = _card_centre_above(point)
+            if centre is None or centre.pk == point.pk:
                 continue
             handover = Handover.objects.create(
                 number=uuid.uuid4().hex[:32],
                 kind=HandoverKind.RECALL.value,
                 from_organisation=point,
-                to_organisation_id=point.parent_id,
+                to_organisation=centre,
                 status=HandoverStatus.DISPATCHED.value,
                 created_by=actor if actor is not None and actor.pk else None,
                 created_at=now,
                 dispatched_by=actor if actor is not None and actor.pk else None,
                 dispatched_at=now,
                 listed_count=len(cards),
-                note=f"逾期 {policy.recall_after_days} 天未领取，回收上交",
+                note=f"逾期 {policy.recall_after_days} 天未领取，回收交回{centre.name}",
             )
             handover.number = _number("HS", handover.pk, now)
             handover.save(update_fields=["number"])
@@ -715,11 +922,13 @@ __all__ = [
     "PickupInput",
     "RecallResult",
     "adjacent_organisations",
+    "card_awaiting_pickup_for_holder",
     "card_pickup",
     "cards_recall_overdue",
     "handover_cancel",
     "handover_confirm",
     "handover_create",
     "handover_dispatch",
+    "handover_shortage_resolve",
     "receipt_seal",
 ]

@@ -11,6 +11,8 @@ dispatch row is written in the same transaction.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date
 from typing import Final
 
@@ -19,10 +21,11 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from shebao.accounts.audit import audit_record
-from shebao.accounts.choices import AuditAction, OrganisationKind, Role
+from shebao.accounts.choices import AuditAction, OrganisationKind, Purpose, Role
 from shebao.accounts.models import Organisation, User
 from shebao.cards.domain.lifecycle import CardEvent, CardStatus
 from shebao.cards.models import Application, Card, PostalDispatch, PostalDispatchStatus
+from shebao.cards.models.postal import PostalReturnReason
 from shebao.cards.services.card_life import card_apply_event
 from shebao.cards.services.numbering import card_centre_for
 from shebao.errors import NotFound, PermissionDenied, ValidationFailed
@@ -30,11 +33,14 @@ from shebao.errors import NotFound, PermissionDenied, ValidationFailed
 __all__ = [
     "CONFIRMED_BY_CLERK",
     "CONFIRMED_BY_HOLDER",
+    "MailingLabel",
+    "postal_addresses_reveal",
     "postal_cards_ready",
     "postal_delivery_confirm",
     "postal_dispatch_record",
     "postal_dispatch_return",
     "postal_dispatches",
+    "postal_mailing_list",
 ]
 
 CONFIRMED_BY_HOLDER: Final[str] = "holder"
@@ -176,28 +182,127 @@ def postal_delivery_confirm(
     return dispatch
 
 
-def postal_dispatch_return(*, actor: User, card_id: int, note: str = "") -> PostalDispatch:
-    """The letter came back (地址不详、无人签收…): the card is back at the card centre, 已制卡."""
+def postal_dispatch_return(
+    *, actor: User, card_id: int, reason: str, note: str = ""
+) -> PostalDispatch:
+    """The letter came back: the card is back at the card centre, 已制卡, and the reason the
+    post gave (地址不详、查无此人、拒收…; 其他 with an explanation) is recorded, so the next
+    mailing can be corrected."""
     centre = _card_centre_of(actor)
+    if reason not in PostalReturnReason.values:
+        raise ValidationFailed(
+            "请选择邮件退回原因",
+            code="POSTAL_RETURN_REASON_REQUIRED",
+            details=[{"field": "reason", "reason": "必选"}],
+        )
+    why = PostalReturnReason(reason)
+    note = note.strip()
+    if why is PostalReturnReason.OTHER and not note:
+        raise ValidationFailed(
+            "退回原因为“其他”时须说明具体原因",
+            code="POSTAL_RETURN_NOTE_REQUIRED",
+            details=[{"field": "note", "reason": "必填"}],
+        )
     with transaction.atomic():
         dispatch = _open_dispatch(card_id)
         if dispatch.card_centre_id != centre.pk:
             raise NotFound("本中心没有该卡的邮寄记录", code="POSTAL_NOT_MAILED")
         card_apply_event(
             card_id=card_id, event=CardEvent.RETURN_MAIL, actor=actor, channel="post",
-            note=note or "邮件退回",
+            note=f"邮件单号 {dispatch.tracking_number} 退回：{why.label}"
+            + (f"，{note}" if note else ""),
         )  # fmt: skip
         dispatch.status = PostalDispatchStatus.RETURNED
         dispatch.returned_on = timezone.localdate()
+        dispatch.return_reason = why.value
         dispatch.note = note[:255]
         dispatch.recorded_by = actor
-        dispatch.save(update_fields=["status", "returned_on", "note", "recorded_by"])
+        dispatch.save(
+            update_fields=["status", "returned_on", "return_reason", "note", "recorded_by"]
+        )
         audit_record(
             actor=actor,
             action=AuditAction.UPDATE,
             target_type="postal_dispatch",
             target_id=dispatch.pk,
             person_id=dispatch.card.person_id,
-            detail={"returned": True},
+            detail={"returned": True, "reason": why.value},
         )
     return dispatch
+
+
+# ---------------------------------------------------------------- full addresses and labels
+
+
+def _purpose_or_refuse(purpose: str, purpose_note: str) -> Purpose:
+    if purpose not in Purpose.values:
+        raise ValidationFailed(
+            "查看或导出完整邮寄地址须选择用途",
+            code="PURPOSE_REQUIRED",
+            details=[{"field": "purpose", "reason": "必选"}],
+        )
+    if purpose == Purpose.OTHER and not purpose_note.strip():
+        raise ValidationFailed(
+            "用途为“其他”时须说明", code="PURPOSE_NOTE_REQUIRED",
+            details=[{"field": "purpose_note", "reason": "必填"}],
+        )  # fmt: skip
+    return Purpose(purpose)
+
+
+def postal_addresses_reveal(
+    *, actor: User, card_ids: Sequence[int], purpose: str, purpose_note: str = ""
+) -> None:
+    """A card-centre clerk asks to see the full postal addresses on the page (to check a
+    returned letter, to answer the holder): one audit row with the purpose and the cards."""
+    centre = _card_centre_of(actor)
+    why = _purpose_or_refuse(purpose, purpose_note)
+    with transaction.atomic():
+        audit_record(
+            actor=actor,
+            action=AuditAction.VIEW_PERSON,
+            target_type="postal_addresses",
+            target_id=centre.pk,
+            purpose=why.value,
+            purpose_note=purpose_note.strip(),
+            detail={"cards": list(card_ids)[:200], "count": len(card_ids), "masked": False},
+        )
+
+
+@dataclass(frozen=True)
+class MailingLabel:
+    card_number: str
+    name: str
+    phone: str
+    address: str
+    tracking_number: str = ""
+
+
+def postal_mailing_list(
+    *, actor: User, purpose: str, purpose_note: str = "", export: str = "labels"
+) -> list[MailingLabel]:
+    """The mailing list of the cards waiting to be mailed, with the full name, phone and
+    address the applicant gave — for printing labels or the post office's list. Audited as an
+    export with its purpose (and how: `export` is "labels" or "xlsx")."""
+    centre = _card_centre_of(actor)
+    why = _purpose_or_refuse(purpose, purpose_note)
+    cards = list(postal_cards_ready(actor))
+    labels = [
+        MailingLabel(
+            card_number=card.card_number,
+            name=card.person.name,
+            phone=card.application.phone or card.person.phone,
+            address=card.application.postal_address,
+        )
+        for card in cards
+    ]
+    with transaction.atomic():
+        audit_record(
+            actor=actor,
+            action=AuditAction.EXPORT,
+            target_type="postal_mailing_list",
+            target_id=centre.pk,
+            purpose=why.value,
+            purpose_note=purpose_note.strip(),
+            detail={"count": len(labels), "as": export, "masked": False},
+        )
+    return labels

@@ -4,7 +4,9 @@
   (typed or scanned card numbers), each handover with its missing and extra cards;
 - 领卡发放 (custody/pickup/): the holder's identity check and signature at the point of issue;
 - 领卡签收表 (custody/receipts/): printable sheets per batch, sealing, sending them up;
-- 逾期回收 (custody/recall/) and 工作补助经费 (custody/subsidy/);
+- 交接短少 (custody/shortages/): the discrepancy queue, each short card found or lost;
+- 逾期回收 (custody/recall/) with totals per town and village, and 工作补助经费
+  (custody/subsidy/) per town and village, with its spreadsheet;
 - 卡片业务 (counter/): activation, loss, unlock, PIN, information change, replacement,
   renewal, cancellation — at a bank branch for its own customers or a card office counter;
 - 申领进度查询 (self-service/): the citizen's page, in `self_service` (identity checked by a
@@ -20,11 +22,13 @@ from datetime import date
 from decimal import Decimal
 from typing import Any, Final
 
+import polars as pl
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
 from django.db import transaction
 from django.db.models import Count
-from django.http import HttpRequest, HttpResponse
+from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
 from django.utils import timezone
@@ -38,6 +42,7 @@ from shebao.cards.domain.custody import (
     HandoverStatus,
     ReceiptLineOutcome,
     ReceiptStatus,
+    ShortageResolution,
 )
 from shebao.cards.domain.lifecycle import (
     CardEvent,
@@ -46,23 +51,29 @@ from shebao.cards.domain.lifecycle import (
     RenewalReason,
     allowed_events,
 )
+from shebao.cards.domain.xlsx import Sheet
 from shebao.cards.models import (
     Card,
     Handover,
+    ReceiptLine,
 )
 from shebao.cards.selectors.custody import (
     card_by_number,
     card_history,
+    card_of_holder,
     cards_in_custody,
     cards_overdue,
     cards_scoped,
     handover_for,
     handovers_of,
     issuing_policy,
+    overdue_totals,
     receipt_for,
     receipt_lines,
     receipts_held_by,
-    subsidy_by_town,
+    recipient_options,
+    shortages_for,
+    subsidy_by_village,
 )
 from shebao.cards.services import card_life
 from shebao.cards.services.custody import (
@@ -73,11 +84,14 @@ from shebao.cards.services.custody import (
     handover_cancel,
     handover_confirm,
     handover_create,
+    handover_shortage_resolve,
     receipt_seal,
 )
+from shebao.cards.views.downloads import xlsx_attachment
 from shebao.cards.views.reissue import reissue_counter_context
 from shebao.cards.views.self_service import self_service
-from shebao.errors import PermissionDenied, ShebaoError
+from shebao.errors import NotFound, PermissionDenied, ShebaoError
+from shebao.identity.id_number import normalize_id_number
 from shebao.identity.masking import mask_id_number, mask_name
 from shebao.pages import breadcrumbs as _crumbs
 from shebao.pages import error_page as _error_page
@@ -144,6 +158,13 @@ def _render_home(
     handovers = handovers_of(organisation=org)
     incoming = handovers.filter(to_organisation=org, status=HandoverStatus.DISPATCHED.value)
     adjacent = adjacent_organisations(org)
+    status_filter = request.GET.get("status", "")
+    listed = (
+        held.filter(status=status_filter)
+        if status_filter in {s.value for s in CardStatus}
+        else held
+    )
+    cards_page = Paginator(listed, 50).get_page(request.GET.get("cards_page"))
     return render(
         request,
         "cards/custody/home.html",
@@ -154,7 +175,11 @@ def _render_home(
             "held_total": sum(n for _, n in by_status),
             "incoming": incoming,
             "page": _page(request, handovers),
-            "down": adjacent["down"],
+            "cards_page": cards_page,
+            "held_rows": [_holder_row(c) for c in cards_page.object_list],
+            "status_filter": status_filter,
+            "open_shortages": shortages_for(actor=actor).count(),
+            "down": recipient_options(organisation=org),
             "up": adjacent["up"],
             "errors": errors or [],
             "error_message": error_message,
@@ -302,6 +327,98 @@ def handover_cancel_view(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("cards:handover_detail", pk=pk)
 
 
+@login_required
+@require_http_methods(["GET"])
+def handover_print(request: HttpRequest, pk: int) -> HttpResponse:
+    """交接单 for printing: both units, the list of cards (holders masked), the counts, and
+    lines for both sides' signatures and seals. Printing is audited."""
+    actor = _actor(request)
+    handover = handover_for(actor=actor, handover_id=pk)
+    if handover is None:
+        return _error_page(request, PermissionDenied("没有该交接单，或您无权查看"))
+    context = _handover_context(actor, handover)
+    with transaction.atomic():
+        audit_record(
+            actor=actor,
+            action=AuditAction.EXPORT,
+            target_type="handover",
+            target_id=handover.pk,
+            detail={"items": len(context["rows"]), "masked": True, "as": "print"},
+        )
+    return render(
+        request,
+        "cards/custody/handover_print.html",
+        {
+            "breadcrumbs": _crumbs(
+                ("卡片交接", reverse("cards:custody_home")),
+                (f"交接单 {handover.number}", reverse("cards:handover_detail", args=[pk])),
+                ("打印", ""),
+            ),
+            **context,
+            "printed_at": timezone.localtime(),
+        },
+    )
+
+
+# ---------------------------------------------------------------- shortages
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def shortages(request: HttpRequest) -> HttpResponse:
+    """交接短少: the cards listed in a handover but not counted by the receiver, until found
+    (at the receiver or the sender) or confirmed lost."""
+    actor = _actor(request)
+    error: ShebaoError | None = None
+    if request.method == "POST":
+        item = request.POST.get("item", "")
+        resolution = request.POST.get("resolution", "")
+        try:
+            if resolution not in {r.value for r in ShortageResolution}:
+                raise ShebaoError(code="SHORTAGE_RESOLUTION_REQUIRED", message="请选择处理结果")
+            done = handover_shortage_resolve(
+                actor=actor,
+                item_id=int(item) if item.isdigit() else 0,
+                resolution=ShortageResolution(resolution),
+                note=request.POST.get("note", ""),
+            )
+        except ShebaoError as exc:
+            error = exc
+        else:
+            messages.success(
+                request,
+                f"卡号 {done.code} 已处理：{ShortageResolution(done.resolution).label}。",
+            )
+            return redirect("cards:shortages")
+    page = _page(request, shortages_for(actor=actor))
+    org_id = actor.organisation_id
+
+    def row(item: Any) -> dict[str, Any]:
+        card = item.card
+        return {
+            "item": item,
+            "name": mask_name(card.person.name),
+            "id_number": mask_id_number(card.person.id_number),
+            "status": CardStatus(card.status).label,
+            "is_receiver": item.handover.to_organisation_id == org_id,
+        }
+
+    settled = shortages_for(actor=actor, resolved=True)[:20]
+    return render(
+        request,
+        "cards/custody/shortages.html",
+        {
+            "breadcrumbs": _crumbs(("卡片交接", reverse("cards:custody_home")), ("交接短少", "")),
+            "rows": [row(i) for i in page.object_list],
+            "page": page,
+            "settled": [row(i) for i in settled],
+            "resolutions": [(r.value, r.label) for r in ShortageResolution],
+            "error": error,
+        },
+        status=(403 if error.status == 403 else 400) if error is not None else 200,
+    )
+
+
 # ---------------------------------------------------------------- pickup
 
 
@@ -337,6 +454,17 @@ def pickup(request: HttpRequest) -> HttpResponse:
             )
             return redirect("cards:pickup")
     waiting = cards_in_custody(organisation=org).filter(status=CardStatus.AWAITING_PICKUP.value)
+    holder = normalize_id_number(request.GET.get("holder", ""))
+    if holder:
+        waiting = waiting.filter(person__id_number=holder)
+        with transaction.atomic():
+            audit_record(
+                actor=actor,
+                action=AuditAction.VIEW_PERSON,
+                target_type="card_pickup_lookup",
+                purpose=Purpose.CARD_SERVICE.value,
+                detail={"found": waiting.count(), "masked": True},
+            )
     page = _page(request, waiting)
     return render(
         request,
@@ -348,8 +476,9 @@ def pickup(request: HttpRequest) -> HttpResponse:
             "page": page,
             "error": error,
             "form": form,
+            "holder": holder,
         },
-        status=400 if error is not None else 200,
+        status=(404 if error.status == 404 else 400) if error is not None else 200,
     )
 
 
@@ -428,6 +557,40 @@ def receipt_print(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
+@require_http_methods(["GET"])
+def receipt_signature(request: HttpRequest, pk: int, line_pk: int) -> HttpResponse | FileResponse:
+    """The signature image of one pickup, for the printed sheet: served by the application
+    (media files are not public), to those who may see the sheet."""
+    actor = _actor(request)
+    receipt = receipt_for(actor=actor, receipt_id=pk)
+    line = (
+        ReceiptLine.objects.filter(receipt=receipt, pk=line_pk).first()
+        if receipt is not None
+        else None
+    )
+    if line is None or not line.signature:
+        return _error_page(request, NotFound("没有该签名图片", code="SIGNATURE_NOT_FOUND"))
+    try:
+        handle = line.signature.open("rb")
+    except OSError:
+        return _error_page(request, NotFound("签名图片文件缺失", code="SIGNATURE_FILE_MISSING"))
+    response = FileResponse(handle, content_type=_image_type(line.signature.name or ""))
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+def _image_type(name: str) -> str:
+    lower = name.lower()
+    if lower.endswith((".jpg", ".jpeg")):
+        return "image/jpeg"
+    if lower.endswith(".gif"):
+        return "image/gif"
+    if lower.endswith(".webp"):
+        return "image/webp"
+    return "image/png"
+
+
+@login_required
 @require_POST
 def receipt_seal_view(request: HttpRequest, pk: int) -> HttpResponse:
     try:
@@ -496,6 +659,7 @@ def recall(request: HttpRequest) -> HttpResponse:
         {
             "breadcrumbs": _crumbs(("逾期回收", "")),
             "policy": policy,
+            "totals": overdue_totals(overdue),
             "rows": [
                 {**_holder_row(c), "arrived_at": getattr(c, "arrived_at", None)}
                 for c in page.object_list
@@ -519,7 +683,11 @@ def subsidy(request: HttpRequest) -> HttpResponse:
     actor = _actor(request)
     start = _parse_date(request.GET.get("start"))
     end = _parse_date(request.GET.get("end"))
-    rows, policy = subsidy_by_town(actor=actor, start=start, end=end)
+    rows, policy = subsidy_by_village(actor=actor, start=start, end=end)
+    towns = [r for r in rows if r.level == "town"]
+    query = "&".join(
+        f"{k}={v.isoformat()}" for k, v in (("start", start), ("end", end)) if v is not None
+    )
     return render(
         request,
         "cards/custody/subsidy.html",
@@ -529,9 +697,61 @@ def subsidy(request: HttpRequest) -> HttpResponse:
             "policy": policy,
             "start": start,
             "end": end,
-            "total_cards": sum(r.cards_distributed for r in rows),
-            "total_amount": sum((r.amount for r in rows), Decimal("0.00")),
+            "total_picked": sum(r.counts["picked_up"] for r in towns),
+            "total_posted": sum(r.counts["posted"] for r in towns),
+            "total_cards": sum(r.counts["total"] for r in towns),
+            "total_amount": sum((r.amount for r in towns), Decimal("0.00")),
+            "export_query": query,
         },
+    )
+
+
+@login_required
+@require_http_methods(["GET"])
+def subsidy_export(request: HttpRequest) -> HttpResponse:
+    """The subsidy table as a spreadsheet: town rows (小计), each followed by its villages."""
+    actor = _actor(request)
+    start = _parse_date(request.GET.get("start"))
+    end = _parse_date(request.GET.get("end"))
+    rows, policy = subsidy_by_village(actor=actor, start=start, end=end)
+    towns = [r for r in rows if r.level == "town"]
+
+    def total(key: str) -> int:
+        return sum(r.counts[key] for r in towns)
+
+    frame = pl.DataFrame(
+        {
+            "镇（街）": [r.name if r.level == "town" else "" for r in rows] + ["合计"],
+            "村（社区）/发放点": [r.name if r.level == "village" else "小计" for r in rows] + [""],
+            "区划代码": [r.code for r in rows] + [""],
+            "现场领取（张）": [r.counts["picked_up"] for r in rows] + [total("picked_up")],
+            "邮寄签收（张）": [r.counts["posted"] for r in rows] + [total("posted")],
+            "已发放合计（张）": [r.counts["total"] for r in rows] + [total("total")],
+            "补助经费（元）": [str(r.amount) for r in rows]
+            + [str(sum((r.amount for r in towns), Decimal("0.00")))],
+        },
+        schema_overrides={
+            "现场领取（张）": pl.Int64,
+            "邮寄签收（张）": pl.Int64,
+            "已发放合计（张）": pl.Int64,
+        },
+    )
+    with transaction.atomic():
+        audit_record(
+            actor=actor,
+            action=AuditAction.EXPORT,
+            target_type="card_subsidy",
+            detail={
+                "rows": len(rows),
+                "start": start.isoformat() if start else "",
+                "end": end.isoformat() if end else "",
+                "per_card": str(policy.subsidy_per_card),
+            },
+        )
+    span = f"{start or ''}至{end or ''}" if start or end else timezone.localdate().isoformat()
+    return xlsx_attachment(
+        [Sheet("工作补助经费", frame, widths=(16, 22, 14, 14, 14, 16, 14))],
+        f"工作补助经费-{span}.xlsx",
     )
 
 
@@ -594,9 +814,21 @@ def counter(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         if "lookup" in request.POST:
             number = request.POST.get("card_number", "").strip().upper()
-            card = card_by_number(actor=actor, card_number=number)
+            holder = normalize_id_number(request.POST.get("holder_id_number", ""))
+            card = (
+                card_by_number(actor=actor, card_number=number)
+                if number
+                else card_of_holder(actor=actor, id_number=holder)
+                if holder
+                else None
+            )
             if card is None:
-                messages.error(request, "未找到该卡号，或该卡不在您的服务范围内。")
+                messages.error(
+                    request,
+                    "未找到该卡号，或该卡不在您的服务范围内。"
+                    if number or not holder
+                    else "未找到该身份证号码持卡人的社保卡，或不在您的服务范围内。",
+                )
                 request.session.pop(COUNTER_SESSION_KEY, None)
             else:
                 request.session[COUNTER_SESSION_KEY] = card.pk
@@ -608,7 +840,11 @@ def counter(request: HttpRequest) -> HttpResponse:
                         target_id=card.pk,
                         person_id=card.person_id,
                         purpose=Purpose.CARD_SERVICE.value,
-                        detail={"masked": True, "via": "counter"},
+                        detail={
+                            "masked": True,
+                            "via": "counter",
+                            "by": "card_number" if number else "id_number",
+                        },
                     )
             return redirect("cards:counter")
         card_id = request.session.get(COUNTER_SESSION_KEY)
@@ -659,13 +895,21 @@ urlpatterns = [
     path("custody/handovers/<int:pk>/", handover_detail, name="handover_detail"),
     path("custody/handovers/<int:pk>/receive/", handover_receive, name="handover_receive"),
     path("custody/handovers/<int:pk>/cancel/", handover_cancel_view, name="handover_cancel"),
+    path("custody/handovers/<int:pk>/print/", handover_print, name="handover_print"),
+    path("custody/shortages/", shortages, name="shortages"),
     path("custody/pickup/", pickup, name="pickup"),
     path("custody/receipts/", receipts, name="receipts"),
     path("custody/receipts/send/", receipts_send, name="receipts_send"),
     path("custody/receipts/<int:pk>/", receipt_print, name="receipt_print"),
     path("custody/receipts/<int:pk>/seal/", receipt_seal_view, name="receipt_seal"),
+    path(
+        "custody/receipts/<int:pk>/signatures/<int:line_pk>/",
+        receipt_signature,
+        name="receipt_signature",
+    ),
     path("custody/recall/", recall, name="recall"),
     path("custody/subsidy/", subsidy, name="subsidy"),
+    path("custody/subsidy/export/", subsidy_export, name="subsidy_export"),
     path("counter/", counter, name="counter"),
     path("self-service/", self_service, name="self_service"),
 ]
