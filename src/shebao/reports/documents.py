@@ -189,6 +189,10 @@ def render_docx(document: BulletinDocument, out: Path) -> None:
             paragraph = doc.add_paragraph()
             paragraph.paragraph_format.first_line_indent = Pt(24)
             _run(paragraph, text, font=BODY_FONT, size=12)
+    for line in document.signature:  # 落款
+        paragraph = doc.add_paragraph()
+        paragraph.alignment = WD_ALIGN_PARAGRAPH.RIGHT
+        _run(paragraph, line, font=BODY_FONT, size=12)
 
     # The attachment tables are wide: a landscape section of their own.
     section = doc.add_section(WD_SECTION.NEW_PAGE)
@@ -213,6 +217,7 @@ h1 { font-family: "Noto Sans CJK SC", "SimHei", "黑体", sans-serif; font-size:
 .subtitle { text-align: center; margin: 0 0 16pt; }
 h2 { font-family: "Noto Sans CJK SC", "SimHei", "黑体", sans-serif; font-size: 14pt; }
 p.body { text-indent: 2em; margin: 0 0 6pt; }
+p.signature { text-align: right; margin: 0 2em 0 0; }
 section.table { break-before: page; page: attachment; }
 h3 { font-size: 13pt; text-align: center; }
 table { border-collapse: collapse; width: 100%; font-size: 9pt; }
@@ -250,6 +255,7 @@ def render_html(document: BulletinDocument) -> str:
     for heading, paragraphs in zip(document.headings, document.paragraphs, strict=True):
         parts.append(f"<h2>{html.escape(heading)}</h2>")
         parts.extend(f'<p class="body">{html.escape(p)}</p>' for p in paragraphs)
+    parts.extend(f'<p class="signature">{html.escape(line)}</p>' for line in document.signature)
     parts.extend(_html_table(t) for t in document.tables)
     return (
         '<!DOCTYPE html><html lang="zh-CN"><head><meta charset="utf-8">'

@@ -68,7 +68,7 @@ def _region_rows(regions: Sequence[RegionProgress], ranked: bool) -> list[list[C
     out: list[list[Cell]] = []
     for index, r in enumerate(regions, start=1):
         row: list[Cell] = [r.code, r.name, r.value, r.increase, r.annual_target]
-        row += [_pct(r.annual_percent), r.month_target, _pct(r.month_percent)]
+        row += [_pct(r.annual_percent), r.month_target, _pct(r.month_percent), r.source]
         out.append([index, *row] if ranked else row)
     return out
 
@@ -96,6 +96,7 @@ def dashboard_xlsx(dashboard: Dashboard, out: Path) -> None:
             "完成全年目标",
             "月目标",
             "完成月目标",
+            "来源",
         ],
         [
             [
@@ -107,6 +108,7 @@ def dashboard_xlsx(dashboard: Dashboard, out: Path) -> None:
                 _pct(m.annual_percent),
                 m.month_target,
                 _pct(m.month_percent),
+                m.source,
             ]
             for m in dashboard.metrics
         ],
@@ -121,6 +123,7 @@ def dashboard_xlsx(dashboard: Dashboard, out: Path) -> None:
         "完成全年目标",
         f"月目标（{unit}）",
         "完成月目标",
+        "来源",
     ]
     _sheet(
         workbook,
@@ -152,8 +155,18 @@ def dashboard_xlsx(dashboard: Dashboard, out: Path) -> None:
         workbook,
         "合作银行",
         f"{region}{when}各合作银行开户情况",
-        ["合作银行", "累计接收开户数据（人）", "累计完成开户（人）", "未完成开户（人）", "完成率"],
-        [[b.name, b.received, b.opened, b.not_opened, _pct(b.rate)] for b in dashboard.banks],
+        [
+            "合作银行",
+            "累计接收开户数据（人）",
+            "累计完成开户（人）",
+            "未完成开户（人）",
+            "完成率",
+            "来源",
+        ],
+        [
+            [b.name, b.received, b.opened, b.not_opened, _pct(b.rate), b.source]
+            for b in dashboard.banks
+        ],
         percent_columns=(4,),
     )
     workbook.save(out)

@@ -183,7 +183,8 @@ class LiveCount(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.day} {self.region_id} {self.bank} {self.metric} {self.count}"
+        bank = f" {self.bank}" if self.bank else ""
+        return f"{self.day} {self.region_id}{bank} {self.get_metric_display()} 当日{self.count}"
 
 
 class LiveFigure(models.Model):
@@ -212,7 +213,11 @@ class LiveFigure(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.year}-{self.month:02d} {self.region_id} {self.metric} {self.value}"
+        bank = f" {self.bank}" if self.bank else ""
+        return (
+            f"{self.year}年{self.month}月 {self.region_id}{bank} "
+            f"{self.get_metric_display()} 实时累计{self.value}"
+        )
 
 
 class LiveRefresh(models.Model):
@@ -230,7 +235,7 @@ class LiveRefresh(models.Model):
         ordering = ["-started_at"]
 
     def __str__(self) -> str:
-        return f"{self.started_at:%Y-%m-%d %H:%M} 自{self.since}"
+        return f"实时统计刷新 {self.started_at:%Y-%m-%d %H:%M}（自{self.since}起重算）"
 
 
 class Bulletin(models.Model):
@@ -259,6 +264,19 @@ class Bulletin(models.Model):
         on_delete=models.PROTECT,
         related_name="+",
     )
+    issuer = models.CharField("发文单位", max_length=128, blank=True)
+    # Versions of the same region, month and format: a new one supersedes the last (kept).
+    version = models.PositiveSmallIntegerField("版本", default=1)
+    superseded_by = models.ForeignKey(
+        "self",
+        verbose_name="被更正为",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="supersedes",
+    )
+    superseded_at = models.DateTimeField("更正时间", null=True, blank=True)
+    correction_reason = models.CharField("更正原因", max_length=255, blank=True)
 
     class Meta:
         verbose_name = "进度通报"
@@ -276,7 +294,15 @@ class Bulletin(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.region_id} {self.year}年{self.month}月通报（{self.get_format_display()}）"
+        state = "，已被更正" if self.superseded_by_id else ""
+        return (
+            f"{self.region.name}{self.year}年{self.month}月进度通报"
+            f"（{self.get_format_display()}，第{self.version}版{state}）"
+        )
+
+    @property
+    def is_current(self) -> bool:
+        return self.superseded_by_id is None
 
 
 class WorkPlan(models.Model):
@@ -394,4 +420,4 @@ class WorkPlanItemGroup(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.item_id} {self.get_kind_display()}"
+        return f"事项{self.item_id} 配合单位：各{self.get_kind_display()}"

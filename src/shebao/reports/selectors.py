@@ -22,11 +22,12 @@ from shebao.reports.domain.bulletin import (
     BankFigures,
     BulletinFigures,
     RegionFigures,
-    previous_month,
+    bank_sort_key,
 )
 from shebao.reports.domain.dashboard import Dashboard, DashboardInput, compute_dashboard
 from shebao.reports.domain.metrics import Metric
 from shebao.reports.domain.regions import rollup
+from shebao.reports.domain.sources import Source, Sourced, carry_forward, choose_figures
 from shebao.reports.models import (
     Bulletin,
     LiveFigure,
@@ -47,6 +48,7 @@ __all__ = [
     "dashboard_data",
     "figure_rows",
     "figure_sources",
+    "month_has_figures",
     "periods_with_data",
     "region_codes_known",
     "report_region_options",
@@ -96,22 +98,51 @@ def _live_rows(condition: Q, codes: list[str]) -> list[QuerySet[LiveFigure]]:
     return [LiveFigure.objects.filter(condition, region_id__in=chunk) for chunk in _chunks(codes)]
 
 
-def figure_rows(prefix: str, condition: Q, *, live_max_level: int) -> list[FigureRow]:
-    """Month-end figures of the regions under `prefix` matching `condition`: the system's own
-    (live) figure where it has one for a region, month, bank and metric, else the figure
-    reported upward.
+_BANK_METRICS: Final[frozenset[str]] = frozenset({Metric.RECEIVED.value, Metric.OPENED.value})
+
+
+@dataclass(frozen=True, slots=True)
+class FigureTables:
+    """Month-end figures of a subtree, the reported and the live ones apart (the pages
+    choose between them region by region: `domain.sources.choose_figures`)."""
+
+    reported: list[FigureRow]
+    live: list[FigureRow]
+
+
+def _bank_totals(rows: list[FigureRow]) -> list[FigureRow]:
+    """One definition of 接收开户数据 and 完成开户: where banks' figures exist for a region
+    and month, the region's figure is their sum (the banks open the accounts), so that a
+    summary and the bank table never disagree."""
+    sums: dict[tuple[str, int, int, str], int] = defaultdict(int)
+    for code, y, m, bank, metric, value in rows:
+        if bank and metric in _BANK_METRICS:
+            sums[(code, y, m, metric)] += value
+    out = [
+        (code, y, m, bank, metric, value)
+        for code, y, m, bank, metric, value in rows
+        if bank or (code, y, m, metric) not in sums
+    ]
+    out.extend((code, y, m, "", metric, value) for (code, y, m, metric), value in sums.items())
+    return out
+
+
+def figure_rows(prefix: str, condition: Q, *, live_max_level: int) -> FigureTables:
+    """Month-end figures of the regions under `prefix` matching `condition`: the figures
+    reported upward and the system's own (live) ones.
 
     Live figures are kept at every level up to the card centre's region, so a page reads
     only the levels it shows (down to `live_max_level`), by their codes: a province's
     dashboard does not scan the rows of its thirty thousand villages."""
     fields = ("region_id", "year", "month", "bank", "metric", "value")
-    merged: dict[tuple[str, int, int, str, str], int] = {}
     reported = ReportedFigure.objects.filter(condition, region__code__startswith=prefix)
-    live = _live_rows(condition, _codes_down_to(prefix, live_max_level))
-    for query in [reported, *live]:  # live last: it wins
-        for code, y, m, bank, metric, value in query.order_by().values_list(*fields):
-            merged[(code, y, m, bank, metric)] = value
-    return [(*key, value) for key, value in merged.items()]
+    live: list[FigureRow] = []
+    for query in _live_rows(condition, _codes_down_to(prefix, live_max_level)):
+        live.extend(query.order_by().values_list(*fields))
+    return FigureTables(
+        reported=_bank_totals(list(reported.order_by().values_list(*fields))),
+        live=_bank_totals(live),
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,33 +151,41 @@ class FigureSources:
 
     live: int  # figures computed from the system's own records
     reported: int  # figures reported upward by file
-    both: tuple[tuple[str, str, str], ...]  # (region name, metric label, bank) with both: live used
+    # (region name, metric label, bank, source used) where a region's own figure exists both
+    # ways: the live one is used only where it is not smaller (ADR 0007).
+    both: tuple[tuple[str, str, str, str], ...]
     refreshed_at: datetime | None  # when live figures were last brought up to date
 
 
 def figure_sources(*, region: Region, year: int, month: int) -> FigureSources:
     condition = Q(year=year, month=month)
-    keys = ("region_id", "bank", "metric")
-    live: set[tuple[str, str, str]] = set()
+    keys = ("region_id", "bank", "metric", "value")
+    live: dict[tuple[str, str, str], int] = {}
     for query in _live_rows(condition, _codes_down_to(region.prefix, region.level + 1)):
-        live.update(query.values_list(*keys))
-    reported = set(
-        ReportedFigure.objects.filter(
+        live.update(((c, b, m), v) for c, b, m, v in query.values_list(*keys))
+    reported = {
+        (c, b, m): v
+        for c, b, m, v in ReportedFigure.objects.filter(
             condition, region__code__startswith=region.prefix
         ).values_list(*keys)
-    )
-    both = sorted(live & reported)
+    }
+    both = sorted(live.keys() & reported.keys())[:200]
     names = dict(
-        Region.objects.filter(code__in={code for code, _b, _m in both[:200]}).values_list(
-            "code", "name"
-        )
+        Region.objects.filter(code__in={code for code, _b, _m in both}).values_list("code", "name")
     )
     last = LiveRefresh.objects.filter(finished_at__isnull=False).order_by("-started_at").first()
     return FigureSources(
         live=len(live),
         reported=len(reported),
         both=tuple(
-            (names.get(code, code), Metric(metric).label, bank) for code, bank, metric in both[:200]
+            (
+                names.get(code, code),
+                Metric(metric).label,
+                bank,
+                Source.LIVE.label if live[key] >= reported[key] else Source.REPORTED.label,
+            )
+            for key in both
+            for code, bank, metric in [key]
         ),
         refreshed_at=last.finished_at if last is not None else None,
     )
@@ -156,13 +195,14 @@ def bulletin_figures(*, year: int, month: int, region_code: str) -> BulletinFigu
     """The snapshot a bulletin of `region_code` for the month is computed from.
 
     Each subordinate region's figure is its own reported value, or else the sum over the
-    regions below it (see `domain.regions.rollup`); the same for targets and for the region
-    itself. Bank figures are the bank's rows at the region, or else summed from below.
+    regions below it; a live figure only where it is not smaller (ADR 0007,
+    `domain.sources.choose_figures`); targets are rolled up the same way
+    (`domain.regions.rollup`). Bank figures are the bank's rows at the region, or else summed
+    from below.
     """
     region = Region.objects.filter(code=region_code).first()
     if region is None:
         raise NotFound(f"区划代码“{region_code}”不存在", code="REGION_UNKNOWN")
-    prev_year, prev_month = previous_month(year, month)
 
     tree = list(
         Region.objects.filter(code__startswith=region.prefix).values_list(
@@ -175,27 +215,16 @@ def bulletin_figures(*, year: int, month: int, region_code: str) -> BulletinFigu
             children[parent].append(code)
     direct = sorted((c, n, lv) for c, p, n, lv in tree if p == region.code)
 
-    # (metric, period) -> region -> value, for the regions' own rows (bank empty);
-    # (metric, bank) -> region -> value for the banks' rows of the month.
-    own: dict[tuple[str, int, int], dict[str, int]] = defaultdict(dict)
-    by_bank: dict[tuple[str, str], dict[str, int]] = defaultdict(dict)
-    rows = figure_rows(
+    # Reported and live figures of the year to the month (and the December before), so that
+    # a region that has not reported this month shows its latest reported figure.
+    tables = figure_rows(
         region.prefix,
-        Q(
-            metric__in=[m.value for m in _BULLETIN_METRICS],
-            year__in={year, prev_year},
-            month__in={month, prev_month},
-        ),
+        Q(metric__in=[m.value for m in _BULLETIN_METRICS])
+        & (Q(year=year, month__lte=month) | Q(year=year - 1, month=12)),
         live_max_level=region.level + 1,
     )
-    for code, y, m, bank, metric, value in rows:
-        if (y, m) not in {(year, month), (prev_year, prev_month)}:
-            continue
-        if bank:
-            if (y, m) == (year, month):
-                by_bank[(metric, bank)][code] = value
-        else:
-            own[(metric, y, m)][code] = value
+    own, live, carried, by_bank, live_by_bank = _by_period(tables, year=year, month=month)
+    at, prev_at = month, month - 1
 
     annual: dict[str, int] = {}
     monthly: dict[str, int] = {}
@@ -209,15 +238,28 @@ def bulletin_figures(*, year: int, month: int, region_code: str) -> BulletinFigu
     for code, target_month, value in targets.values_list("region_id", "month", "value"):
         (annual if target_month is None else monthly)[code] = value
 
+    def chosen(metric: Metric, period: int, code: str) -> Sourced:
+        return choose_figures(
+            [code],
+            reported=own.get((metric, period), {}),
+            live=live.get((metric, period), {}),
+            children=children,
+            carried=carried.get((metric, period), {}),
+        )[code]
+
     def figures_of(code: str, name: str) -> RegionFigures:
+        submitted = chosen(Metric.SUBMITTED, at, code)
+        produced = chosen(Metric.PRODUCED, at, code)
         return RegionFigures(
             code=code,
             name=name,
-            submitted=rollup(code, own[(Metric.SUBMITTED, year, month)], children),
-            previous=rollup(code, own[(Metric.SUBMITTED, prev_year, prev_month)], children),
+            submitted=submitted.value,
+            previous=chosen(Metric.SUBMITTED, prev_at, code).value,
             annual_target=rollup(code, annual, children),
             month_target=rollup(code, monthly, children),
-            produced=rollup(code, own[(Metric.PRODUCED, year, month)], children),
+            produced=produced.value,
+            submitted_source=submitted.label,
+            produced_source=produced.label,
         )
 
     subordinates = []
@@ -230,12 +272,21 @@ def bulletin_figures(*, year: int, month: int, region_code: str) -> BulletinFigu
             subordinates.append(f)
 
     banks = []
-    for bank in sorted({b for (_metric, b) in by_bank}):
+    for bank in sorted({b for (b, _m) in (*by_bank, *live_by_bank)}, key=bank_sort_key):
+        values = {
+            metric: choose_figures(
+                [region.code],
+                reported=by_bank.get((bank, metric), {}),
+                live=live_by_bank.get((bank, metric), {}),
+                children=children,
+            )[region.code]
+            for metric in (Metric.RECEIVED, Metric.OPENED)
+        }
         banks.append(
             BankFigures(
                 name=bank,
-                received=rollup(region.code, by_bank[(Metric.RECEIVED, bank)], children),
-                opened=rollup(region.code, by_bank[(Metric.OPENED, bank)], children),
+                received=values[Metric.RECEIVED].value,
+                opened=values[Metric.OPENED].value,
             )
         )
 
@@ -250,6 +301,61 @@ def bulletin_figures(*, year: int, month: int, region_code: str) -> BulletinFigu
     )
 
 
+PeriodValues = dict[tuple[Metric, int], dict[str, int]]
+BankValues = dict[tuple[str, Metric], dict[str, int]]
+
+
+Carried = dict[tuple[Metric, int], dict[str, str]]
+
+
+def _by_period(
+    tables: FigureTables, *, year: int, month: int, last: int | None = None
+) -> tuple[PeriodValues, PeriodValues, Carried, BankValues, BankValues]:
+    """The rows of the year (month 0: the December before; up to `last`, default `month`)
+    as (metric, month) -> region -> value, reported and live apart, the reported ones
+    carried forward up to `month` (ADR 0007) with the carried ones named; and the banks'
+    rows of `month`, (bank, metric) -> region -> value."""
+    metrics = {m.value: m for m in Metric}
+    last = month if last is None else last
+    periods = list(range(0, month + 1))
+    names = {p: (f"{year - 1}年12月" if p == 0 else f"{p}月") for p in periods}
+
+    def split(rows: list[FigureRow]) -> dict[tuple[str, Metric], dict[int, dict[str, int]]]:
+        out: dict[tuple[str, Metric], dict[int, dict[str, int]]] = defaultdict(
+            lambda: defaultdict(dict)
+        )
+        for code, y, m, bank, metric, value in rows:
+            period = 0 if y != year else m
+            if period <= last:
+                out[(bank, metrics[metric])][period][code] = value
+        return out
+
+    reported_rows, live_rows = split(tables.reported), split(tables.live)
+    own: PeriodValues = {}
+    carried: dict[tuple[Metric, int], dict[str, str]] = {}
+    by_bank: BankValues = {}
+    for (bank, metric), by_period in reported_rows.items():
+        filled, notes = carry_forward(by_period, periods, names)
+        if bank:
+            by_bank[(bank, metric)] = filled[month]
+            continue
+        for period in periods:
+            own[(metric, period)] = filled[period]
+            carried[(metric, period)] = notes[period]
+        for period in range(month + 1, last + 1):  # after the month: as reported
+            if period in by_period:
+                own[(metric, period)] = dict(by_period[period])
+    live: PeriodValues = {}
+    live_by_bank: BankValues = {}
+    for (bank, metric), by_period in live_rows.items():
+        if bank:
+            live_by_bank[(bank, metric)] = dict(by_period.get(month, {}))
+            continue
+        for period, values in by_period.items():
+            live[(metric, period)] = dict(values)
+    return own, live, carried, by_bank, live_by_bank
+
+
 def bulletin_latest(*, year: int, month: int, region_code: str) -> Bulletin | None:
     return (
         Bulletin.objects.filter(year=year, month=month, region_id=region_code)
@@ -261,8 +367,8 @@ def bulletin_latest(*, year: int, month: int, region_code: str) -> Bulletin | No
 def bulletins_for(*, region_code: str) -> list[Bulletin]:
     return list(
         Bulletin.objects.filter(region_id=region_code)
-        .select_related("region", "generated_by")
-        .order_by("-year", "-month", "-generated_at")
+        .select_related("region", "generated_by", "superseded_by")
+        .order_by("-year", "-month", "-generated_at", "-id")
     )
 
 
@@ -318,6 +424,17 @@ def report_region_options(*, root: Region | None, max_level: int = 4) -> list[Re
     return sorted(found, key=lambda r: r.code)
 
 
+def month_has_figures(*, region: Region, year: int, month: int) -> bool:
+    """Whether anything was reported or counted live for the month in the region's subtree
+    (a month with neither has no bulletin: carried-forward figures alone make none)."""
+    condition = Q(year=year, month=month)
+    if ReportedFigure.objects.filter(condition, region__code__startswith=region.prefix).exists():
+        return True
+    return any(
+        q.exists() for q in _live_rows(condition, _codes_down_to(region.prefix, region.level + 1))
+    )
+
+
 def periods_with_data(*, region: Region) -> list[tuple[int, int]]:
     """(year, month) pairs with a figure anywhere in the region's subtree, latest first."""
     reported = ReportedFigure.objects.filter(region__code__startswith=region.prefix)
@@ -342,37 +459,30 @@ def dashboard_data(
     second, the region tree in a third, and the roll-up to the subordinate regions (a
     region's own row, else the sum below it, as the bulletin counts) happens in memory
     (`domain.dashboard`). Only the rows drawn are read: the chosen metric month by month,
-    every metric for the month and the one before, the banks for the month.
+    every metric and the banks from the December before to the month (a region that has
+    not reported the month shows its latest reported figure, ADR 0007).
     """
     prefix = region.prefix
-    prev_year, prev_month = previous_month(year, month)
     # The chosen metric for every month (and the December before, for January's increase);
-    # every metric for the month and the one before (the figures at the top); the banks'
-    # rows of the month.
-    trend = Q(metric=metric.value) & (Q(year=year) | Q(year=year - 1, month=12))
-    cards = Q(year=year, month=month) | Q(year=prev_year, month=prev_month)
-    bank_rows = Q(
-        year=year, month=month, metric__in=[Metric.RECEIVED.value, Metric.OPENED.value]
-    ) & ~Q(bank="")
+    # every metric from the December before to the month (the figures at the top, carried
+    # forward where a region has not reported the month yet); the banks likewise.
+    year_rows = Q(year=year) | Q(year=year - 1, month=12)
+    to_month = Q(year=year, month__lte=month) | Q(year=year - 1, month=12)
+    bank_rows = Q(metric__in=sorted(_BANK_METRICS)) & ~Q(bank="")
     # Two levels below: the subordinates, and whether each can be drilled into.
-    figures = figure_rows(
-        prefix, (Q(bank="") & (trend | cards)) | bank_rows, live_max_level=region.level + 2
+    tables = figure_rows(
+        prefix,
+        (Q(bank="") & ((Q(metric=metric.value) & year_rows) | to_month)) | (bank_rows & to_month),
+        live_max_level=region.level + 2,
     )
-    own: dict[tuple[Metric, int], dict[str, int]] = defaultdict(dict)
-    banks: dict[tuple[str, Metric], dict[str, int]] = defaultdict(dict)
+    own, live, carried, banks, live_banks = _by_period(tables, year=year, month=month, last=12)
     months: set[int] = set()
     codes: set[str] = set()
-    metrics = {m.value: m for m in Metric}
-    for code, y, m, bank, metric_code, value in figures:
-        kind = metrics[metric_code]
+    for code, y, m, bank, metric_code, _value in (*tables.reported, *tables.live):
         codes.add(code)
-        if bank:
-            banks[(bank, kind)][code] = value
-        else:
-            at = 0 if y != year else m  # December of the year before: month 0
-            own[(kind, at)][code] = value
-            if y == year and kind == metric:
-                months.add(m)
+        if not bank and y == year and metric_code == metric.value:
+            months.add(m)
+    metrics = {m.value: m for m in Metric}
 
     annual: dict[Metric, dict[str, int]] = defaultdict(dict)
     monthly: dict[tuple[Metric, int], dict[str, int]] = defaultdict(dict)
@@ -428,6 +538,9 @@ def dashboard_data(
             monthly=monthly,
             banks=banks,
             months_with_data=sorted(months),
+            live=live,
+            live_banks=live_banks,
+            carried=carried,
         )
     )
 

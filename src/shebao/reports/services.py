@@ -44,7 +44,16 @@ from shebao.reports.domain.rows import (
     parse_figures,
     parse_targets,
 )
-from shebao.reports.domain.targets import ANNUAL, CellError, GridKey, parse_target_grid
+from shebao.reports.domain.targets import (
+    ABOVE_ANNUAL,
+    ANNUAL,
+    CellError,
+    GridKey,
+    RollupDifference,
+    TargetGrid,
+    parse_target_grid,
+    rollup_differences,
+)
 from shebao.reports.domain.work_plan import (
     PlanErrorCode,
     PlanRow,
@@ -69,6 +78,7 @@ from shebao.reports.models import (
 from shebao.reports.selectors import (
     bulletin_figures,
     bulletin_latest,
+    month_has_figures,
     region_codes_known,
     work_plan_can_manage,
 )
@@ -80,10 +90,14 @@ __all__ = [
     "ImportRejected",
     "LiveRefreshOutcome",
     "ReportsDemoSummary",
+    "TargetsNeedConfirmation",
     "TargetsRejected",
     "TargetsSaved",
     "WorkPlanImportOutcome",
     "WorkPlanRejected",
+    "bulletin_can_correct",
+    "bulletin_correct",
+    "bulletin_issuer",
     "bulletin_publish",
     "bulletin_render_stored",
     "figures_import",
@@ -303,6 +317,50 @@ def _snapshot_digest(snapshot: dict[str, Any]) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
+def bulletin_issuer(region_code: str) -> str:
+    """The body a bulletin of the region is issued by (落款): the region's card centre, else
+    its human resources and social security bureau."""
+    centre = (
+        Organisation.objects.filter(
+            kind=OrganisationKind.CARD_CENTRE, region_id=region_code, is_active=True
+        )
+        .order_by("code")
+        .values_list("name", flat=True)
+        .first()
+    )
+    if centre:
+        return centre
+    name = Region.objects.filter(code=region_code).values_list("name", flat=True).first()
+    return f"{name or region_code}人力资源和社会保障局"
+
+
+def _bulletin_text_and_file(
+    figures: BulletinFigures, *, fmt: BulletinFormat | str, out: Path, bulletin_meta: _Meta
+) -> str:
+    document = bulletin_document(
+        compute_bulletin(figures),
+        issuer=bulletin_meta.issuer,
+        issued_on=bulletin_meta.issued_on,
+        version=bulletin_meta.version,
+    )
+    render_document(document, fmt=fmt, out=out)
+    return render_text(document)
+
+
+@dataclass(frozen=True, slots=True)
+class _Meta:
+    issuer: str
+    issued_on: date
+    version: int
+
+
+CORRECTORS: Final[frozenset[str]] = frozenset({Role.CARD_CENTRE_OPERATOR, Role.SYSTEM_ADMIN})
+
+
+def bulletin_can_correct(user: User) -> bool:
+    return user.is_superuser or user.has_role(*CORRECTORS)
+
+
 def bulletin_publish(
     *,
     year: int,
@@ -312,23 +370,55 @@ def bulletin_publish(
     out: Path,
     actor: User | None,
     figures: BulletinFigures | None = None,
+    correction_reason: str = "",
 ) -> BulletinOutcome:
     """Compute the bulletin, write it to `out` and keep it with its figures.
 
-    `figures` re-renders a stored snapshot instead of reading the current figures."""
+    A bulletin of the same region, month and format published before stays kept, marked
+    superseded by this one (the next version); `correction_reason` records why when the new
+    version corrects it. `figures` re-renders a stored snapshot instead of reading the
+    current figures."""
     if figures is None:
         figures = bulletin_figures(year=year, month=month, region_code=region_code)
+        region = Region.objects.get(code=region_code)
+        if not month_has_figures(region=region, year=year, month=month):
+            raise ValidationFailed(
+                f"{figures.region.name}{year}年{month}月没有任何上报数据或实时统计，无法生成通报",
+                code="NO_FIGURES",
+            )
     if not figures.subordinates and figures.region.submitted is None:
         raise ValidationFailed(
             f"{figures.region.name}{year}年{month}月没有任何上报数据或任务目标，无法生成通报",
             code="NO_FIGURES",
         )
-    document = bulletin_document(compute_bulletin(figures))
-    text = render_text(document)
-    render_document(document, fmt=fmt, out=out)  # files are not transactional: write first
     snapshot = figures.to_snapshot()
+    now = timezone.now()
     with transaction.atomic():
         previous = bulletin_latest(year=year, month=month, region_code=region_code)
+        current = list(
+            Bulletin.objects.select_for_update()
+            .filter(
+                year=year,
+                month=month,
+                region_id=region_code,
+                format=fmt,
+                superseded_by__isnull=True,
+            )
+            .order_by("id")
+        )
+        last_version = (
+            Bulletin.objects.filter(year=year, month=month, region_id=region_code, format=fmt)
+            .order_by("-version")
+            .values_list("version", flat=True)
+            .first()
+        ) or 0
+        meta = _Meta(
+            issuer=bulletin_issuer(region_code),
+            issued_on=timezone.localdate(now),
+            version=last_version + 1,
+        )
+        # Files are not transactional: the file is written before the row that names it.
+        text = _bulletin_text_and_file(figures, fmt=fmt, out=out, bulletin_meta=meta)
         bulletin = Bulletin.objects.create(
             year=year,
             month=month,
@@ -339,17 +429,62 @@ def bulletin_publish(
             text=text,
             file_name=out.name[:255],
             file_sha256=hashlib.sha256(out.read_bytes()).hexdigest(),
+            generated_at=now,
             generated_by=actor,
+            issuer=meta.issuer,
+            version=meta.version,
+            correction_reason=correction_reason[:255],
+        )
+        Bulletin.objects.filter(pk__in=[b.pk for b in current]).update(
+            superseded_by=bulletin, superseded_at=now
         )
         audit_record(
             actor=actor,
-            action=AuditAction.EXPORT,
+            action=AuditAction.UPDATE if correction_reason else AuditAction.EXPORT,
             target_type="reports.Bulletin",
             target_id=bulletin.pk,
-            detail={"region": region_code, "month": f"{year:04d}-{month:02d}", "format": str(fmt)},
+            detail={
+                "region": region_code,
+                "month": f"{year:04d}-{month:02d}",
+                "format": str(fmt),
+                "version": meta.version,
+                "supersedes": [b.pk for b in current],
+                **({"reason": correction_reason[:255]} if correction_reason else {}),
+            },
             username=_CLI_USERNAME,
         )
     return BulletinOutcome(bulletin=bulletin, previous=previous)
+
+
+def bulletin_correct(*, bulletin: Bulletin, actor: User, reason: str, out: Path) -> BulletinOutcome:
+    """Publish a corrected version of a published bulletin from the current figures (after
+    the wrong figures were corrected): the old one stays kept, marked superseded, and the
+    correction is audited with its reason. Card centres and administrators only."""
+    if not bulletin_can_correct(actor):
+        raise PermissionDenied(
+            "只有社保卡管理中心或系统管理员可以更正已发布的通报", code="BULLETIN_CORRECT_FORBIDDEN"
+        )
+    if not Scope.for_user(actor).contains_region(bulletin.region_id):
+        raise PermissionDenied("该通报不在您的管辖范围内", code="OUT_OF_SCOPE")
+    reason = reason.strip()
+    if not reason:
+        raise ValidationFailed(
+            "请填写更正原因（例如：11月上报数据有误，已重新导入）", code="REASON_REQUIRED"
+        )
+    newer = bulletin.superseded_by
+    if newer is not None:
+        raise ValidationFailed(
+            f"该通报已被第{newer.version}版取代，请更正最新版本", code="BULLETIN_SUPERSEDED"
+        )
+    return bulletin_publish(
+        year=bulletin.year,
+        month=bulletin.month,
+        region_code=bulletin.region_id,
+        fmt=BulletinFormat(bulletin.format),
+        out=out,
+        actor=actor,
+        correction_reason=reason,
+    )
 
 
 def snapshot_digest(figures: BulletinFigures) -> str:
@@ -358,18 +493,27 @@ def snapshot_digest(figures: BulletinFigures) -> str:
     return _snapshot_digest(figures.to_snapshot())
 
 
-def bulletin_render_stored(*, bulletin: Bulletin, out: Path, actor: User | None) -> None:
-    """Write a produced bulletin again, from its stored figures, in its format (audited)."""
+def bulletin_render_stored(
+    *, bulletin: Bulletin, out: Path, actor: User | None, fmt: BulletinFormat | None = None
+) -> None:
+    """Write a produced bulletin again, from its stored figures, in its format or `fmt`
+    (audited)."""
     figures = BulletinFigures.from_snapshot(bulletin.snapshot)
-    document = bulletin_document(compute_bulletin(figures))
-    render_document(document, fmt=bulletin.format, out=out)
+    meta = _Meta(
+        issuer=bulletin.issuer or bulletin_issuer(bulletin.region_id),
+        issued_on=timezone.localdate(bulletin.generated_at),
+        version=bulletin.version,
+    )
+    fmt = fmt or BulletinFormat(bulletin.format)
+    _bulletin_text_and_file(figures, fmt=fmt, out=out, bulletin_meta=meta)
     with transaction.atomic():
         audit_record(
             actor=actor,
             action=AuditAction.EXPORT,
             target_type="reports.Bulletin",
             target_id=bulletin.pk,
-            detail={"stored": True, "format": bulletin.format},
+            detail={"stored": True, "format": str(fmt)},
+            username=_CLI_USERNAME,
         )
 
 
@@ -799,6 +943,20 @@ class TargetsRejected(ValidationFailed):
         self.errors = list(errors)
 
 
+class TargetsNeedConfirmation(ValidationFailed):
+    """A region's own target differs from its subordinates' roll-up: saving replaces the
+    roll-up by the typed figure, so the page asks first (nothing was saved)."""
+
+    def __init__(self, differences: Sequence[RollupDifference], names: dict[str, str]) -> None:
+        super().__init__(
+            f"有{len(differences)}个目标与下级地区的目标合计不一致，请确认后再保存",
+            code="TARGETS_ROLLUP_DIFFERS",
+            details=[d.as_dict() for d in differences],
+        )
+        self.differences = list(differences)
+        self.messages = [d.message(names.get(d.region_code, d.region_code)) for d in differences]
+
+
 @dataclass(frozen=True, slots=True)
 class TargetsSaved:
     created: int
@@ -810,11 +968,95 @@ def targets_can_manage(user: User) -> bool:
     return user.is_superuser or user.has_role(*TARGET_MANAGERS)
 
 
+def _targets_rollup_check(
+    *, year: int, metric: Metric, codes: set[str], grid: TargetGrid
+) -> TargetsNeedConfirmation | None:
+    """Whether the typed targets make a region's own target differ from its subordinates'
+    roll-up (compared as they would be saved)."""
+    tree = list(
+        Region.objects.filter(Q(code__in=sorted(codes)) | Q(parent_id__in=sorted(codes)))
+        .order_by()
+        .values_list("code", "parent_id", "name")
+    )
+    children: dict[str, list[str]] = defaultdict(list)
+    for code, parent, _name in tree:
+        if parent is not None and parent in codes:
+            children[parent].append(code)
+    every = {code for code, _p, _n in tree}
+    stored: dict[tuple[str, int], int] = {
+        (code, month or ANNUAL): value
+        for code, month, value in Target.objects.filter(
+            year=year, metric=metric.value, bank="", region_id__in=sorted(every)
+        ).values_list("region_id", "month", "value")
+    }
+    values = dict(stored)
+    changed: set[tuple[str, int]] = set()
+    for row in grid.rows:
+        if row.bank:
+            continue
+        key = (row.region_code, row.month or ANNUAL)
+        if stored.get(key) != row.value:
+            changed.add(key)
+        values[key] = row.value
+    for region, bank, period in grid.cleared:
+        if not bank and (region, period) in values:
+            changed.add((region, period))
+            del values[(region, period)]
+    differences = rollup_differences(values, children, changed)
+    if not differences:
+        return None
+    return TargetsNeedConfirmation(differences, {code: name for code, _p, name in tree})
+
+
+def _targets_annual_check(
+    *, year: int, metric: Metric, cells: dict[GridKey, str], grid: TargetGrid
+) -> list[CellError]:
+    """Months typed without their year's annual target on the page are checked against the
+    stored annual target (a month's cumulative target cannot exceed the year's)."""
+    typed_annual = {(r, b) for r, b, p in cells if p == ANNUAL}
+    months = [
+        r for r in grid.rows if r.month is not None and (r.region_code, r.bank) not in typed_annual
+    ]
+    if not months:
+        return []
+    annual = {
+        (code, bank): value
+        for code, bank, value in Target.objects.filter(
+            year=year,
+            metric=metric.value,
+            month__isnull=True,
+            region_id__in=sorted({r.region_code for r in months}),
+        ).values_list("region_id", "bank", "value")
+    }
+    errors = []
+    for r in months:
+        limit = annual.get((r.region_code, r.bank))
+        if limit is not None and r.month is not None and r.value > limit:
+            errors.append(
+                CellError(
+                    r.region_code,
+                    r.bank,
+                    r.month,
+                    ABOVE_ANNUAL,
+                    f"{r.month}月目标{r.value}大于已保存的年度目标{limit}："
+                    "月度目标是截至月底的累计数，不能超过全年目标",
+                )
+            )
+    return errors
+
+
 def targets_save(
-    *, actor: User, year: int, metric: Metric, cells: dict[GridKey, str]
+    *,
+    actor: User,
+    year: int,
+    metric: Metric,
+    cells: dict[GridKey, str],
+    confirm_rollup: bool = False,
 ) -> TargetsSaved:
     """Save the targets typed on the target page (all or nothing). A blank cell removes the
-    target it stood for; regions must lie in the actor's area."""
+    target it stood for; regions must lie in the actor's area. A month's target above the
+    year's is refused; a region's own target that differs from its subordinates' roll-up
+    is saved only when `confirm_rollup` says the user saw both (`TargetsNeedConfirmation`)."""
     if not targets_can_manage(actor):
         raise PermissionDenied("您的角色无权录入目标任务", code="TARGETS_FORBIDDEN")
     scope = Scope.for_user(actor)
@@ -828,8 +1070,15 @@ def targets_save(
     if unknown:
         raise NotFound(f"区划代码“{unknown[0]}”不存在", code="REGION_UNKNOWN")
     grid = parse_target_grid(year=year, metric=metric, cells=cells)
-    if grid.errors:
-        raise TargetsRejected(grid.errors)
+    errors = [
+        *grid.errors,
+        *_targets_annual_check(year=year, metric=metric, cells=cells, grid=grid),
+    ]
+    if errors:
+        raise TargetsRejected(errors)
+    differs = _targets_rollup_check(year=year, metric=metric, codes=codes, grid=grid)
+    if differs is not None and not confirm_rollup:
+        raise differs
     now = timezone.now()
     with transaction.atomic():
         existing: dict[Key, tuple[int, int]] = {}
@@ -876,6 +1125,11 @@ def targets_save(
                 "created": created,
                 "updated": updated,
                 "removed": len(gone),
+                **(
+                    {"rollup_overridden": [d.as_dict() for d in differs.differences][:50]}
+                    if differs is not None
+                    else {}
+                ),
             },
         )
     return TargetsSaved(created=created, updated=updated, removed=len(gone))

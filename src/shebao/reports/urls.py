@@ -8,6 +8,7 @@ urlpatterns = [
     path("bulletin/", views.bulletin_view, name="bulletin"),
     path("bulletin/produce/", views.bulletin_produce_view, name="bulletin_produce"),
     path("bulletin/<int:pk>/download/", views.bulletin_stored_view, name="bulletin_stored"),
+    path("bulletin/<int:pk>/correct/", views.bulletin_correct_view, name="bulletin_correct"),
     path("dashboard/", views.dashboard_view, name="dashboard"),
     path("dashboard/data.json", views.dashboard_data_view, name="dashboard_data"),
     path("dashboard/export.xlsx", views.dashboard_export_view, name="dashboard_export"),

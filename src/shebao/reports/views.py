@@ -55,6 +55,7 @@ from shebao.reports.selectors import (
     bulletins_for,
     dashboard_data,
     figure_sources,
+    month_has_figures,
     periods_with_data,
     report_region_options,
     target_lines,
@@ -64,8 +65,12 @@ from shebao.reports.selectors import (
     work_plans_visible,
 )
 from shebao.reports.services import (
+    TargetsNeedConfirmation,
     TargetsRejected,
     WorkPlanRejected,
+    bulletin_can_correct,
+    bulletin_correct,
+    bulletin_issuer,
     bulletin_publish,
     bulletin_render_stored,
     report_access_denied,
@@ -244,9 +249,10 @@ def bulletin_view(request: HttpRequest) -> HttpResponse:
     year, month, periods = _period(request, region)
     figures = bulletin_figures(year=year, month=month, region_code=region.code)
     # Targets alone make no bulletin: something must have been reported for the month.
-    has_data = figures.region.submitted is not None or any(
-        s.submitted is not None for s in figures.subordinates
-    )
+    has_data = (
+        figures.region.submitted is not None
+        or any(s.submitted is not None for s in figures.subordinates)
+    ) and month_has_figures(region=region, year=year, month=month)
     latest = bulletin_latest(year=year, month=month, region_code=region.code)
     context.update(
         year=year,
@@ -257,13 +263,18 @@ def bulletin_view(request: HttpRequest) -> HttpResponse:
         has_data=has_data,
         sources=figure_sources(region=region, year=year, month=month),
         produced=bulletins_for(region_code=region.code),
+        can_correct=bulletin_can_correct(user),
         latest=latest,
         latest_differs=latest is not None
         and has_data
         and latest.figures_sha256 != snapshot_digest(figures),
     )
     if has_data:
-        document = bulletin_document(compute_bulletin(figures))
+        document = bulletin_document(
+            compute_bulletin(figures),
+            issuer=bulletin_issuer(region.code),
+            issued_on=timezone.localdate(),
+        )
         context.update(
             document=document,
             sections=list(zip(document.headings, document.paragraphs, strict=True)),
@@ -356,6 +367,45 @@ def bulletin_stored_view(request: HttpRequest, pk: int) -> HttpResponseBase:
     )
 
 
+@login_required
+@require_POST
+def bulletin_correct_view(request: HttpRequest, pk: int) -> HttpResponseBase:
+    """Publish a corrected version of a published bulletin from the current figures; the old
+    one stays listed, marked superseded."""
+    try:
+        user = _reports_user(request)
+        bulletin = Bulletin.objects.select_related("region", "superseded_by").filter(pk=pk).first()
+        if bulletin is None:
+            raise NotFound("通报不存在", code="BULLETIN_NOT_FOUND")
+    except ShebaoError as exc:
+        return _error_page(request, exc)
+    back = (
+        reverse("reports:bulletin")
+        + "?"
+        + urlencode(
+            {"region": bulletin.region_id, "month": f"{bulletin.year:04d}-{bulletin.month:02d}"}
+        )
+    )
+    with tempfile.TemporaryDirectory(prefix="shebao-bulletin-") as work:
+        out = Path(work) / f"bulletin.{_SUFFIX[bulletin.format]}"
+        try:
+            outcome = bulletin_correct(
+                bulletin=bulletin, actor=user, reason=request.POST.get("reason", ""), out=out
+            )
+        except PermissionDenied as exc:
+            return _error_page(request, exc)
+        except ShebaoError as exc:
+            messages.error(request, f"{exc.message}（{exc.code}）")
+            return redirect(back)
+    new = outcome.bulletin
+    messages.success(
+        request,
+        f"已按当前数据发布{bulletin.region.name}{new.year}年{new.month}月通报第{new.version}版"
+        f"（{new.get_format_display()}），第{bulletin.version}版已标记为被更正并保留。",
+    )
+    return redirect(back)
+
+
 # ---------------------------------------------------------------- dashboard
 
 
@@ -396,6 +446,8 @@ def dashboard_view(request: HttpRequest) -> HttpResponse:
     if region is not None and data is not None:
         query = _query(data)
         here = urlencode({**query, "region": region.code})
+        today = timezone.localdate()
+        is_current = (data.year, data.month) == (today.year, today.month)
         context.update(
             region_options=_region_options(user, region),
             month_options=_month_options(periods, data.year, data.month),
@@ -410,7 +462,10 @@ def dashboard_view(request: HttpRequest) -> HttpResponse:
             page_url=reverse("reports:dashboard"),
             query=query,
             sources=figure_sources(region=region, year=data.year, month=data.month),
-            account_stats=account_opening_stats(actor=user),
+            # Today's per-branch progress belongs to the current month only; a past month
+            # shows the banks' figures at that month's end (its snapshot).
+            is_current_month=is_current,
+            account_stats=account_opening_stats(actor=user) if is_current else [],
         )
         if user.is_superuser or user.has_role(*COVERAGE_ROLES):
             coverage_query = urlencode({"region": region.code})
@@ -430,11 +485,17 @@ def _amount(value: int | None) -> tuple[str, str]:
     return f"{value:,}", ""
 
 
+def _signed_amount(value: int) -> str:
+    """A change as the cards show it, with its sign: `+1,234`, `−86.50万`."""
+    sign = "+" if value > 0 else ("\u2212" if value < 0 else "")
+    number, prefix = _amount(abs(value))
+    return f"{sign}{number}{prefix}"
+
+
 def _kpis(data: Dashboard) -> list[dict[str, Any]]:
     out = []
     for m in data.metrics:
         number, prefix = _amount(m.value)
-        increase, inc_prefix = _amount(m.increase) if m.increase else ("", "")
         out.append(
             {
                 "code": str(m.metric),
@@ -443,8 +504,9 @@ def _kpis(data: Dashboard) -> list[dict[str, Any]]:
                 "unit": (prefix + METRIC_UNITS[m.metric]) if m.value is not None else "",
                 "annual_percent": m.annual_percent,
                 "month_percent": m.month_percent,
-                "increase": f"{increase}{inc_prefix}" if increase else "",
+                "increase": _signed_amount(m.increase) if m.increase is not None else "",
                 "current": m.metric == data.metric,
+                "source": m.source,
             }
         )
     return out
@@ -710,13 +772,22 @@ def targets_view(request: HttpRequest) -> HttpResponse:
         )
     can_manage = targets_can_manage(user)
     errors: list[Any] = []
+    rollup_warnings: list[str] = []
     typed: dict[tuple[str, str, int], str] = {}
     if request.method == "POST":
         typed = _target_cells(request.POST)
         try:
-            saved = targets_save(actor=user, year=year, metric=metric, cells=typed)
+            saved = targets_save(
+                actor=user,
+                year=year,
+                metric=metric,
+                cells=typed,
+                confirm_rollup=request.POST.get("confirm_rollup") == "1",
+            )
         except TargetsRejected as exc:
             errors = exc.errors
+        except TargetsNeedConfirmation as exc:
+            rollup_warnings = exc.messages
         except ShebaoError as exc:
             return _error_page(request, exc)
         else:
@@ -742,12 +813,24 @@ def targets_view(request: HttpRequest) -> HttpResponse:
                 }
             )
         lines.append({"line": line, "cells": cells})
+    # The subordinates' roll-up beside the region's own targets (ADR 0007: a region's own
+    # target is used over the sum below it, so the page shows both).
+    stored_lines = target_lines(region=region, year=year, metric=metric)
+    below = [ln for ln in stored_lines if ln.region_code != region.code and not ln.bank]
+    rollup_row = [
+        sum(v for ln in below if (v := ln.values.get(period)) is not None)
+        if any(ln.values.get(period) is not None for ln in below)
+        else None
+        for period in _PERIODS
+    ]
     context = {
         "region": region,
         "year": year,
         "metric": metric,
         "lines": lines,
         "errors": errors,
+        "rollup_warnings": rollup_warnings,
+        "rollup_row": rollup_row if any(v is not None for v in rollup_row) else None,
         "can_manage": can_manage,
         "periods": ["年度", *[f"{m}月" for m in range(1, 13)]],
         "period_numbers": _PERIODS,
@@ -759,4 +842,5 @@ def targets_view(request: HttpRequest) -> HttpResponse:
         ],
         "crumbs": _crumbs(("目标任务", reverse("reports:targets"))),
     }
-    return render(request, "reports/targets.html", context, status=400 if errors else 200)
+    status = 400 if errors else (409 if rollup_warnings else 200)
+    return render(request, "reports/targets.html", context, status=status)

@@ -102,9 +102,10 @@ def test_a_refresh_recounts_only_the_days_since_the_last_one(city: dict[str, Reg
     assert LiveCount.objects.filter(metric="produced").count() == 2
 
 
-def test_live_figures_win_over_reported_ones_and_the_page_says_so(
+def test_a_partial_live_count_never_replaces_a_reported_figure_and_the_page_says_so(
     city: dict[str, Region],
 ) -> None:
+    """ADR 0007: a live count is used only where it is not smaller than what is reported."""
     _card_with([CardEvent.PRODUCTION_SUCCEEDED])
     today = timezone.localdate()
     ReportedFigure.objects.create(
@@ -117,15 +118,16 @@ def test_live_figures_win_over_reported_ones_and_the_page_says_so(
     data = dashboard_data(
         region=city["420000"], year=today.year, month=today.month, metric=Metric.PRODUCED
     )
-    assert {r.code: r.value for r in data.subordinates} == {"420700": 1}
+    # The city reported 999; the system counted 1 card: the count is partial.
+    assert {r.code: (r.value, r.source) for r in data.subordinates} == {"420700": (999, "上报")}
     city_board = dashboard_data(
         region=city["420700"], year=today.year, month=today.month, metric=Metric.PRODUCED
     )
-    values = {r.code: r.value for r in city_board.subordinates}
-    assert values["420702"] == 40 and values["420704"] == 1
+    values = {r.code: (r.value, r.source) for r in city_board.subordinates}
+    # A district with nothing reported shows what the system counted.
+    assert values["420702"] == (40, "上报") and values["420704"] == (1, "实时")
     sources = figure_sources(region=city["420700"], year=today.year, month=today.month)
-    assert sources.both == (("鄂州市", "制卡", ""),)
-    # The city and its district with live figures (the levels the page shows).
+    assert sources.both == (("鄂州市", "制卡", "", "上报"),)
     assert sources.live == 2 and sources.reported == 2
     assert sources.refreshed_at is not None
 
@@ -146,7 +148,7 @@ def test_the_dashboard_and_bulletin_pages_name_the_source_used(
     for page in ("/reports/dashboard/", "/reports/bulletin/"):
         html = client.get(page, {"month": month}).content.decode()
         assert "系统实时统计" in html, page
-        assert "采用实时统计：鄂州市·制卡" in html, page
+        assert "鄂州市·制卡（采用上报）" in html, page
 
 
 def test_account_openings_are_counted_per_bank_and_in_total(city: dict[str, Region]) -> None:

@@ -299,7 +299,7 @@ def test_dashboard_export_has_the_same_figures_as_the_json(seed_004: None, regio
     assert [r[2] for r in rows] == [s["value"] for s in data["subordinates"]]
     assert [r[5] for r in rows] == [s["annual_percent"] for s in data["subordinates"]]
     banks = [[c.value for c in row] for row in workbook["合作银行"].iter_rows(min_row=3)]
-    assert banks[0] == ["农业银行", 5_980_000, 5_110_000, 870_000, 85.5]
+    assert banks[0] == ["农业银行", 5_980_000, 5_110_000, 870_000, 85.5, "上报"]
     kpi = next(
         [c.value for c in row]
         for row in workbook["指标汇总"].iter_rows(min_row=3)

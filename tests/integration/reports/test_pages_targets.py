@@ -46,6 +46,23 @@ def test_a_district_clerk_enters_targets_for_the_district_its_towns_and_a_bank(
             "new|0": "40000",
         },
     )
+    # The district's annual target differs from its towns' roll-up (50,000): nothing is
+    # saved until the clerk confirms the district's own figure.
+    assert response.status_code == 409
+    assert "鄂城区年度目标120,000与其1个下级地区的目标合计50,000不一致" in response.content.decode()
+    assert not Target.objects.exists()
+    response = _post(
+        client,
+        **{
+            "cell|420704||0": "120000",
+            "cell|420704||6": "60000",
+            "cell|420704||7": "70,000",
+            "cell|420704001||0": "50000",
+            "new_bank": "农业 银行",
+            "new|0": "40000",
+            "confirm_rollup": "1",
+        },
+    )
     assert response.status_code == 302
     stored = {
         (t.region_id, t.bank, t.month): t.value

@@ -39,11 +39,14 @@ def test_each_occurrence_is_enqueued_once() -> None:
     at = datetime(2026, 11, 5, 6, 40, tzinfo=CST)
     first = schedules_enqueue_due(at)
     kinds = set(Job.objects.filter(pk__in=first).values_list("kind", flat=True))
-    assert kinds == {LIVE_REFRESH, BULLETINS}
+    # Other apps schedule their own work too; the reports' two are among what is due.
+    assert {LIVE_REFRESH, BULLETINS} <= kinds
     assert schedules_enqueue_due(at) == []  # a second worker looking at the same clock
     later = schedules_enqueue_due(datetime(2026, 11, 5, 6, 46, tzinfo=CST))
-    assert [Job.objects.get(pk=pk).kind for pk in later] == [LIVE_REFRESH]
-    assert ScheduledRun.objects.count() == 3
+    assert [
+        kind for pk in later if (kind := Job.objects.get(pk=pk).kind).startswith("reports.")
+    ] == [LIVE_REFRESH]
+    assert ScheduledRun.objects.filter(name__startswith="reports.").count() == 3
 
 
 def test_the_worker_refreshes_figures_and_publishes_last_months_bulletin_once(

@@ -198,7 +198,8 @@ def test_the_sentences_follow_the_seed() -> None:
 
 def test_january_compares_with_last_december_and_december_is_not_early() -> None:
     january = text_of(figures(region("430100", "长沙市", 20, previous=10), month=1))
-    assert "长沙市较上年12月份增加数据0万人" in january
+    # A small increase is written exactly, not "0万人" (issue 10, item 26).
+    assert "长沙市较上年12月份增加数据10人" in january
     december = text_of(
         figures(region("430100", "长沙市", 20, annual=10), month=12),
     )

@@ -54,4 +54,15 @@ def test_percent_equals_exact_half_up_rounding(
 ) -> None:
     exact = Fraction(numerator * 100, denominator) * 10**places
     expected = (exact.numerator * 2 + exact.denominator) // (exact.denominator * 2)
+    if numerator < denominator and expected >= 100 * 10**places:
+        # An incomplete share is cut, never rounded up to 100 %.
+        expected = exact.numerator // exact.denominator
     assert percent(numerator, denominator, places) == Decimal(expected).scaleb(-places)
+
+
+def test_an_incomplete_share_never_reads_100_percent() -> None:
+    assert percent(998, 1_000, 0) == Decimal("99")
+    assert percent(9_996, 10_000, 1) == Decimal("99.9")
+    assert percent(9_995, 10_000, 1) == Decimal("99.9")
+    assert percent(1_000, 1_000, 1) == Decimal("100.0")
+    assert percent(1_001, 1_000, 0) == Decimal("100")

@@ -74,6 +74,9 @@ class RegionFigures:
     annual_target: int | None = None
     month_target: int | None = None  # cumulative target at the month's end
     produced: int | None = None  # 制卡, cumulative
+    # Where `submitted` and `produced` come from (上报 / 实时 / 上报（截至11月）…, ADR 0007).
+    submitted_source: str = ""
+    produced_source: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,20 +3,22 @@ and the ranking, computed from aggregated rows (cumulative counts per month, reg
 metric) and targets.
 
 A region's figure is its own reported value or else the sum of the regions below it (the
-bulletin's rule, `regions.rollup`). Percentages are exact ratios rounded half up when written,
-as the bulletin rounds them.
+bulletin's rule, `regions.rollup`); a live figure is used only where it is not smaller than
+that (ADR 0007, `sources.choose_figures`), and every figure says where it comes from.
+Percentages are exact ratios rounded half up when written, as the bulletin rounds them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
 from shebao.reports.domain.bulletin import bank_sort_key
 from shebao.reports.domain.metrics import Metric
 from shebao.reports.domain.numbers import percent
+from shebao.reports.domain.sources import NOTHING, Sourced, choose_figures
 
 __all__ = [
     "METRIC_UNITS",
@@ -80,6 +82,11 @@ class DashboardInput:
     monthly: Mapping[tuple[Metric, int], Values]
     banks: Mapping[tuple[str, Metric], Values]
     months_with_data: Sequence[int]
+    # The system's own (live) figures, in the shapes of `own` and `banks`; `carried` names,
+    # per (metric, month), the regions whose reported figure is an earlier month's.
+    live: Mapping[tuple[Metric, int], Values] = field(default_factory=dict)
+    live_banks: Mapping[tuple[str, Metric], Values] = field(default_factory=dict)
+    carried: Mapping[tuple[Metric, int], Mapping[str, str]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +98,7 @@ class MetricProgress:
     increase: int | None
     annual_target: int | None
     month_target: int | None
+    source: str = ""  # 上报 / 实时 / 上报+实时 / 上报（截至11月）
 
     @property
     def annual_percent(self) -> Decimal | None:
@@ -110,6 +118,7 @@ class RegionProgress:
     annual_target: int | None
     month_target: int | None
     drillable: bool  # figures or targets exist below it
+    source: str = ""
 
     @property
     def annual_percent(self) -> Decimal | None:
@@ -133,6 +142,7 @@ class BankProgress:
     name: str
     received: int | None
     opened: int | None
+    source: str = ""
 
     @property
     def not_opened(self) -> int | None:
@@ -189,6 +199,7 @@ class Dashboard:
                 "annual_percent": num(r.annual_percent),
                 "month_percent": num(r.month_percent),
                 "drillable": r.drillable,
+                "source": r.source,
             }
 
         return {
@@ -212,6 +223,7 @@ class Dashboard:
                     "month_target": m.month_target,
                     "annual_percent": num(m.annual_percent),
                     "month_percent": num(m.month_percent),
+                    "source": m.source,
                 }
                 for m in self.metrics
             ],
@@ -236,6 +248,7 @@ class Dashboard:
                     "opened": b.opened,
                     "not_opened": b.not_opened,
                     "rate": num(b.rate),
+                    "source": b.source,
                 }
                 for b in self.banks
             ],
@@ -255,15 +268,26 @@ def compute_dashboard(data: DashboardInput) -> Dashboard:
     def values(own: Values) -> dict[str, int | None]:
         return rollup_many(everything, own, data.children)
 
-    # Cumulative values of every metric and month for the region and its subordinates.
-    own_by: dict[tuple[Metric, int], dict[str, int | None]] = {
-        key: values(rows) for key, rows in data.own.items()
+    # Cumulative values of every metric and month for the region and its subordinates,
+    # reported or live by the rule of ADR 0007.
+    chosen_by: dict[tuple[Metric, int], dict[str, Sourced]] = {
+        key: choose_figures(
+            everything,
+            reported=data.own.get(key, empty),
+            live=data.live.get(key, empty),
+            children=data.children,
+            carried=data.carried.get(key, {}),
+        )
+        for key in {*data.own, *data.live}
     }
     annual_by = {metric: values(rows) for metric, rows in data.annual.items()}
     monthly_by = {key: values(rows) for key, rows in data.monthly.items()}
 
+    def sourced(metric: Metric, month: int, code: str) -> Sourced:
+        return chosen_by.get((metric, month), {}).get(code, NOTHING)
+
     def at(metric: Metric, month: int, code: str) -> int | None:
-        return own_by.get((metric, month), empty).get(code)
+        return sourced(metric, month, code).value
 
     def annual(metric: Metric, code: str) -> int | None:
         return annual_by.get(metric, empty).get(code)
@@ -279,12 +303,18 @@ def compute_dashboard(data: DashboardInput) -> Dashboard:
             increase=_minus(at(m, month, root), at(m, month - 1, root)),
             annual_target=annual(m, root),
             month_target=monthly(m, month, root),
+            source=sourced(m, month, root).label,
         )
         for m in Metric
     )
     # A subordinate is drillable when rows exist strictly below it.
     below: set[str] = set()
-    for rows in (*data.own.values(), *data.annual.values(), *data.monthly.values()):
+    for rows in (
+        *data.own.values(),
+        *data.live.values(),
+        *data.annual.values(),
+        *data.monthly.values(),
+    ):
         below.update(rows)
     parents_with_rows = _ancestors_within(below, set(direct_codes), data.children)
     subordinates = tuple(
@@ -296,6 +326,7 @@ def compute_dashboard(data: DashboardInput) -> Dashboard:
             annual_target=annual(metric, code),
             month_target=monthly(metric, month, code),
             drillable=code in parents_with_rows,
+            source=sourced(metric, month, code).label,
         )
         for code, name in data.direct
     )
@@ -308,19 +339,28 @@ def compute_dashboard(data: DashboardInput) -> Dashboard:
         )
         for m in range(1, 13)
     )
-    bank_names = sorted({bank for bank, _m in data.banks}, key=bank_sort_key)
+    bank_names = sorted({bank for bank, _m in (*data.banks, *data.live_banks)}, key=bank_sort_key)
 
-    def bank_value(bank: str, metric: Metric) -> int | None:
-        return rollup_many([root], data.banks.get((bank, metric), empty), data.children)[root]
+    def bank_value(bank: str, metric: Metric) -> Sourced:
+        return choose_figures(
+            [root],
+            reported=data.banks.get((bank, metric), empty),
+            live=data.live_banks.get((bank, metric), empty),
+            children=data.children,
+        )[root]
 
-    banks = tuple(
-        BankProgress(
-            name=bank,
-            received=bank_value(bank, Metric.RECEIVED),
-            opened=bank_value(bank, Metric.OPENED),
+    banks = []
+    for bank in bank_names:
+        received, opened = bank_value(bank, Metric.RECEIVED), bank_value(bank, Metric.OPENED)
+        labels = dict.fromkeys(x.label for x in (received, opened) if x.label)
+        banks.append(
+            BankProgress(
+                name=bank,
+                received=received.value,
+                opened=opened.value,
+                source="、".join(labels),
+            )
         )
-        for bank in bank_names
-    )
     return Dashboard(
         region_code=root,
         region_name=data.region_name,
@@ -332,7 +372,7 @@ def compute_dashboard(data: DashboardInput) -> Dashboard:
         subordinates=subordinates,
         trend=trend,
         annual_target=annual(metric, root),
-        banks=banks,
+        banks=tuple(banks),
         months_with_data=tuple(data.months_with_data),
     )
 

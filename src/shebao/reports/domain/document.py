@@ -10,6 +10,7 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 from typing import Literal
 
@@ -23,6 +24,7 @@ __all__ = [
     "Column",
     "Table",
     "bulletin_document",
+    "date_words",
     "format_cell",
     "prose_lines",
     "render_text",
@@ -67,6 +69,8 @@ class BulletinDocument:
     headings: tuple[str, ...]  # 一、…
     paragraphs: tuple[tuple[str, ...], ...]  # per heading
     tables: tuple[Table, ...]
+    # 落款: the issuing body and the date, right-aligned after the text.
+    signature: tuple[str, ...] = ()
 
 
 def format_cell(value: Cell, column: Column, *, count_places: int = 2) -> str:
@@ -80,8 +84,28 @@ def format_cell(value: Cell, column: Column, *, count_places: int = 2) -> str:
     return str(value)
 
 
-def _wan(count: int | None) -> str:
-    return wan_text(count or 0)
+def _amount(count: int | None, unit: str) -> str:
+    """A count as running text writes it, never contradicting what the sentence says about
+    it: whole 万 from 10,000 up (`480万人`, rounded half up, so never 0), exactly below
+    (`3,500人`: a small increase is not written `0万人`)."""
+    count = count or 0
+    if count >= 10_000:
+        return f"{wan_text(count)}万{unit}"
+    return f"{count:,}{unit}"
+
+
+def _people(count: int | None) -> str:
+    return _amount(count, "人")
+
+
+def _short_of(line: RegionLine) -> str:
+    """How far a region that missed its month target got: a whole percent, or one decimal
+    where the whole would read 100% (99.8% is written 99.8%, never 100%); `percent` never
+    rounds an incomplete share up to 100."""
+    whole = line.month_percent(0)
+    if whole is not None and whole >= 99:
+        return _pct0(line.month_percent(1))
+    return _pct0(whole)
 
 
 def _pct0(value: Decimal | None) -> str:
@@ -91,7 +115,7 @@ def _pct0(value: Decimal | None) -> str:
 def _summary(report: BulletinReport, month_words: str, area: str) -> str:
     total = report.total
     figures = total.figures
-    parts = [f"{month_words}，{area}累计上报开户数据{_wan(figures.submitted)}万人"]
+    parts = [f"{month_words}，{area}累计上报开户数据{_people(figures.submitted)}"]
     annual = total.annual_percent(1)
     if annual is not None:
         parts.append(f"完成年数据采集目标任务的{annual}%")
@@ -100,7 +124,7 @@ def _summary(report: BulletinReport, month_words: str, area: str) -> str:
         parts.append(f"完成月数据采集目标任务的{month}%")
     sentences = ["，".join(parts)]
     if figures.produced is not None:
-        sentences.append(f"累计完成制卡{_wan(figures.produced)}万张")
+        sentences.append(f"累计完成制卡{_amount(figures.produced, '张')}")
     # The reference to the table closes the last sentence, as in the seed.
     return "。".join(sentences) + "（详见附表一）。"
 
@@ -114,7 +138,7 @@ def _met_annual(report: BulletinReport, month: int, noun: str) -> str | None:
         return f"至{month}月底，尚无{early}完成全年数据采集目标任务的{noun}。"
     items = "、".join(
         f"{short_name(ln.figures.name)}（完成全年目标的{_pct0(ln.annual_percent(0))}，"
-        f"已提交数据{_wan(ln.figures.submitted)}万人）"
+        f"已提交数据{_people(ln.figures.submitted)}）"
         for ln in report.met_annual
     )
     count = len(report.met_annual)
@@ -127,7 +151,7 @@ def _increases(report: BulletinReport, year: int, month: int, noun: str) -> str 
     prev_year, prev = previous_month(year, month)
     since = f"较{prev}月份" if prev_year == year else f"较上年{prev}月份"
     items = "、".join(
-        f"{short_name(ln.figures.name)}{since}增加数据{_wan(ln.increase)}万人"
+        f"{short_name(ln.figures.name)}{since}增加数据{_people(ln.increase)}"
         for ln in report.top_increases
     )
     return f"月度新增数据量较多的{noun}有：{items}。"
@@ -139,8 +163,7 @@ def _missed_month(report: BulletinReport, month: int, noun: str) -> str | None:
     if not report.missed_month:
         return f"至{month}月底，各{noun}均已完成月数据采集目标任务。"
     items = "，".join(
-        f"{short_name(ln.figures.name)}只完成了{_pct0(ln.month_percent(0))}"
-        for ln in report.missed_month
+        f"{short_name(ln.figures.name)}只完成了{_short_of(ln)}" for ln in report.missed_month
     )
     count = len(report.missed_month)
     return f"至{month}月底，没有完成月数据采集目标任务的{noun}有{count}个：{items}。"
@@ -152,7 +175,7 @@ def _banks(report: BulletinReport, month_words: str) -> str:
     clauses = []
     for bank in report.banks:
         clause = (
-            f"{bank.name}累计接受开户数据{_wan(bank.received)}万人，完成开户{_wan(bank.opened)}万人"
+            f"{bank.name}累计接受开户数据{_people(bank.received)}，完成开户{_people(bank.opened)}"
         )
         rate = bank.rate(1)
         if rate is not None:
@@ -217,7 +240,21 @@ def _bank_table(report: BulletinReport, when: str) -> Table:
     return Table("附表二", f"{when}各合作银行社会保障卡建设情况统计表", columns, tuple(rows))
 
 
-def bulletin_document(report: BulletinReport) -> BulletinDocument:
+def date_words(day: date) -> str:
+    """`2026年12月7日`, as documents date themselves."""
+    return f"{day.year}年{day.month}月{day.day}日"
+
+
+def bulletin_document(
+    report: BulletinReport,
+    *,
+    issuer: str = "",
+    issued_on: date | None = None,
+    version: int = 1,
+) -> BulletinDocument:
+    """The bulletin's text and tables; `issuer` and `issued_on` make the 落款 (the issuing
+    body defaults to the region's human resources and social security bureau); a version
+    after the first says it corrects the earlier one."""
     figures = report.figures
     year, month = figures.year, figures.month
     region_name = figures.region.name
@@ -238,13 +275,18 @@ def bulletin_document(report: BulletinReport) -> BulletinDocument:
         ),
         "（二）合作银行开户情况。" + _banks(report, month_words),
     ]
+    signature: tuple[str, ...] = (issuer or f"{region_name}人力资源和社会保障局",)
+    if issued_on is not None:
+        signature += (date_words(issued_on),)
+    edition = f"（第{version}版，更正前版）" if version > 1 else ""
     return BulletinDocument(
         title=TITLE,
-        subtitle=f"{region_name}  {year}年{month}月",
+        subtitle=f"{region_name}  {year}年{month}月{edition}",
         intro=f"现将{when}社会保障卡建设进展情况通报如下：",
         headings=("一、社会保障卡建设进展情况",),
         paragraphs=(tuple(progress),),
         tables=(_region_table(report, when, noun), _bank_table(report, when)),
+        signature=signature,
     )
 
 
@@ -283,6 +325,9 @@ def prose_lines(document: BulletinDocument) -> list[str]:
     for heading, paragraphs in zip(document.headings, document.paragraphs, strict=True):
         out.append(heading)
         out.extend(f"　　{p}" for p in paragraphs)
+        out.append("")
+    if document.signature:
+        out.extend(_pad(line, 60, right=True) for line in document.signature)
         out.append("")
     return out
 

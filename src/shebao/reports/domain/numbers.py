@@ -6,7 +6,7 @@ when written: `87.3%` (one decimal), `162%` (whole percent), `1855万人` (whole
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_UP, Decimal, localcontext
+from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal, localcontext
 
 __all__ = [
     "percent",
@@ -32,13 +32,21 @@ def ratio(numerator: int, denominator: int | None) -> Decimal | None:
 
 
 def percent(numerator: int, denominator: int | None, places: int) -> Decimal | None:
-    """The percentage rounded half up to `places` decimals; None without a denominator."""
+    """The percentage rounded half up to `places` decimals; None without a denominator.
+
+    An incomplete share is never written as complete: below 100 % the figure is cut, not
+    rounded up, where rounding would reach 100 (99.96 % is 99.9 %, not 100.0 %), so a
+    region listed as missing its target never reads "100%"."""
     share = ratio(numerator, denominator)
     if share is None:
         return None
+    quantum = Decimal(1).scaleb(-places)
     with localcontext() as ctx:
         ctx.prec = _PRECISION
-        return (share * 100).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+        rounded = (share * 100).quantize(quantum, rounding=ROUND_HALF_UP)
+        if share < 1 and rounded >= 100:
+            return (share * 100).quantize(quantum, rounding=ROUND_DOWN)
+        return rounded
 
 
 def percent_text(numerator: int, denominator: int | None, places: int) -> str:

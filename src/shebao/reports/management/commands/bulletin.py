@@ -13,9 +13,8 @@ from django.utils import timezone
 
 from shebao.errors import ShebaoError
 from shebao.reports.choices import BulletinFormat
-from shebao.reports.domain.bulletin import BulletinFigures
 from shebao.reports.models import Bulletin
-from shebao.reports.services import bulletin_publish
+from shebao.reports.services import bulletin_publish, bulletin_render_stored
 
 _MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 
@@ -43,12 +42,11 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         fmt = BulletinFormat(options["format"])
         out: Path | None = options["out"]
-        figures: BulletinFigures | None = None
+        stored: Bulletin | None = None
         if options["reissue"] is not None:
-            stored = Bulletin.objects.filter(pk=options["reissue"]).first()
+            stored = Bulletin.objects.select_related("region").filter(pk=options["reissue"]).first()
             if stored is None:
                 raise CommandError(f"通报 {options['reissue']} 不存在")
-            figures = BulletinFigures.from_snapshot(stored.snapshot)
             year, month, region = stored.year, stored.month, stored.region_id
         else:
             match = _MONTH.match(options["month"] or "")
@@ -60,6 +58,21 @@ class Command(BaseCommand):
         if out is None and fmt != BulletinFormat.TEXT:
             raise CommandError(f"{fmt.label}须用 --out 指定输出文件")
 
+        if stored is not None:
+            # A reissue writes the kept bulletin again (its snapshot, version and 落款): it
+            # publishes nothing new and supersedes nothing.
+            with tempfile.TemporaryDirectory(prefix="shebao-bulletin-") as work:
+                target = out if out is not None else Path(work) / "bulletin.txt"
+                bulletin_render_stored(bulletin=stored, out=target, actor=None, fmt=fmt)
+                if out is None:
+                    self.stdout.write(target.read_text(encoding="utf-8"), ending="")
+            message = f"已重新输出通报 {stored.pk}（第{stored.version}版，{fmt.label}）"
+            if out is not None:
+                self.stdout.write(f"{message} → {out}")
+            else:
+                self.stderr.write(message)
+            return
+
         with tempfile.TemporaryDirectory(prefix="shebao-bulletin-") as work:
             target = out if out is not None else Path(work) / "bulletin.txt"
             try:
@@ -70,7 +83,6 @@ class Command(BaseCommand):
                     fmt=fmt,
                     out=target,
                     actor=None,
-                    figures=figures,
                 )
             except ShebaoError as error:
                 raise CommandError(f"{error.message}（{error.code}）") from error

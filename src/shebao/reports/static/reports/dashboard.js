@@ -34,6 +34,15 @@
     return value.toLocaleString("zh-CN") + unit;
   }
 
+  // A change with its sign: "+1,234人", "−86.50万人" (the minus sign, not a hyphen).
+  function signed(value, unit) {
+    if (value === null || value === undefined) {
+      return "—";
+    }
+    var sign = value > 0 ? "+" : value < 0 ? "\u2212" : "";
+    return sign + count(Math.abs(value), unit);
+  }
+
   function make(id) {
     var el = document.getElementById(id);
     var chart = echarts.init(el, null, { renderer: "canvas" });
@@ -101,7 +110,8 @@
             "累计" + data.metric.label + "：" + count(r.value, unit),
             "全年目标：" + count(r.annual_target, unit) + "（完成 " + pct(r.annual_percent) + "）",
             data.month + "月目标：" + count(r.month_target, unit) + "（完成 " + pct(r.month_percent) + "）",
-            "较上月新增：" + count(r.increase, unit),
+            "较上月新增：" + signed(r.increase, unit),
+            r.source ? "来源：" + r.source : "",
             r.drillable ? '<span style="color:' + BLUE + '">点击查看' + r.name + "</span>" : "",
           ].join("<br>");
         },
