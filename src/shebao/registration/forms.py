@@ -22,6 +22,7 @@ from shebao.registration.choices import (
 from shebao.registry.choices import SCHEMES
 
 MAX_UPLOAD_BYTES = 200 * 1024 * 1024
+MAX_BULK = 500
 
 
 class UploadForm(forms.Form):
@@ -85,6 +86,13 @@ class FindingFilterForm(forms.Form):
     status = forms.ChoiceField(label="处理状态", required=False, choices=STATUS_FILTER_CHOICES)
     region = forms.ChoiceField(label="地区", required=False, choices=[("", "全部（管辖范围内）")])
     mine = forms.BooleanField(label="只看分派给我的", required=False)
+    q = forms.CharField(
+        label="姓名或身份证号码",
+        required=False,
+        max_length=32,
+        widget=forms.TextInput(attrs={"type": "search", "autocomplete": "off"}),
+    )
+    sort = forms.CharField(required=False, max_length=16, widget=forms.HiddenInput)
 
     def __init__(
         self, *args: Any, regions: list[tuple[str, str]] | None = None, **kwargs: Any
@@ -105,6 +113,36 @@ class AssignForm(forms.Form):
         field = self.fields["assignee"]
         if isinstance(field, forms.ChoiceField):
             field.choices = assignees or []
+
+
+class BulkAssignForm(forms.Form):
+    """Several findings of the list, selected by their check boxes, to one clerk."""
+
+    finding = forms.Field(required=False, widget=forms.MultipleHiddenInput)
+    assignee = forms.ChoiceField(
+        label="分派给", choices=[], error_messages={"required": "请选择经办人"}
+    )
+
+    def __init__(
+        self, *args: Any, assignees: list[tuple[str, str]] | None = None, **kwargs: Any
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["assignee"]
+        if isinstance(field, forms.ChoiceField):
+            field.choices = [("", "请选择经办人"), *(assignees or [])]
+
+    def clean_finding(self) -> list[int]:
+        # Only their form here: the service checks each against the actor's scope.
+        values = self.cleaned_data.get("finding") or []
+        try:
+            ids = sorted({int(v) for v in values})
+        except (TypeError, ValueError):
+            raise forms.ValidationError("勾选的问题编号无效") from None
+        if not ids:
+            raise forms.ValidationError("请先勾选问题")
+        if len(ids) > MAX_BULK:
+            raise forms.ValidationError(f"一次最多分派 {MAX_BULK} 条问题")
+        return ids
 
 
 class ResolveForm(forms.Form):

@@ -22,6 +22,10 @@ FINDING_WORK_ROLES: Final = frozenset(
         Role.SYSTEM_ADMIN,
     }
 )
+# Who may export findings with the household number and address: those who visit households.
+ADDRESS_EXPORT_ROLES: Final = frozenset(
+    {Role.TOWN_CLERK, Role.VILLAGE_CLERK, Role.SURVEYOR, Role.SYSTEM_ADMIN}
+)
 COVERAGE_ROLES: Final = frozenset(
     {
         Role.LEADER_VIEWER,

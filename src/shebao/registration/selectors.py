@@ -3,6 +3,7 @@ survey rosters and completeness, and coverage by region and scheme."""
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -72,6 +73,38 @@ class FindingFilter:
     status: str = ""  # "" : unresolved (open or assigned); "all": every status
     region: str = ""  # a region code in the actor's scope
     mine: bool = False
+    search: str = ""  # a name, or (part of) an ID number
+    sort: str = ""  # a key of FINDING_SORTS, "-" in front for descending
+
+
+# The findings list's sort keys: what a clerk clicks, and the columns it orders by.
+FINDING_SORTS: Final[dict[str, tuple[str, ...]]] = {
+    "region": ("region_id", "category", "id"),
+    "id": ("id",),
+    "category": ("category", "region_id", "id"),
+    "name": ("name", "id"),
+    "status": ("status", "region_id", "id"),
+    "assignee": ("assignee__username", "region_id", "id"),
+}
+_ID_SEARCH_RE: Final = re.compile(r"[0-9]{2,17}[0-9Xx]?")
+
+
+def _finding_search(queryset: QuerySet[Finding], text: str) -> QuerySet[Finding]:
+    """A name (exact, or its part), or digits of an ID number (anywhere in it)."""
+    text = text.strip()
+    if not text:
+        return queryset
+    if _ID_SEARCH_RE.fullmatch(text):
+        return queryset.filter(id_number__contains=text.upper())
+    return queryset.filter(name__contains=text)
+
+
+def _finding_order(sort: str) -> list[str]:
+    key = sort.removeprefix("-")
+    columns = FINDING_SORTS.get(key, FINDING_SORTS["region"])
+    if sort.startswith("-") and key in FINDING_SORTS:
+        return [f"-{c}" for c in columns]
+    return list(columns)
 
 
 def findings_queue(*, actor: User, query: FindingFilter) -> QuerySet[Finding]:
@@ -97,7 +130,8 @@ def findings_queue(*, actor: User, query: FindingFilter) -> QuerySet[Finding]:
         queryset = queryset.filter(region__code__startswith=region.prefix)
     if query.mine:
         queryset = queryset.filter(assignee=actor)
-    return queryset.select_related("region", "assignee").order_by("region_id", "category", "id")
+    queryset = _finding_search(queryset, query.search)
+    return queryset.select_related("region", "assignee").order_by(*_finding_order(query.sort))
 
 
 @dataclass(frozen=True)

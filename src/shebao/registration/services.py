@@ -116,6 +116,30 @@ def finding_assign(*, actor: User, finding_id: int, assignee: User) -> Finding:
 
 
 @dataclass(frozen=True)
+class BulkAssignment:
+    assigned: list[int]
+    refused: list[tuple[int, str]]  # (finding id, Chinese reason)
+
+
+def findings_assign(*, actor: User, finding_ids: list[int], assignee: User) -> BulkAssignment:
+    """Give several findings to one clerk: each through `finding_assign` (its own checks and
+    audit row) in its own savepoint, so that one finding that cannot be given (resolved
+    meanwhile, out of the assignee's region) does not hold up the others; says which."""
+    _require_worker(actor)
+    assigned: list[int] = []
+    refused: list[tuple[int, str]] = []
+    for finding_id in finding_ids:
+        try:
+            with transaction.atomic():
+                finding_assign(actor=actor, finding_id=finding_id, assignee=assignee)
+        except ShebaoError as error:
+            refused.append((finding_id, error.message))
+        else:
+            assigned.append(finding_id)
+    return BulkAssignment(assigned, refused)
+
+
+@dataclass(frozen=True)
 class FindingCorrection:
     """What to change in the registry when a finding is resolved as corrected."""
 

@@ -14,6 +14,7 @@ urlpatterns: list[URLPattern] = [
     path("runs/<int:pk>/", views.run_detail_view, name="run_detail"),
     path("findings/", views.findings_view, name="findings"),
     path("findings/export.xlsx", views.findings_export_view, name="findings_export"),
+    path("findings/assign/", views.findings_assign_view, name="findings_assign"),
     path("findings/<int:pk>/", views.finding_detail_view, name="finding_detail"),
     path("findings/<int:pk>/assign/", views.finding_assign_view, name="finding_assign"),
     path("findings/<int:pk>/resolve/", views.finding_resolve_view, name="finding_resolve"),

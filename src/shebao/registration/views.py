@@ -25,7 +25,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from shebao.accounts.audit import audit_record, require_purpose
-from shebao.accounts.choices import AuditAction
+from shebao.accounts.choices import AuditAction, Purpose
 from shebao.accounts.models import User
 from shebao.accounts.scoping import Scope
 from shebao.comparison.domain import Category
@@ -51,6 +51,7 @@ from shebao.registration.choices import FindingStatus, RunStatus
 from shebao.registration.evidence import finding_evidence
 from shebao.registration.forms import (
     AssignForm,
+    BulkAssignForm,
     FindingFilterForm,
     ResolveForm,
     RevealForm,
@@ -61,6 +62,7 @@ from shebao.registration.forms import (
 )
 from shebao.registration.models import ComparisonRun
 from shebao.registration.roles import (
+    ADDRESS_EXPORT_ROLES,
     COVERAGE_ROLES,
     FINDING_WORK_ROLES,
     INTAKE_ROLES,
@@ -88,6 +90,7 @@ from shebao.registration.services import (
     SurveyInput,
     finding_assign,
     finding_resolve,
+    findings_assign,
     survey_record,
 )
 from shebao.registry.selectors import person_scoped
@@ -379,8 +382,61 @@ def _filter(request: HttpRequest, user: User) -> tuple[FindingFilterForm, Findin
             status=data["status"],
             region=data["region"],
             mine=data["mine"],
+            search=data["q"],
+            sort=data["sort"],
         )
     return form, query
+
+
+_COLUMNS: Final = (
+    ("id", "编号"),
+    ("category", "问题类别"),
+    ("", "身份证号码"),
+    ("name", "姓名"),
+    ("", "来源"),
+    ("region", "地区"),
+    ("status", "状态"),
+    ("assignee", "经办人"),
+)
+
+
+def _headers(request: HttpRequest) -> list[dict[str, str]]:
+    """The list's column headers; a sortable one links to the list sorted by it, ascending,
+    or descending when it is the sort now."""
+    current = request.GET.get("sort", "") or "region"
+    out = []
+    for key, label in _COLUMNS:
+        header = {"key": key, "label": label, "link": "", "arrow": "", "aria": ""}
+        if key:
+            params = request.GET.copy()
+            params["sort"] = f"-{key}" if current == key else key
+            params.pop("page", None)
+            header["link"] = "?" + params.urlencode()
+            if current == key:
+                header["arrow"], header["aria"] = " ▲", "ascending"
+            elif current == f"-{key}":
+                header["arrow"], header["aria"] = " ▼", "descending"
+        out.append(header)
+    return out
+
+
+def _bulk_assignees(user: User) -> list[tuple[str, str]]:
+    """Clerks and surveyors of the user's organisation and of those below it."""
+    candidates = User.objects.filter(
+        is_active=True, roles__role__in=list(FINDING_WORK_ROLES)
+    ).distinct()
+    org = user.organisation
+    if org is not None and not Scope.for_user(user).unrestricted:
+        candidates = candidates.filter(organisation__region__code__startswith=org.region.prefix)
+    return [
+        (
+            str(c.pk),
+            f"{c}（{c.organisation.name}）" if c.organisation is not None else str(c),
+        )
+        for c in candidates.select_related("organisation").order_by(
+            "organisation__region__code", "username"
+        )[:200]
+    ]
 
 
 @login_required
@@ -402,6 +458,10 @@ def findings_view(request: HttpRequest) -> HttpResponse:
             "rows": finding_rows(list(page.object_list)),
             "run": latest_run(),
             "export_query": request.GET.urlencode(),
+            "headers": _headers(request),
+            "bulk_form": BulkAssignForm(assignees=_bulk_assignees(user)),
+            "address_export": user.is_superuser or user.has_role(*ADDRESS_EXPORT_ROLES),
+            "purposes": Purpose.choices,
             "breadcrumbs": _crumbs(("比对问题处理", "")),
         },
     )
@@ -415,21 +475,76 @@ def findings_export_view(request: HttpRequest) -> HttpResponse:
     except ShebaoError as exc:
         return _error(request, exc)
     _, query = _filter(request, user)
+    with_address = request.GET.get("address") == "1"
+    purpose, note = "", ""
+    if with_address:
+        if not (user.is_superuser or user.has_role(*ADDRESS_EXPORT_ROLES)):
+            return _error(
+                request, PermissionDenied("您的角色无权导出住址和户号", code="ROLE_FORBIDDEN")
+            )
+        try:
+            purpose, note = require_purpose(
+                request.GET.get("purpose"), request.GET.get("purpose_note")
+            )
+        except ShebaoError as exc:
+            messages.error(request, exc.message)
+            return redirect(reverse("registration:findings") + "?" + request.GET.urlencode())
     findings = findings_queue(actor=user, query=query)
-    content, count = exports.findings_xlsx(findings)
+    region = user.organisation.region.name if user.organisation is not None else "全市"
+    content, count = exports.findings_xlsx(
+        findings, title=f"{region} 比对问题清单", with_address=with_address
+    )
     with transaction.atomic():
         audit_record(
             actor=user,
             action=AuditAction.EXPORT,
             target_type="findings",
+            purpose=purpose,
+            purpose_note=note,
             detail={
                 "rows": count,
                 "category": query.category,
                 "status": query.status,
                 "region": query.region,
+                "search": bool(query.search),
+                "with_address": with_address,
             },
         )
-    return _xlsx(content, "比对问题清单.xlsx")
+    return _xlsx(content, "比对问题清单（含住址）.xlsx" if with_address else "比对问题清单.xlsx")
+
+
+@login_required
+@require_POST
+def findings_assign_view(request: HttpRequest) -> HttpResponse:
+    """批量分派: the findings ticked on the list, to one clerk; back to the same list."""
+    try:
+        user = _user(request, FINDING_WORK_ROLES)
+    except ShebaoError as exc:
+        return _error(request, exc)
+    back = reverse("registration:findings")
+    next_query = request.POST.get("next", "")
+    if next_query.startswith("?"):
+        back += next_query
+    form = BulkAssignForm(request.POST, assignees=_bulk_assignees(user))
+    if not form.is_valid():
+        for errors in form.errors.values():
+            for error in errors:
+                messages.error(request, str(error))
+        return redirect(back)
+    assignee = User.objects.get(pk=int(form.cleaned_data["assignee"]))
+    try:
+        result = findings_assign(
+            actor=user, finding_ids=form.cleaned_data["finding"], assignee=assignee
+        )
+    except ShebaoError as exc:
+        return _error(request, exc)
+    if result.assigned:
+        messages.success(request, f"已将 {len(result.assigned)} 条问题分派给 {assignee}")
+    for finding_id, reason in result.refused[:10]:
+        messages.error(request, f"问题#{finding_id}未分派：{reason}")
+    if len(result.refused) > 10:
+        messages.error(request, f"另有 {len(result.refused) - 10} 条未分派")
+    return redirect(back)
 
 
 def _assignees(user: User, finding_region: str | None) -> list[tuple[str, str]]:

@@ -60,5 +60,13 @@
     Array.prototype.forEach.call(document.querySelectorAll("[data-job-url]"), pollJob);
     var coverage = document.getElementById("coverage");
     if (coverage) { coverageCharts(coverage); }
+    // 全选本页: a header check box ticks or clears the rows' boxes of the same name.
+    Array.prototype.forEach.call(document.querySelectorAll("[data-select-all]"), function (all) {
+      var name = all.getAttribute("data-select-all");
+      all.addEventListener("change", function () {
+        Array.prototype.forEach.call(all.form.querySelectorAll('input[name="' + name + '"]'),
+          function (box) { box.checked = all.checked; });
+      });
+    });
   });
 })();
