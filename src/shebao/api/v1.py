@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from ninja import NinjaAPI
 
-from shebao.api.auth import api_auth
+from shebao.api.auth import api_auth, docs_login_required
 from shebao.api.errors import install_error_handlers
 from shebao.cards.api import router as cards_router
 from shebao.registration.api import router as registration_router
@@ -14,6 +14,7 @@ api = NinjaAPI(
     description="社保卡发行与全民参保登记系统接口。错误统一为 {error: {code, message, details}}。",
     auth=api_auth(),
     urls_namespace="api-v1",
+    docs_decorator=docs_login_required,
 )
 install_error_handlers(api)
 api.add_router("/persons", registry_router, tags=["人员"])

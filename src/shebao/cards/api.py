@@ -298,7 +298,8 @@ def custody_cards(
     qs = cards_in_custody(organisation=user.organisation)
     if status:
         qs = qs.filter(status=status)
-    offset, limit = max(offset, 0), min(max(limit, 1), _MAX_LIST)
+    # An offset past any list is an empty page, not a database integer overflow (a 500).
+    offset, limit = min(max(offset, 0), 10**12), min(max(limit, 1), _MAX_LIST)
     return CustodyCardsOut(
         organisation=user.organisation.code,
         total=qs.count(),

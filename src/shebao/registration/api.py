@@ -18,7 +18,7 @@ from ninja.files import UploadedFile
 from shebao.accounts.choices import AuditAction, Purpose
 from shebao.accounts.models import User
 from shebao.comparison.domain import Category
-from shebao.errors import PermissionDenied, ValidationFailed
+from shebao.errors import PermissionDenied, ShebaoError, ValidationFailed
 from shebao.intake.choices import ImportMode, ImportStatus
 from shebao.intake.formats.kinds import SourceKind
 from shebao.intake.models import ImportBatch
@@ -40,6 +40,9 @@ from shebao.registry.selectors import person_detail
 router = Router()
 
 MAX_PAGE_SIZE = 500
+# Far beyond any queue, and small enough that (page - 1) * page_size fits the database's
+# integers: a larger page is the caller's error (400), not a server error.
+MAX_PAGE = 1_000_000_000
 
 
 class FindingOut(Schema):
@@ -256,6 +259,13 @@ def findings_list(
         errors.append({"field": "page_size", "reason": f"每页条数应在 1 到 {MAX_PAGE_SIZE} 之间"})
     if errors:
         raise ValidationFailed("查询参数有误", code="QUERY_INVALID", details=errors)
+    if page > MAX_PAGE:
+        raise ShebaoError(
+            code="PARAMETER_OUT_OF_RANGE",
+            message=f"页码超出范围（至多 {MAX_PAGE}）",
+            status=400,
+            details=[{"field": "page", "reason": f"页码至多为 {MAX_PAGE}"}],
+        )
     if run_id is None:
         run = latest_run()
         run_id = run.pk if run is not None else None

@@ -11,6 +11,15 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandParser
 from gunicorn.app.base import BaseApplication
 
+LOG_OPTIONS: dict[str, str] = {
+    "accesslog": "-",
+    "errorlog": "-",
+    # ID and mobile numbers in paths are masked (shebao.web.access_log).
+    "logger_class": "shebao.web.access_log.RedactingLogger",
+    # Path only: query strings may carry ID numbers or names.
+    "access_log_format": '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(L)ss',
+}
+
 
 class ShebaoApplication(BaseApplication):
     """gunicorn with options from the command line instead of a config file."""
@@ -65,10 +74,7 @@ class Command(BaseCommand):
                 "bind": bind,
                 "workers": options["workers"],
                 "timeout": options["timeout"],
-                "accesslog": "-",
-                # Path only: query strings may carry ID numbers or names.
-                "access_log_format": '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(L)ss',
-                "errorlog": "-",
+                **LOG_OPTIONS,
                 "proc_name": "shebao",
             }
         ).run()
