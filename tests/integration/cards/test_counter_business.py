@@ -18,7 +18,7 @@ from django.urls import reverse
 
 from shebao.accounts.choices import OrganisationKind
 from shebao.accounts.services import api_token_create
-from shebao.cards.domain.lifecycle import CardStatus, RenewalReason
+from shebao.cards.domain.lifecycle import CardStatus, FeeKind, RenewalReason
 from shebao.cards.models import (
     Application,
     ApplicationBatch,
@@ -33,6 +33,7 @@ from shebao.cards.services.applications import (
     application_batch_upload,
     application_counter_create,
 )
+from shebao.cards.services.card_life import card_reissue
 from shebao.errors import ValidationFailed
 from shebao.geo.models import Region
 from tests.factories import PASSWORD, make_card, make_org, make_person
@@ -114,6 +115,22 @@ def test_quality_renewal_is_free_and_loss_replacement_charged(chain: Chain) -> N
     _counter_open(client, other)
     response = client.post(reverse("cards:counter"), {"action": "renew", "reason": "nonsense"})
     assert response.status_code == 400 and "换领须选择原因" in response.content.decode()
+
+
+def test_free_renewal_reasons_are_configured_by_the_card_centre(chain: Chain) -> None:
+    CardIssuingPolicy.objects.create(
+        replacement_fee=Decimal("20.00"),
+        renewal_fee=Decimal("15.00"),
+        free_renewal_reasons="expired",
+    )
+    card = make_card(chain.people[0], custodian=None, status="active", bank=chain.bank)
+    reissue = card_reissue(
+        actor=chain.centre_clerk,
+        card_id=card.pk,
+        kind=FeeKind.RENEWAL,
+        reason=RenewalReason.QUALITY,
+    )
+    assert reissue.fee == Decimal("15.00")
 
 
 def test_renewal_reason_parse_never_raises() -> None:
@@ -384,3 +401,13 @@ def test_instant_issuance_command() -> None:
             "6228480055550012",
             "--police-photo",
         )
+
+
+def test_free_renewal_reasons_must_be_known_codes() -> None:
+    from django.core.exceptions import ValidationError
+
+    policy = CardIssuingPolicy(
+        replacement_fee=Decimal("20"), renewal_fee=Decimal("20"), free_renewal_reasons="expired,x"
+    )
+    with pytest.raises(ValidationError, match="未知的换领原因代码"):
+        policy.full_clean()

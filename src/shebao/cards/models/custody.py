@@ -351,6 +351,20 @@ class ReceiptLine(models.Model):
         return f"{self.receipt_id}:{self.card_id}"
 
 
+def validate_renewal_reasons(value: str) -> None:
+    """Comma-separated codes of `RenewalReason`, each known."""
+    from django.core.exceptions import ValidationError
+
+    from shebao.cards.domain.lifecycle import RenewalReason
+
+    unknown = [c for c in value.split(",") if c.strip() and RenewalReason.parse(c.strip()) is None]
+    if unknown:
+        known = "、".join(f"{r.value}（{r.label}）" for r in RenewalReason)
+        raise ValidationError(
+            {"free_renewal_reasons": f"未知的换领原因代码：{'、'.join(unknown)}；可用：{known}"}
+        )
+
+
 class CardIssuingPolicy(models.Model):
     """The card centre's settings for the chain and the card's life: one row (the latest
     wins); without a row the defaults of `cards.domain.custody.IssuingPolicy` apply."""
@@ -370,6 +384,14 @@ class CardIssuingPolicy(models.Model):
     renewal_fee = models.DecimalField(
         "换领工本费（元）", max_digits=8, decimal_places=2, null=True, blank=True
     )
+    free_renewal_reasons = models.CharField(
+        "免收工本费的换领原因",
+        max_length=128,
+        blank=True,
+        default="expired,quality",
+        help_text="以逗号分隔的原因代码：damaged 人为损坏、quality 卡片质量问题或自然老化、"
+        "expired 有效期满、information_changed 个人信息变更",
+    )
     updated_at = models.DateTimeField("更新时间", default=timezone.now)
 
     class Meta:
@@ -387,6 +409,9 @@ class CardIssuingPolicy(models.Model):
 
     def __str__(self) -> str:
         return f"发卡业务参数#{self.pk}"
+
+    def clean(self) -> None:
+        validate_renewal_reasons(self.free_renewal_reasons)
 
 
 class CardReissue(models.Model):

@@ -70,8 +70,15 @@ def card_policy() -> CardPolicy:
     row = issuing_policy_row()
     if row is None:
         return CardPolicy()
+    free = frozenset(
+        reason
+        for code in row.free_renewal_reasons.split(",")
+        if (reason := RenewalReason.parse(code.strip())) is not None
+    )
     fees = (
-        FeeSchedule(replacement=row.replacement_fee, renewal=row.renewal_fee)
+        FeeSchedule(
+            replacement=row.replacement_fee, renewal=row.renewal_fee, free_renewal_reasons=free
+        )
         if row.replacement_fee is not None and row.renewal_fee is not None
         else None
     )
