@@ -50,7 +50,7 @@
     pie.setOption({
       tooltip: { trigger: "item" },
       series: [{ type: "pie", radius: ["35%", "70%"],
-        data: data.schemes.map(function (s) { return { name: s.code + " " + s.name, value: s.persons }; }) }]
+        data: data.schemes.map(function (s) { return { name: s.name || s.code, value: s.persons }; }) }]
     });
     window.addEventListener("resize", function () { chart.resize(); pie.resize(); });
     el.setAttribute("data-ready", "1");
