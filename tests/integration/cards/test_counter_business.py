@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 from decimal import Decimal
 from io import StringIO
+from pathlib import Path
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -411,3 +412,63 @@ def test_free_renewal_reasons_must_be_known_codes() -> None:
     )
     with pytest.raises(ValidationError, match="未知的换领原因代码"):
         policy.full_clean()
+
+
+def test_the_downloaded_ineligible_xlsx_corrected_and_uploaded_joins_its_batch(
+    tmp_path: Path,
+) -> None:
+    from openpyxl import load_workbook
+
+    from shebao.cards.services.applications import ineligible_xlsx
+
+    world = build_world(2)
+    p = world.people
+    photos = {f"{x.id_number}.jpg": good_photo(i + 1) for i, x in enumerate(p)}
+    first = application_batch_upload(
+        actor=world.school_clerk,
+        file=SimpleUploadedFile("a.csv", collective_csv([row_for(p[0]), row_for(p[1], phone="1")])),
+        photo_zip=SimpleUploadedFile("p.zip", photo_zip(photos)),
+    ).batch
+    bad = list(Application.objects.filter(batch=first, status="ineligible"))
+    path = tmp_path / "不符合制卡条件.xlsx"
+    path.write_bytes(ineligible_xlsx(bad))
+    book = load_workbook(path)
+    sheet = book.worksheets[0]
+    header = [c.value for c in sheet[1]]
+    sheet.cell(row=2, column=header.index("联系电话") + 1, value="13912345678")
+    book.save(path)
+    again = application_batch_upload(actor=world.school_clerk, file=path)
+    assert again.batch.pk == first.pk and again.eligible == 1
+    fixed = Application.objects.get(batch=first, resubmission_of=bad[0])
+    assert (fixed.status, fixed.photo_source) == ("eligible", "zip")
+
+
+def test_counter_correction_may_keep_the_uploaded_photo() -> None:
+    world = build_world(1)
+    person = world.people[0]
+    client = _client(world.village_clerk)
+
+    def post(**extra: object) -> None:
+        client.post(
+            reverse("cards:issuing_counter"),
+            {
+                "id_number": person.id_number,
+                "name": person.name,
+                "bank": str(world.bank.pk),
+                "signed_form": SimpleUploadedFile("form.pdf", b"%PDF-1.4 x"),
+                **extra,
+            },
+        )
+
+    post(
+        phone="123",
+        photo_choice="upload",
+        photo=SimpleUploadedFile("me.jpg", good_photo(2), content_type="image/jpeg"),
+    )
+    wrong = Application.objects.get()
+    assert wrong.reasons == "INVALID_PHONE" and wrong.photo_source == "upload"
+    page = client.get(reverse("cards:issuing_counter") + f"?correct={wrong.pk}").content.decode()
+    assert "沿用原申领上传的照片" in page
+    post(phone="13912345678", photo_choice="keep", correcting=str(wrong.pk))
+    fixed = Application.objects.get(resubmission_of=wrong)
+    assert (fixed.status, fixed.photo_source) == ("eligible", "upload")
