@@ -49,7 +49,17 @@ class ImportBatchAdmin(ReadOnlyAdmin[ImportBatch]):
 
 @admin.register(Bulletin)
 class BulletinAdmin(ReadOnlyAdmin[Bulletin]):
-    list_display = ("generated_at", "region", "year", "month", "format", "file_name")
+    list_display = (
+        "generated_at",
+        "region",
+        "year",
+        "month",
+        "format",
+        "version",
+        "superseded_by",
+        "issuer",
+        "file_name",
+    )
     list_filter = ("format", "year")
-    list_select_related = ("region",)
+    list_select_related = ("region", "superseded_by__region")
     exclude = ("snapshot",)
