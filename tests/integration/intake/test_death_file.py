@@ -167,7 +167,8 @@ def test_the_person_page_shows_cards_applications_and_the_deaths_source(
     page = client.get(f"/persons/{person.pk}/").content.decode()
     assert "社会保障卡" in page and "申领记录" in page
     assert card.card_number not in page and card.card_number[-4:] in page
-    assert "已注销" in page and CardEvent.CANCEL_ON_DEATH.label in page and "系统自动" in page
+    assert 'data-testid="person-card-status">注销<' in page
+    assert CardEvent.CANCEL_ON_DEATH.label in page and "系统自动" in page
     assert "照片不符合制卡要求" in page
     assert f"导入批次#{batch_id}" in page and "撤销死亡登记" in page
     # Revoke through the page: a reason is required.
