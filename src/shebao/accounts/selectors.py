@@ -3,7 +3,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from shebao.accounts.choices import Role
 from shebao.accounts.models import AuditEvent, User
@@ -24,7 +24,9 @@ class AuditFilter:
 
 def audit_event_list(*, actor: User, filters: AuditFilter) -> QuerySet[AuditEvent]:
     """Audit events visible to an auditor: those of organisations inside the auditor's
-    region subtree (all of them for a system administrator)."""
+    region subtree, and the events of nobody's organisation — anonymous self-service checks
+    and applications, failed logins under unknown names, the system's own jobs — which no
+    region owns (all of them for a system administrator)."""
     if not (actor.is_superuser or actor.has_role(*AUDIT_VIEWER_ROLES)):
         raise PermissionDenied("只有审计员和系统管理员可以查看审计日志", code="ROLE_REQUIRED")
     scope = Scope.for_user(actor)
@@ -35,7 +37,7 @@ def audit_event_list(*, actor: User, filters: AuditFilter) -> QuerySet[AuditEven
         org_ids = scope.filter(Organisation.objects.all(), region_fields=("region__code",)).values(
             "pk"
         )
-        qs = qs.filter(organisation_id__in=org_ids)
+        qs = qs.filter(Q(organisation_id__in=org_ids) | Q(organisation_id__isnull=True))
     if filters.username:
         qs = qs.filter(username__icontains=filters.username)
     if filters.action:

@@ -597,6 +597,17 @@ def finding_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
                     purpose_note=note,
                 )
             revealed = True
+    if not revealed:
+        # The page shows the person masked, for the registration work it belongs to.
+        with transaction.atomic():
+            audit_record(
+                actor=user,
+                action=AuditAction.VIEW_PERSON,
+                target_type="finding",
+                target_id=finding.pk,
+                person_id=finding.person_id,
+                purpose=Purpose.REGISTRATION,
+            )
     evidence = finding_evidence(finding, revealed=revealed, schemes=scheme_names())
     return render(
         request,
@@ -764,6 +775,16 @@ def survey_person_view(request: HttpRequest, person_id: int) -> HttpResponse:
     person = person_scoped(user).select_related("household").filter(pk=person_id).first()
     if person is None:
         return render(request, "404.html", {"message": "未找到该人员"}, status=404)
+    if request.method == "GET":
+        with transaction.atomic():
+            audit_record(
+                actor=user,
+                action=AuditAction.VIEW_PERSON,
+                target_type="person",
+                target_id=person.pk,
+                person_id=person.pk,
+                purpose=Purpose.SURVEY,
+            )
     form = SurveyForm(request.POST or None)
     village = person.residence_region_id or person.hukou_region_id
     if request.method == "POST" and form.is_valid():

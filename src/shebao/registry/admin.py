@@ -9,9 +9,14 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin
+from django.db import transaction
 from django.db.models import Model
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 
+from shebao.accounts.audit import audit_record
+from shebao.accounts.choices import AuditAction, Purpose
+from shebao.accounts.models import User
+from shebao.accounts.redaction import redact
 from shebao.identity.masking import mask_bank_account, mask_id_number, mask_name, mask_phone
 from shebao.registry.models import BankAccount, Employer, Enrollment, Household, Person, Scheme
 
@@ -82,6 +87,47 @@ class PersonAdmin(ReadOnlyAdmin):
         "masked_phone",
     )
     readonly_fields = fields
+
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        """A person's page in the admin is a view of personal data (masked): audited."""
+        response = super().change_view(request, object_id, form_url, extra_context)
+        if request.method == "GET" and response.status_code == 200 and object_id.isdigit():
+            with transaction.atomic():
+                audit_record(
+                    actor=request.user if isinstance(request.user, User) else None,
+                    action=AuditAction.VIEW_PERSON,
+                    target_type="person",
+                    target_id=object_id,
+                    person_id=int(object_id),
+                    purpose=Purpose.OTHER,
+                    purpose_note="系统管理后台查看（脱敏）",
+                )
+        return response
+
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        """A search by ID number in the admin is a search of personal data: audited (the
+        number itself is not recorded in full)."""
+        response = super().changelist_view(request, extra_context)
+        query = request.GET.get("q", "").strip()
+        if query and response.status_code == 200:
+            with transaction.atomic():
+                audit_record(
+                    actor=request.user if isinstance(request.user, User) else None,
+                    action=AuditAction.SEARCH_PERSON,
+                    target_type="person",
+                    purpose=Purpose.OTHER,
+                    purpose_note="系统管理后台查询（脱敏）",
+                    detail={"query": redact(query)},
+                )
+        return response
 
     @admin.display(description="公民身份号码")
     def masked_id_number(self, obj: Person) -> str:

@@ -32,6 +32,7 @@ from shebao.registration.roles import FINDING_WORK_ROLES
 from shebao.registration.selectors import person_registration
 from shebao.registry.selectors import person_detail, person_search, person_status_basis
 from shebao.registry.services import DEATH_REVOKE_ROLES, person_death_revoke
+from shebao.web.audit_display import event_views
 from shebao.web.exports import audit_csv_lines
 from shebao.web.forms import (
     AuditFilterForm,
@@ -344,6 +345,7 @@ def audit_list_view(request: HttpRequest) -> HttpResponse:
             "breadcrumbs": _crumbs(("审计日志", "")),
             "form": form,
             "page": page,
+            "rows": event_views(page.object_list),
             "filtered": any(v for k, v in request.GET.items() if k != "page"),
         },
     )

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from django import template
-from django.apps import apps
 from django.core.exceptions import FieldDoesNotExist
 
 from shebao.accounts.choices import AuditAction, Purpose
 from shebao.registry.models import Person
+from shebao.web import audit_display
 
 register = template.Library()
 
@@ -45,21 +44,14 @@ def channel_label(value: str) -> str:
 
 @register.filter
 def target_label(target_type: str) -> str:
-    """'person' → '人员', 'api_token' → '接口令牌': the verbose name of the model an audit row
-    is about, found by name so that new domains need no entry here."""
-    name = target_type.replace("_", "").lower()
-    for model in apps.get_models():
-        if model._meta.model_name == name:
-            return str(model._meta.verbose_name)
-    return target_type
+    """'person' → '人员', 'reports.Bulletin' → '进度通报' (see web.audit_display)."""
+    return audit_display.target_label(target_type)
 
 
 @register.filter
 def detail_text(value: Any) -> str:
-    """An audit row's detail as compact JSON with Chinese kept readable."""
-    if not value:
-        return ""
-    return json.dumps(value, ensure_ascii=False, sort_keys=True)
+    """An audit row's detail as labelled Chinese fields, numbers masked (never raw JSON)."""
+    return audit_display.detail_line(value) if value else ""
 
 
 _STATUS_CLASSES = {"正常": "ok", "死亡": "off", "迁出": "warn"}
