@@ -188,6 +188,10 @@ SHEBAO_TRUSTED_PROXIES = [
     p.strip() for p in os.environ.get("SHEBAO_TRUSTED_PROXIES", "").split(",") if p.strip()
 ]
 
+# The issuing programme (发卡项目) whose rules every application and the file check apply: a
+# name of `cards.domain.programmes.PROGRAMMES` or a .toml file describing one.
+SHEBAO_CARD_PROGRAMME = os.environ.get("SHEBAO_CARD_PROGRAMME", "").strip() or "default"
+
 # Idle sessions end after 30 minutes; every request renews the deadline.
 SESSION_COOKIE_AGE = int(os.environ.get("SHEBAO_SESSION_SECONDS", str(30 * 60)))
 SESSION_SAVE_EVERY_REQUEST = True

@@ -171,13 +171,15 @@ def test_everything_checked(inputs: dict[str, Path], tmp_path: Path) -> None:
     assert everything[1][7:9] == ["是", ""]
 
 
-def test_without_options_only_the_unconditional_rules_apply(
+def test_without_options_the_programme_the_system_runs_applies(
     inputs: dict[str, Path], tmp_path: Path
 ) -> None:
+    """No --programme: the rules of SHEBAO_CARD_PROGRAMME (default: household-registered
+    under 60), the same the applications get on the pages; no bank, card or photo check."""
     rows = check(inputs, tmp_path / "out")
     assert [r["reasons"] for r in rows] == [
         "",
-        "",
+        "OUT_OF_SCOPE",
         "DECEASED",
         "INVALID_PHONE",
         "",
@@ -213,6 +215,7 @@ def test_the_feedback_file_can_be_corrected_and_sent_again(
         "农业银行,邮储银行",
     )
     assert [(r["id_number"], r["reasons"]) for r in again] == [
+        (OLD, "OUT_OF_SCOPE"),
         (DEAD, "DECEASED"),
         (CARD_HOLDER, "HAS_CARD"),
         (STRANGER, "NOT_IN_POPULATION"),
@@ -281,7 +284,7 @@ def test_the_console_command_exits_non_zero_on_bad_input(
     ]
     done = subprocess.run(base, capture_output=True, text=True, check=False)  # noqa: S603
     assert done.returncode == 0, done.stderr
-    assert "共 8 行：符合制卡条件 3 行，不符合 5 行" in done.stdout
+    assert "共 8 行：符合制卡条件 2 行，不符合 6 行" in done.stdout
 
     inputs["applications"].write_bytes(b"\xff\xfe\xfa\xfb\x81\x30")
     done = subprocess.run(base, capture_output=True, text=True, check=False)  # noqa: S603

@@ -76,5 +76,5 @@ def test_bad_configuration_is_refused_in_chinese(tmp_path: Path, text: str, says
 
 
 def test_unknown_names_list_the_known_ones() -> None:
-    with pytest.raises(ProgrammeError, match="已配置：panyu"):
+    with pytest.raises(ProgrammeError, match="已配置：default、panyu"):
         load_programme("nowhere")

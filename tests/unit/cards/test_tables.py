@@ -156,6 +156,8 @@ def test_xlsx_header_may_be_on_a_later_sheet(tmp_path: Path) -> None:
         "status": "死亡",
         "hukou_type": "",
         "death_date": "2024-03-01",
+        "insured": "",
+        "enterprise_employee": "",
     }
 
 

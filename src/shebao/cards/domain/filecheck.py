@@ -20,7 +20,7 @@ from typing import Final
 
 import polars as pl
 
-from shebao.cards.domain.eligibility import Programme, Reason, canonical_banks
+from shebao.cards.domain.eligibility import SCOPE_ATTRIBUTES, Programme, Reason, canonical_banks
 from shebao.cards.domain.engine import (
     APPLICATION_KEYS,
     CARD_KEYS,
@@ -68,6 +68,12 @@ POPULATION_COLUMNS: Final[tuple[ColumnSpec, ...]] = (
     ColumnSpec("status", "人员状态"),
     ColumnSpec("hukou_type", "户籍类型", required=False),
     ColumnSpec("death_date", "死亡日期", required=False),
+    # The insurance facts the scope rules may need (是/否); without them those rules are not
+    # applied and the summary says so.
+    ColumnSpec("insured", "是否本地参保", ("是否参保", "本地参保"), required=False),
+    ColumnSpec(
+        "enterprise_employee", "是否参保企业职工", ("参保企业职工", "企业职工"), required=False
+    ),
 )
 CARD_COLUMNS: Final[tuple[ColumnSpec, ...]] = (
     ColumnSpec("id_number", "社会保障号码", ("公民身份号码", "身份证号码", "身份证号")),
@@ -119,8 +125,28 @@ class CheckSummary:
         return self.rows - self.eligible
 
 
+_YES: Final[frozenset[str]] = frozenset({"是", "1", "Y", "YES", "TRUE", "已参保", "参保"})
+_NO: Final[frozenset[str]] = frozenset({"否", "0", "N", "NO", "FALSE", "未参保"})
+
+
 def _population_frame(table: Table) -> pl.DataFrame:
-    return table.canonical([s for s in POPULATION_COLUMNS if s.key in POPULATION_KEYS])
+    """The population in the engine's layout, with the insurance attributes (SCOPE_ATTRIBUTES)
+    the file carries as Booleans (是/否; anything else unknown)."""
+    frame = table.canonical([s for s in POPULATION_COLUMNS if s.key in POPULATION_KEYS])
+    for key in SCOPE_ATTRIBUTES:
+        if key in table.columns:
+            text = pl.col(table.columns[key]).fill_null("").str.strip_chars().str.to_uppercase()
+            frame = frame.with_columns(
+                table.frame.select(
+                    pl.when(text.is_in(list(_YES)))
+                    .then(pl.lit(True))
+                    .when(text.is_in(list(_NO)))
+                    .then(pl.lit(False))
+                    .otherwise(pl.lit(None, dtype=pl.Boolean))
+                    .alias(key)
+                ).to_series()
+            )
+    return frame
 
 
 def check_application_files(

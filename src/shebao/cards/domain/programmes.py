@@ -2,7 +2,10 @@
 
 A programme is a `Programme` value: its scope rules, the photo standard, the cooperating banks.
 The shipped programmes are registered in `PROGRAMMES` by name (`--programme panyu`); a card
-centre configures its own in a TOML file and names the file (`--programme /etc/shebao/x.toml`):
+centre configures its own in a TOML file and names the file (`--programme /etc/shebao/x.toml`).
+The programme the system runs is named once, by the setting SHEBAO_CARD_PROGRAMME (default
+`default`): the applications (collective, counter, online) and `shebao cards
+check-applications` (unless told otherwise) apply that one rule set.
 
     name = "example"
     title = "某区社会保障卡发行"
@@ -38,7 +41,14 @@ from shebao.cards.domain.eligibility import (
 from shebao.cards.domain.photos import PhotoSpec
 from shebao.errors import ShebaoError
 
-__all__ = ["PANYU", "PROGRAMMES", "ProgrammeError", "load_programme", "programme_from_mapping"]
+__all__ = [
+    "DEFAULT",
+    "PANYU",
+    "PROGRAMMES",
+    "ProgrammeError",
+    "load_programme",
+    "programme_from_mapping",
+]
 
 # 广州市番禺区社会保障（市民）卡基本全覆盖工作方案（2013）, 三、发行对象: 辖区内户籍人员
 # （60周岁以下）和非户籍参保人员（参保企业职工除外）. Photos: 小一寸白底彩色标准证件电子相片.
@@ -54,7 +64,18 @@ PANYU: Final[Programme] = Programme(
     photo=PhotoSpec(),
 )
 
-PROGRAMMES: Final[Mapping[str, Programme]] = {PANYU.name: PANYU}
+# The programme a card centre runs unless it configures its own (SHEBAO_CARD_PROGRAMME): the
+# seed's issuing scope without its district — household-registered persons under 60 and
+# non-household-registered persons insured here; who is household-registered is read from
+# 户籍类型 (the registry's household type, the population file's column).
+DEFAULT: Final[Programme] = Programme(
+    name="default",
+    title="社会保障卡发行（户籍人员60周岁以下，非户籍人员须在本地参保）",
+    scope=(HukouAgeLimit(max_age=60), NonHukouMustBeInsured()),
+    photo=PhotoSpec(),
+)
+
+PROGRAMMES: Final[Mapping[str, Programme]] = {PANYU.name: PANYU, DEFAULT.name: DEFAULT}
 
 
 class ProgrammeError(ShebaoError):

@@ -72,6 +72,7 @@ __all__ = [
     "bank_key",
     "cooperating_banks_for",
     "counter_batch_submit",
+    "issuing_programme_name",
 ]
 
 COLLECTIVE_SUBMITTERS: Final[frozenset[str]] = frozenset(
@@ -343,8 +344,17 @@ def applications_check(
 # ---- collective upload ----------------------------------------------------------------------
 
 
-def _programme(name: str) -> Programme | None:
-    return load_programme(name) if name else None
+def issuing_programme_name() -> str:
+    """The programme the system runs (setting SHEBAO_CARD_PROGRAMME)."""
+    from django.conf import settings
+
+    return str(getattr(settings, "SHEBAO_CARD_PROGRAMME", "") or "default")
+
+
+def _programme(name: str) -> Programme:
+    """The named programme, or the one the system runs: one rule set for every channel and
+    for `shebao cards check-applications`."""
+    return load_programme(name or issuing_programme_name())
 
 
 def _bank_ids(names: Iterable[str], region_code: str) -> dict[str, int]:
@@ -508,6 +518,7 @@ def application_batch_upload(
             return application_batch_correct(
                 actor=actor, batch_id=target, file=data, file_name=name, photo_zip=photo_zip
             )
+    programme = programme or issuing_programme_name()
     spec_programme = _programme(programme)
     code = _new_code("SL")
     seconds: dict[str, float] = {}
@@ -543,7 +554,7 @@ def application_batch_upload(
         frame = table.canonical(APPLICATION_COLUMNS)
         if frame.height == 0:
             raise ValidationFailed("申领文件中没有数据行", code="EMPTY_FILE")
-        spec = spec_programme.photo if spec_programme else PhotoSpec()
+        spec = spec_programme.photo
         photos = (
             ZipPhotos.open(Path(batch.photo_zip.path), spec, photo_workers)
             if batch.photo_zip
@@ -972,7 +983,7 @@ def _recheck_at_card_centre(batch: ApplicationBatch) -> None:
         photos = _StoredPhotos(
             [(r[2], r[7], r[8], r[9], r[10]) for r in rows],
             zip_path=Path(batch.photo_zip.path) if batch.photo_zip else None,
-            spec=programme.photo if programme else PhotoSpec(),
+            spec=programme.photo,
         )
     frame = pl.DataFrame(
         {
@@ -1190,6 +1201,7 @@ def _check_one(
     facts = applications_check(
         _single_frame(row, data.id_number, data.name, bank_name, data.phone),
         region_code=region_code,
+        programme=_programme(""),
         photos=photos,
         exclude_application_ids=exclude,
     )

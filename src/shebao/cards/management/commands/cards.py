@@ -15,6 +15,7 @@ from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from shebao.cards.domain.eligibility import Reason
@@ -108,8 +109,8 @@ class Command(BaseCommand):
             metavar="NAME",
             help="发卡项目：已配置的名称（"
             + "、".join(sorted(PROGRAMMES))
-            + "）或 .toml 配置文件；"
-            "给出时按其发卡范围检查（OUT_OF_SCOPE）并使用其照片规格",
+            + "）或 .toml 配置文件；按其发卡范围检查（OUT_OF_SCOPE）并使用其照片规格。"
+            "默认为系统运行的发卡项目（SHEBAO_CARD_PROGRAMME），与网上、窗口、集体申领的审核规则相同",
         )
         check.add_argument(
             "--as-of",
@@ -139,7 +140,7 @@ class Command(BaseCommand):
     def _check_applications(self, options: dict[str, Any]) -> None:
         as_of = options["as_of"] or datetime.now(_CHINA).date()
         try:
-            programme = load_programme(options["programme"]) if options["programme"] else None
+            programme = load_programme(options["programme"] or settings.SHEBAO_CARD_PROGRAMME)
             summary = check_application_files(
                 population=options["population"],
                 applications=options["applications"],
@@ -153,12 +154,13 @@ class Command(BaseCommand):
             )
         except ShebaoError as exc:
             raise CommandError(exc.message) from exc
-        self._report(summary)
+        self._report(summary, programme.title)
 
-    def _report(self, s: CheckSummary) -> None:
+    def _report(self, s: CheckSummary, programme: str) -> None:
         lines = [
+            f"发卡项目：{programme}",
             f"共 {s.rows:,} 行：符合制卡条件 {s.eligible:,} 行，不符合 {s.ineligible:,} 行"
-            + (f"（检查照片 {s.photos_checked:,} 张）" if s.photos_checked else "")
+            + (f"（检查照片 {s.photos_checked:,} 张）" if s.photos_checked else ""),
         ]
         for reason, count in s.counts.items():
             if count:
