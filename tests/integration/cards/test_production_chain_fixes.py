@@ -113,6 +113,21 @@ def test_a_city_wide_units_batch_goes_through_the_district_to_production() -> No
     assert batch.status == "in_production"
 
 
+def test_a_city_wide_units_accounts_go_to_the_branch_where_the_staff_live() -> None:
+    from shebao.cards.selectors.issuing import account_requests_visible
+
+    world = build_world(2)
+    batch_id, _ = _city_employer_batch(world)
+    application_batch_forward(actor=world.district_clerk, batch_id=batch_id)
+    production_batches_form(actor=world.centre_clerk)
+    request = AccountOpeningRequest.objects.get()
+    # The staff live in 鄂城区: its branch opens the accounts and sees the request.
+    assert (request.branch_id, request.region_id) == (world.branch.pk, ECHENG)
+    assert account_requests_visible(world.branch_clerk).filter(pk=request.pk).exists()
+    request, sealed = account_request_export(actor=world.branch_clerk, request_id=request.pk)
+    assert request.status == "sent"
+
+
 def _produce(world: World, failed: set[str] = frozenset()) -> ProductionBatch:  # type: ignore[assignment]
     (batch,) = production_batches_form(actor=world.centre_clerk)
     batch, sealed = production_batch_export(

@@ -24,6 +24,7 @@ import chinese_calendar
 import polars as pl
 from django.db import transaction
 from django.db.models import Count, Q
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from shebao.accounts.audit import audit_record
@@ -147,7 +148,14 @@ def account_requests_prepare(
     """One request per bank and branch for the batch's applicants (status 待发送)."""
     rows = list(
         Application.objects.filter(production_batch=production_batch, bank__isnull=False)
-        .values_list("pk", "person_id", "card_id", "bank_id", "region_id")
+        .annotate(
+            # The branch serves where the applicant lives: a city-wide unit's staff are
+            # spread over the districts, and each district's branch opens their accounts.
+            serving_region=Coalesce(
+                "person__residence_region_id", "person__hukou_region_id", "region_id"
+            )
+        )
+        .values_list("pk", "person_id", "card_id", "bank_id", "serving_region")
         .order_by("pk")
     )
     if not rows:
@@ -158,6 +166,7 @@ def account_requests_prepare(
             kind=OrganisationKind.BANK_BRANCH, parent_id__in=list(banks), is_active=True
         ).select_related("region")
     )
+    branches_by_id = {b.pk: b for b in branches}
     groups: dict[tuple[int, int | None], list[tuple[int, int, int | None]]] = defaultdict(list)
     for app_id, person_id, card_id, bank_id, region_code in rows:
         branch = _branch_for(banks[bank_id], region_code, branches)
@@ -170,7 +179,11 @@ def account_requests_prepare(
             code=f"KH{timezone.localdate():%Y%m%d}{uuid.uuid4().hex[:8].upper()}",
             bank_id=bank_id,
             branch_id=branch_id,
-            region=production_batch.region,
+            # A branch's request is of the branch's area (where it sees it), an undivided
+            # one of the batch's unit or town.
+            region_id=branches_by_id[branch_id].region_id
+            if branch_id is not None
+            else production_batch.region_id,
             production_batch=production_batch,
             record_count=len(items),
             created_by=actor if actor is not None and actor.pk is not None else None,
