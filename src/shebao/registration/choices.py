@@ -63,6 +63,32 @@ class RegistrationState(models.TextChoices):
     NOT_APPLICABLE = "not_applicable", "不适用"  # deceased or moved out
 
 
+class VisitOutcome(models.TextChoices):
+    """What a household visit came to, for one person."""
+
+    INTERVIEWED = "interviewed", "已入户登记"
+    NOBODY_HOME = "nobody_home", "无人在家"
+    REFUSED = "refused", "拒绝调查"
+    MOVED_AWAY = "moved_away", "已迁出"
+    DECEASED = "deceased", "已死亡"
+    NOT_FOUND = "not_found", "查无此人"
+
+
+# The visit settled the person: nothing more to ask (the others are visited again).
+SETTLED_OUTCOMES: Final[frozenset[str]] = frozenset(
+    {
+        VisitOutcome.INTERVIEWED,
+        VisitOutcome.MOVED_AWAY,
+        VisitOutcome.DECEASED,
+        VisitOutcome.NOT_FOUND,
+    }
+)
+# Nobody left to ask: the items of the survey are not required.
+GONE_OUTCOMES: Final[frozenset[str]] = frozenset(
+    {VisitOutcome.MOVED_AWAY, VisitOutcome.DECEASED, VisitOutcome.NOT_FOUND}
+)
+
+
 class Employment(models.TextChoices):
     EMPLOYED = "employed", "单位就业"
     FLEXIBLE = "flexible", "灵活就业"

@@ -18,6 +18,7 @@ from shebao.registration.choices import (
     Employment,
     FindingStatus,
     ReasonUninsured,
+    VisitOutcome,
 )
 from shebao.registry.choices import SCHEMES
 
@@ -179,10 +180,15 @@ class RevealForm(forms.Form):
 
 
 class SurveyForm(forms.Form):
-    employment = forms.ChoiceField(
-        label="就业情况", choices=Employment.choices, widget=forms.RadioSelect,
-        error_messages={"required": "请选择就业情况"},
+    outcome = forms.ChoiceField(
+        label="走访结果", choices=VisitOutcome.choices, initial=VisitOutcome.INTERVIEWED,
+        widget=forms.RadioSelect, required=False,
+        help_text="无人在家、拒绝调查时只记走访结果，稍后再访；已迁出、已死亡、查无此人请在备注中写明情况",
     )  # fmt: skip
+    # Required when the person was interviewed (the service says so, by field).
+    employment = forms.ChoiceField(
+        label="就业情况", choices=Employment.choices, widget=forms.RadioSelect, required=False
+    )
     reason_uninsured = forms.ChoiceField(
         label="未参保原因",
         required=False,
@@ -200,6 +206,10 @@ class SurveyForm(forms.Form):
         widget=forms.TextInput(attrs={"inputmode": "tel", "autocomplete": "off"}),
     )  # fmt: skip
     note = forms.CharField(label="备注", required=False, max_length=255)
+
+    def clean_outcome(self) -> str:
+        # Not given (an older client, a script): the visit was an interview, as before.
+        return str(self.cleaned_data.get("outcome") or VisitOutcome.INTERVIEWED)
 
 
 def default_as_of() -> date:

@@ -15,6 +15,7 @@ from shebao.registration.choices import (
     ReasonUninsured,
     RegistrationState,
     RunStatus,
+    VisitOutcome,
 )
 from shebao.registry.models import Household, Person
 
@@ -293,7 +294,14 @@ class SurveyRecord(models.Model):
         on_delete=models.SET_NULL,
         related_name="+",
     )
-    employment = models.CharField("就业情况", max_length=16, choices=Employment.choices)
+    outcome = models.CharField(
+        "走访结果",
+        max_length=16,
+        choices=VisitOutcome.choices,
+        default=VisitOutcome.INTERVIEWED,
+    )
+    # Empty when nobody could be asked (see `outcome`).
+    employment = models.CharField("就业情况", max_length=16, choices=Employment.choices, blank=True)
     scheme_wanted = models.CharField("拟参加险种", max_length=3, blank=True)
     reason_uninsured = models.CharField(
         "未参保原因", max_length=32, choices=ReasonUninsured.choices, blank=True
@@ -313,7 +321,12 @@ class SurveyRecord(models.Model):
         indexes = [models.Index(fields=["region", "run"], name="survey_region_run")]
         constraints = [
             models.CheckConstraint(
-                condition=Q(employment__in=Employment.values), name="survey_employment_valid"
+                condition=Q(outcome__in=VisitOutcome.values), name="survey_outcome_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(employment__in=Employment.values)
+                | (Q(employment="") & ~Q(outcome=VisitOutcome.INTERVIEWED)),
+                name="survey_employment_valid",
             ),
         ]
 

@@ -18,11 +18,14 @@ from shebao.errors import NotFound, PermissionDenied
 from shebao.geo.models import Region
 from shebao.identity.masking import mask_id_number, mask_name
 from shebao.registration.choices import (
+    GONE_OUTCOMES,
+    SETTLED_OUTCOMES,
     UNINSURED_CATEGORIES,
     UNRESOLVED_STATUSES,
     FindingStatus,
     RegistrationState,
     RunStatus,
+    VisitOutcome,
 )
 from shebao.registration.models import ComparisonRun, Finding, PersonRegistration, SurveyRecord
 from shebao.registry.models import Person, Scheme
@@ -223,7 +226,9 @@ class RosterMember:
     birth_date: str
     relation: str
     items: list[str] = field(default_factory=list)  # what to verify, from unresolved findings
-    surveyed: bool = False
+    surveyed: bool = False  # a visit settled the person (see SETTLED_OUTCOMES)
+    outcome: str = ""  # the latest visit's outcome ("" : not visited)
+    outcome_label: str = ""
 
 
 @dataclass
@@ -234,7 +239,7 @@ class RosterHousehold:
 
     @property
     def visited(self) -> bool:
-        return any(m.surveyed for m in self.members)
+        return any(m.outcome and m.outcome != VisitOutcome.NOBODY_HOME for m in self.members)
 
 
 _STANDARD_ITEMS: Final[tuple[str, ...]] = ("就业情况", "联系电话")
@@ -304,7 +309,7 @@ def roster_for_village(*, actor: User, village_code: str) -> tuple[Region, list[
     )
     # Members without findings of their own count from the village's earliest finding.
     earliest = min(first_runs.values(), default=run.pk)
-    surveyed = set(_surveys_in_force(run, {p.pk: first_runs.get(p.pk, earliest) for p in members}))
+    visits = _surveys_in_force(run, {p.pk: first_runs.get(p.pk, earliest) for p in members})
     out: dict[str, RosterHousehold] = {}
     for person in members:
         key = person.household.number if person.household is not None else f"（无户号）{person.pk}"
@@ -325,7 +330,11 @@ def roster_for_village(*, actor: User, village_code: str) -> tuple[Region, list[
                 birth_date=person.birth_date.isoformat(),
                 relation=person.relation_to_head,
                 items=[*sorted(items.get(person.pk, set())), *_STANDARD_ITEMS],
-                surveyed=person.pk in surveyed,
+                surveyed=person.pk in visits and visits[person.pk].outcome in SETTLED_OUTCOMES,
+                outcome=visits[person.pk].outcome if person.pk in visits else "",
+                outcome_label=(
+                    VisitOutcome(visits[person.pk].outcome).label if person.pk in visits else ""
+                ),
             )
         )
     return village, list(out.values())
@@ -391,7 +400,10 @@ class Completeness:
 
 def _items(record: SurveyRecord, uninsured: bool) -> tuple[int, int]:
     """(required, filled): employment and contact always; reason and scheme wanted when the
-    person was found uninsured."""
+    person was found uninsured. Nothing is required of a person the visit found gone (moved
+    away, dead, unknown); an unanswered visit (nobody home, refused) fills nothing."""
+    if record.outcome in GONE_OUTCOMES:
+        return 0, 0
     required = 2 + (2 if uninsured else 0)
     filled = bool(record.employment) + bool(record.phone)
     if uninsured:
@@ -436,11 +448,9 @@ def survey_completeness(*, actor: User, village_code: str) -> Completeness:
         village_code=village.code,
         village_name=village.name,
         households=len(households),
-        households_visited=sum(
-            1 for h in households if any(m.person_id in records for m in h.members)
-        ),
+        households_visited=sum(1 for h in households if h.visited),
         members=len(member_ids),
-        members_recorded=len(records),
+        members_recorded=sum(1 for r in records.values() if r.outcome in SETTLED_OUTCOMES),
         items_required=required,
         items_filled=filled,
     )

@@ -32,6 +32,7 @@ from shebao.registration.choices import (
     Employment,
     FindingStatus,
     ReasonUninsured,
+    VisitOutcome,
 )
 from shebao.registration.models import ConfirmedMatch, Finding, SurveyRecord
 from shebao.registration.roles import FINDING_WORK_ROLES
@@ -297,6 +298,7 @@ def _refresh_person(person_id: int) -> None:
 @dataclass(frozen=True)
 class SurveyInput:
     employment: str
+    outcome: str = VisitOutcome.INTERVIEWED
     reason_uninsured: str = ""
     scheme_wanted: str = ""
     phone: str = ""
@@ -309,8 +311,11 @@ _SCHEME_CODES = frozenset(code for code, _ in SCHEME_WANTED_CHOICES)
 
 def _survey_clean(data: SurveyInput) -> tuple[SurveyInput, list[dict[str, str]]]:
     errors: list[dict[str, str]] = []
-    if data.employment not in Employment.values:
-        errors.append({"field": "employment", "reason": "请选择就业情况"})
+    if data.outcome not in VisitOutcome.values:
+        errors.append({"field": "outcome", "reason": "请选择走访结果"})
+    interviewed = data.outcome == VisitOutcome.INTERVIEWED
+    if data.employment not in Employment.values and (interviewed or data.employment):
+        errors.append({"field": "employment", "reason": "已入户登记的，请选择就业情况"})
     if data.reason_uninsured and data.reason_uninsured not in ReasonUninsured.values:
         errors.append({"field": "reason_uninsured", "reason": "未参保原因无效"})
     if data.scheme_wanted and data.scheme_wanted not in _SCHEME_CODES:
@@ -326,6 +331,7 @@ def _survey_clean(data: SurveyInput) -> tuple[SurveyInput, list[dict[str, str]]]
             phone = check.normalized
     cleaned = SurveyInput(
         employment=data.employment,
+        outcome=data.outcome,
         reason_uninsured=data.reason_uninsured,
         scheme_wanted=data.scheme_wanted,
         phone=phone,
@@ -355,6 +361,7 @@ def survey_record(*, actor: User, person_id: int, data: SurveyInput) -> SurveyRe
         household=person.household,
         region_id=person.residence_region_id or person.hukou_region_id,
         run=run,
+        outcome=cleaned.outcome,
         employment=cleaned.employment,
         scheme_wanted=cleaned.scheme_wanted,
         reason_uninsured=cleaned.reason_uninsured,
@@ -370,6 +377,7 @@ def survey_record(*, actor: User, person_id: int, data: SurveyInput) -> SurveyRe
         target_id=record.pk,
         person_id=person.pk,
         purpose="survey",
+        detail={"outcome": cleaned.outcome},
     )
     if cleaned.phone and cleaned.phone != person.phone:
         person_update(
@@ -379,7 +387,9 @@ def survey_record(*, actor: User, person_id: int, data: SurveyInput) -> SurveyRe
             reason=f"入户调查#{record.pk}",
             source="survey",
         )
-    if run is not None:
+    # Only an interview settles the uninsured findings; an unanswered visit leaves them open
+    # for the next, and a person gone (moved, dead, unknown) is for a clerk to resolve.
+    if run is not None and cleaned.outcome == VisitOutcome.INTERVIEWED:
         reason_label = (
             ReasonUninsured(cleaned.reason_uninsured).label if cleaned.reason_uninsured else ""
         )

@@ -794,6 +794,7 @@ def survey_person_view(request: HttpRequest, person_id: int) -> HttpResponse:
                 actor=user,
                 person_id=person.pk,
                 data=SurveyInput(
+                    outcome=data["outcome"],
                     employment=data["employment"],
                     reason_uninsured=data["reason_uninsured"],
                     scheme_wanted=data["scheme_wanted"],

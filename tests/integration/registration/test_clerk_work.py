@@ -236,3 +236,54 @@ def test_roster_has_blank_columns_to_write_in_on_page_and_in_excel(world: RegWor
     first = [c.value for c in sheet[4]]
     assert first[header.index("就业情况")] in (None, "")
     assert "无人在家" in first[header.index("走访结果")]
+
+
+# ---------------------------------------------------------------- item 23: survey outcomes
+
+
+def test_survey_records_nobody_home_without_settling_and_an_interview_later(
+    world: RegWorld,
+) -> None:
+    from shebao.registration.models import Finding, SurveyRecord
+    from tests.integration.registration.world import PHOENIX
+
+    client = client_for(world.surveyor)
+    url = f"/registration/survey/persons/{world.uninsured.pk}/"
+    form = client.get(url).content.decode()
+    for label in ("走访结果", "无人在家", "拒绝调查", "已迁出", "已死亡"):
+        assert label in form
+    response = client.post(url, {"outcome": "nobody_home"})
+    assert response.status_code == 302  # no employment needed: nobody was asked
+    record = SurveyRecord.objects.get(person=world.uninsured)
+    assert record.outcome == "nobody_home" and record.employment == ""
+    open_findings = Finding.objects.filter(
+        person=world.uninsured, category="PENSION_UNINSURED", status="open"
+    )
+    assert open_findings.exists()  # still to visit
+    roster = client.get(f"/registration/survey/villages/{PHOENIX}/").content.decode()
+    assert "无人在家" in roster and "已登记 0/" in roster
+
+    bad = client.post(url, {"outcome": "interviewed"})
+    assert bad.status_code == 200 and "请选择就业情况" in bad.content.decode()
+    client.post(
+        url,
+        {"outcome": "interviewed", "employment": "farming", "reason_uninsured": "unaware"},
+    )
+    assert not open_findings.exists()  # the interview settles them
+    roster = client.get(f"/registration/survey/villages/{PHOENIX}/").content.decode()
+    assert "已入户登记" in roster
+
+
+def test_a_person_moved_away_needs_no_items(world: RegWorld) -> None:
+    from shebao.registration.selectors import survey_completeness
+    from tests.integration.registration.world import PHOENIX
+
+    client = client_for(world.surveyor)
+    before = survey_completeness(actor=world.surveyor, village_code=PHOENIX)
+    client.post(
+        f"/registration/survey/persons/{world.uninsured.pk}/",
+        {"outcome": "moved_away", "note": "2025年迁往武汉"},
+    )
+    after = survey_completeness(actor=world.surveyor, village_code=PHOENIX)
+    assert after.members_recorded == before.members_recorded + 1
+    assert after.items_required == before.items_required - 4  # employment, phone, reason, scheme
