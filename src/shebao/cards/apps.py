@@ -5,6 +5,7 @@ from django.db.models.signals import post_save
 class CardsConfig(AppConfig):
     name = "shebao.cards"
     label = "cards"
+    verbose_name = "社会保障卡发行"
 
     def ready(self) -> None:
         from shebao.cards import admin_custody  # noqa: F401 - registers the custody admin

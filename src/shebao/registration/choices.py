@@ -116,3 +116,7 @@ SCHEME_WANTED_CHOICES: Final[list[tuple[str, str]]] = [
     ("110", "企业职工基本养老保险（灵活就业）"),
     ("310", "职工基本医疗保险（灵活就业）"),
 ]
+
+
+# The comparison engines as users read them (runs store the engine's code).
+ENGINE_LABELS: Final[dict[str, str]] = {"duckdb": "嵌入式引擎（DuckDB）", "spark": "Spark 集群"}

@@ -14,6 +14,7 @@ from shebao.intake.choices import ImportMode
 from shebao.intake.formats.kinds import SourceKind
 from shebao.registration.choices import (
     CATEGORY_CHOICES,
+    ENGINE_LABELS,
     SCHEME_WANTED_CHOICES,
     Employment,
     FindingStatus,
@@ -64,7 +65,8 @@ class RunForm(forms.Form):
     engine = forms.ChoiceField(
         label="比对引擎",
         choices=[
-            (e, {"duckdb": "DuckDB（默认）", "spark": "Spark"}.get(e, e)) for e in ENGINE_NAMES
+            (e, ENGINE_LABELS.get(e, e) + ("（默认）" if e == "duckdb" else ""))
+            for e in ENGINE_NAMES
         ],
     )
     as_of = forms.DateField(label="比对基准日期", widget=forms.DateInput(attrs={"type": "date"}))

@@ -10,6 +10,7 @@ from shebao.intake.models import ImportBatch
 from shebao.jobs.models import Job
 from shebao.registration.choices import (
     CATEGORY_CHOICES,
+    ENGINE_LABELS,
     Employment,
     FindingStatus,
     ReasonUninsured,
@@ -71,6 +72,10 @@ class ComparisonRun(models.Model):
 
     def __str__(self) -> str:
         return f"比对#{self.pk}"
+
+    @property
+    def engine_label(self) -> str:
+        return ENGINE_LABELS.get(self.engine, self.engine)
 
 
 class Finding(models.Model):

@@ -39,6 +39,8 @@ CHANNEL_LABELS: Final[dict[str, str]] = {
     "postal": "邮政",
     "pickup": "领卡发放",
     "handover": "交接",
+    "centre": "卡管理中心",
+    "instant": "即时制卡",
 }
 APPLICATIONS_SHOWN: Final[int] = 20
 

@@ -75,6 +75,7 @@ from shebao.cards.selectors.custody import (
     shortages_for,
     subsidy_by_village,
 )
+from shebao.cards.selectors.person import CHANNEL_LABELS
 from shebao.cards.services import card_life
 from shebao.cards.services.custody import (
     PickupInput,
@@ -872,7 +873,12 @@ def counter(request: HttpRequest) -> HttpResponse:
             card=card,
             holder=_holder_row(card),
             history=[
-                {"h": h, "event": CardEvent(h.event).label, "to": CardStatus(h.to_status).label}
+                {
+                    "h": h,
+                    "event": CardEvent(h.event).label,
+                    "to": CardStatus(h.to_status).label,
+                    "channel": CHANNEL_LABELS.get(h.channel, h.channel) or "—",
+                }
                 for h in card_history(card=card)
             ],
             actions=[
