@@ -11,6 +11,7 @@ from rich.table import Table
 
 from shebao.demo.services import DemoSummary, demo_build
 from shebao.errors import ShebaoError
+from shebao.sms.backends import outbox_path
 from shebao.supervisor import site_run
 
 
@@ -114,5 +115,6 @@ class Command(BaseCommand):
             "[bold]后台任务[/bold]（导入、比对、定时刷新统计、月度通报）由同时启动的工作进程运行；"
             "只启动网站时（shebao serve）另开终端运行 uv run shebao worker\n"
             "[bold]页面[/bold]：参保登记 /registration/runs/ · 申领 /cards/issuing/batches/ · "
-            "交接 /cards/custody/ · 群众自助 /cards/self-service/ · 进度看板 /reports/dashboard/"
+            "交接 /cards/custody/ · 群众自助 /cards/self-service/ · 进度看板 /reports/dashboard/\n"
+            f"[bold]短信[/bold]：群众自助的验证码不真发短信，写入 {outbox_path()}"
         )
