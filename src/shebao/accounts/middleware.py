@@ -5,6 +5,7 @@ from collections.abc import Callable
 from django.http import HttpRequest, HttpResponse
 from django.utils.cache import add_never_cache_headers
 
+from shebao.accounts.clients import request_client_address
 from shebao.accounts.context import RequestContext, current_request
 
 
@@ -17,7 +18,9 @@ class RequestContextMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         channel = "api" if request.path.startswith("/api/") else "web"
         token = current_request.set(
-            RequestContext(ip_address=request.META.get("REMOTE_ADDR"), channel=channel)
+            # Behind a trusted proxy, the address it forwarded: the audit log and the login
+            # lockout count the real client, not the proxy.
+            RequestContext(ip_address=request_client_address(request) or None, channel=channel)
         )
         try:
             return self.get_response(request)

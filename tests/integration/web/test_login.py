@@ -123,3 +123,18 @@ def test_session_expires_after_thirty_idle_minutes(settings) -> None:  # type: i
     # Configured in settings: renewed on every request, ended after 30 idle minutes.
     assert settings.SESSION_COOKIE_AGE == 30 * 60
     assert settings.SESSION_SAVE_EVERY_REQUEST is True
+
+
+def test_behind_a_trusted_proxy_the_lock_is_per_forwarded_client(world: World, settings) -> None:  # type: ignore[no-untyped-def]
+    settings.SHEBAO_LOCKOUT_THRESHOLD = 2
+    settings.SHEBAO_TRUSTED_PROXIES = ["10.9.0.1"]
+    stranger = Client(REMOTE_ADDR="10.9.0.1", HTTP_X_FORWARDED_FOR="203.0.113.50")
+    for n in range(2):
+        _login(stranger, "fenghuang_clerk", f"Wrong-password-{n}")
+    assert LoginThrottle.objects.get(username="fenghuang_clerk").client == "203.0.113.50"
+    # The clerk comes through the same proxy from her own desk: not locked out.
+    desk = Client(REMOTE_ADDR="10.9.0.1", HTTP_X_FORWARDED_FOR="10.20.30.40")
+    _login(desk, "fenghuang_clerk", PASSWORD)
+    assert desk.session["_auth_user_id"] == str(world.clerk.pk)
+    failed = AuditEvent.objects.filter(action=AuditAction.LOGIN_FAILED).first()
+    assert failed is not None and failed.ip_address == "203.0.113.50"

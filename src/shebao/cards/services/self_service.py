@@ -15,8 +15,6 @@ never the self-service page's.
 
 from __future__ import annotations
 
-import ipaddress
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Final
@@ -25,6 +23,7 @@ from django.db import transaction
 
 from shebao.accounts.audit import audit_record
 from shebao.accounts.choices import AuditAction, Purpose
+from shebao.accounts.clients import client_address
 from shebao.errors import ValidationFailed
 from shebao.identity.id_number import normalize_id_number
 from shebao.identity.masking import mask_phone
@@ -70,38 +69,6 @@ CHANGE_CONTACT_HINT: Final[str] = (
     "手机号码和邮寄地址以登记信息为准，本页不能修改。如需变更，请本人携带身份证到户籍所在地"
     "村（居）委会或社保卡服务网点办理。"
 )
-
-
-def client_address(
-    *, remote_addr: str | None, forwarded_for: str | None, trusted: Sequence[str]
-) -> str:
-    """The client's address: REMOTE_ADDR, unless it is a trusted proxy, in which case the
-    right-most address of X-Forwarded-For that is not itself a trusted proxy (a client
-    cannot forge the entries a trusted proxy appended)."""
-    remote = (remote_addr or "").strip()
-    networks = []
-    for item in trusted:
-        try:
-            networks.append(ipaddress.ip_network(item, strict=False))
-        except ValueError:
-            continue
-
-    def is_trusted(value: str) -> bool:
-        try:
-            address = ipaddress.ip_address(value)
-        except ValueError:
-            return False
-        return any(address in network for network in networks)
-
-    if not forwarded_for or not is_trusted(remote):
-        return remote
-    for hop in reversed([h.strip() for h in forwarded_for.split(",") if h.strip()]):
-        if not is_trusted(hop):
-            try:
-                return str(ipaddress.ip_address(hop))
-            except ValueError:
-                return remote  # a malformed entry: fall back to the proxy itself
-    return remote
 
 
 @dataclass(frozen=True, slots=True)
