@@ -279,6 +279,11 @@ def bulletin_view(request: HttpRequest) -> HttpResponse:
             document=document,
             sections=list(zip(document.headings, document.paragraphs, strict=True)),
             tables=_html_tables(document),
+            # Where each region's figures come from (ADR 0007), beside the document.
+            figure_origins=[
+                (f.name, f.submitted_source or "—", f.produced_source or "—")
+                for f in (*figures.subordinates, figures.region)
+            ],
         )
     return render(request, "reports/bulletin.html", context)
 

@@ -95,6 +95,9 @@ def test_the_dashboard_labels_sources_and_signs_changes(partial_live: None) -> N
     october = text_of(client.get("/reports/dashboard/", {"month": "2026-10"}))
     assert 'data-testid="region-source">上报<' in october
     assert "较上月 +" in october  # October grew over September
+    bulletin = text_of(client.get("/reports/bulletin/", {"month": "2026-11"}))
+    origins = bulletin.split('data-testid="figure-origins"')[1].split("</table>")[0]
+    assert "<td>鄂城区</td><td>上报（截至10月）</td>" in origins
     assert signed_count(-865_005) == "\u2212865,005"
     assert signed_count(1_234) == "+1,234" and signed_count(0) == "0"
 
