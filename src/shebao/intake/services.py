@@ -125,6 +125,10 @@ def _move(batch: ImportBatch, to: str, **fields: Any) -> None:
         setattr(batch, name, value)
 
 
+# How the page asks for the confirmation; the command line says its own option instead.
+CONFIRM_SHRINK_HINT = "请勾选“确认是完整的全量数据”"
+
+
 def _no_base(kind: SourceKind) -> ShebaoError:
     return ShebaoError(
         code="IMPORT_NO_BASE",
@@ -326,7 +330,7 @@ def _apply_to_current(
                     f"不到当前数据（导入批次#{current.pk}，{before:,} 行）的一半。"
                     "按全量导入会替换全部数据，其余人员将被当作不在该数据中（如被列为未参保）。"
                     "如果这只是部分人员的变化，请按“增量”导入；如果确实是完整的全量数据，"
-                    "请勾选“确认是完整的全量数据”后重新提交（命令行加 --confirm-shrink）。"
+                    f"{CONFIRM_SHRINK_HINT}后重新提交。"
                 ),
                 status=422,
             )

@@ -69,7 +69,11 @@ class RunForm(forms.Form):
             for e in ENGINE_NAMES
         ],
     )
-    as_of = forms.DateField(label="比对基准日期", widget=forms.DateInput(attrs={"type": "date"}))
+    # A date input shows only an ISO date: the locale's format would leave it empty.
+    as_of = forms.DateField(
+        label="比对基准日期",
+        widget=forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"}),
+    )
     threshold = forms.FloatField(
         label="疑似同一人匹配概率阈值", initial=DEFAULT_THRESHOLD, min_value=0.01, max_value=1.0
     )

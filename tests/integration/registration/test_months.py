@@ -5,6 +5,8 @@ office."""
 
 from __future__ import annotations
 
+import io
+import re
 from pathlib import Path
 
 import pytest
@@ -263,8 +265,10 @@ def test_the_import_command_takes_the_mode_and_the_confirmation(
     world: RegWorld, tmp_path: Path
 ) -> None:
     partial = _write(tmp_path / "人口-部分.csv", POP, _population_rows(world)[:1])
+    errors = io.StringIO()
     with pytest.raises(CommandError):
-        call_command("import", f"population={partial}")
+        call_command("import", f"population={partial}", stderr=errors)
+    assert "请加 --confirm-shrink" in errors.getvalue() and "勾选" not in errors.getvalue()
     call_command("import", f"population={partial}", "--confirm-shrink")
     assert import_batches_current(kinds=[SourceKind.POPULATION])[0].file_name == "人口-部分.csv"
     increment = _write(tmp_path / "人口-增量.csv", POP, _population_rows(world)[1:])
@@ -334,6 +338,11 @@ def test_the_pages_import_an_increment_ask_for_confirmation_and_restore_a_batch(
     increment.refresh_from_db()
     assert increment.is_current
     assert "当前数据" in client.get("/registration/imports/").content.decode()
+    # The runs page names the current data and starts a comparison as it is shown: its
+    # date field holds an ISO date (a locale format left the browser's date input empty).
+    runs = client.get("/registration/runs/").content.decode()
+    assert "当前批次" in runs and "人口-增量.csv，增量" in runs
+    assert re.search(r'name="as_of" value="\d{4}-\d{2}-\d{2}"', runs)
     # A village clerk may not.
     village = Client()
     village.force_login(world.clerk)

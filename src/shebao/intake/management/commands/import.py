@@ -22,7 +22,7 @@ from shebao.intake.choices import ImportMode, ImportStatus
 from shebao.intake.formats import SourceKind
 from shebao.intake.formats.errors import command_line_message
 from shebao.intake.models import ImportBatch
-from shebao.intake.services import import_batch_submit
+from shebao.intake.services import CONFIRM_SHRINK_HINT, import_batch_submit
 from shebao.jobs.services import job_run_next
 
 
@@ -111,7 +111,9 @@ class Command(BaseCommand):
                 )
             else:
                 failed += 1
-                reason = batch.error_message or (job.error if job else "")
+                reason = (batch.error_message or (job.error if job else "")).replace(
+                    CONFIRM_SHRINK_HINT, "请加 --confirm-shrink"
+                )
                 self.stderr.write(f"{path.name}：导入失败：{reason}")
         if failed:
             raise CommandError(f"{failed} 个文件未能导入")
