@@ -166,3 +166,17 @@ def test_column_values_feed_the_region_lookup() -> None:
         ("2014-07", " 430200 ", "", "制卡", "1"),
     )
     assert column_values(t, "区划代码") == {"430100", "430200"}
+
+
+def test_a_month_target_above_the_years_is_refused_in_a_file_too() -> None:
+    result = parse_targets(
+        table(
+            TARGET_COLUMNS,
+            ("2014", "", "430100", "", "上报开户数据", "1000"),
+            ("2014", "6", "430100", "", "上报开户数据", "1200"),
+            ("2014", "7", "430200", "", "上报开户数据", "1200"),  # no annual target: accepted
+        ),
+        KNOWN,
+    )
+    assert codes(result) == [(3, "目标值", ImportErrorCode.MONTH_TARGET_ABOVE_ANNUAL)]
+    assert result.errors[0].message.startswith("6月目标1200大于2014年全年目标1000")

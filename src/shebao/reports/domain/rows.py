@@ -59,6 +59,7 @@ class ImportErrorCode(StrEnum):
     VALUE_NOT_INTEGER = "VALUE_NOT_INTEGER"
     VALUE_TOO_LARGE = "VALUE_TOO_LARGE"
     DUPLICATE_KEY = "DUPLICATE_KEY"
+    MONTH_TARGET_ABOVE_ANNUAL = "MONTH_TARGET_ABOVE_ANNUAL"
 
 
 @dataclass(frozen=True, slots=True)
@@ -361,7 +362,25 @@ def parse_targets(table: RawTable, known_regions: Container[str]) -> ParseResult
             return None
         return TargetRow(reader.number, year, month, region, bank, metric, value)
 
-    return _parse(table, TARGET_COLUMNS, build)
+    result = _parse(table, TARGET_COLUMNS, build)
+    # A month's target is the cumulative count due at its end: never above the year's.
+    annual = {
+        (r.year, r.region_code, r.bank, r.metric): r.value for r in result.rows if r.month is None
+    }
+    for r in result.rows:
+        limit = annual.get((r.year, r.region_code, r.bank, r.metric))
+        if r.month is not None and limit is not None and r.value > limit:
+            result.errors.append(
+                RowError(
+                    r.row,
+                    "目标值",
+                    ImportErrorCode.MONTH_TARGET_ABOVE_ANNUAL,
+                    f"{r.month}月目标{r.value}大于{r.year}年全年目标{limit}："
+                    "月度目标是截至月底的累计数，不能超过全年目标",
+                )
+            )
+    result.errors.sort(key=lambda e: e.row)
+    return result
 
 
 def parse_figures(table: RawTable, known_regions: Container[str]) -> ParseResult[FigureRow]:
