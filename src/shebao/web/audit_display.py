@@ -233,31 +233,36 @@ def _object_names(events: Sequence[AuditEvent]) -> dict[tuple[str, str], str]:
     return names
 
 
+def _target_text(e: AuditEvent, people: dict[int, str], names: dict[tuple[str, str], str]) -> str:
+    if not e.target_type:
+        return "—"
+    label = target_label(e.target_type)
+    if e.target_type == "person" and e.target_id == str(e.person_id or ""):
+        return label  # the person column names them
+    if e.target_type == "person" and e.target_id.isdigit():
+        pk = int(e.target_id)
+        name = people.get(pk) or _person_labels({pk}).get(pk)
+    else:
+        name = names.get((e.target_type, e.target_id))
+    if name:
+        return f"{label} · {name}"
+    return f"{label}（编号 {redact(e.target_id)}）" if e.target_id else label
+
+
 def event_views(events: Iterable[AuditEvent]) -> list[EventView]:
     rows = list(events)
     people = _person_labels({e.person_id for e in rows if e.person_id})
     names = _object_names(rows)
-    out = []
-    for e in rows:
-        target = "—"
-        if e.target_type:
-            label = target_label(e.target_type)
-            if e.target_type == "person" and e.target_id.isdigit():
-                name = people.get(int(e.target_id)) or _person_labels({int(e.target_id)}).get(
-                    int(e.target_id)
-                )
-            else:
-                name = names.get((e.target_type, e.target_id))
-            if name:
-                target = f"{label} · {name}"
-            elif e.target_id:
-                target = f"{label}（编号 {redact(e.target_id)}）"
-            else:
-                target = label
-        person = ""
-        if e.person_id:
-            person = people.get(e.person_id, f"人员（编号 {e.person_id}，已不在人员库）")
-        out.append(
-            EventView(event=e, target=target, person=person, details=detail_fields(e.detail))
+    return [
+        EventView(
+            event=e,
+            target=_target_text(e, people, names),
+            person=(
+                people.get(e.person_id, f"人员（编号 {e.person_id}，已不在人员库）")
+                if e.person_id
+                else ""
+            ),
+            details=detail_fields(e.detail),
         )
-    return out
+        for e in rows
+    ]
