@@ -126,6 +126,7 @@ def test_a_city_wide_units_accounts_go_to_the_branch_where_the_staff_live() -> N
     assert account_requests_visible(world.branch_clerk).filter(pk=request.pk).exists()
     request, sealed = account_request_export(actor=world.branch_clerk, request_id=request.pk)
     assert request.status == "sent"
+    assert open_exchange_file(sealed, kind="bank_request").reference == request.code
 
 
 def _produce(world: World, failed: set[str] = frozenset()) -> ProductionBatch:  # type: ignore[assignment]
