@@ -3,8 +3,9 @@
 - A village clerk's counter application: a person of another district refused with a
   Chinese reason, a mistyped name warned and not recorded, no photo chosen for the clerk, the
   corrected application accepted.
-- Instant issuance (即时制卡) at a bank branch by the `bank` demo account: the card made and
-  handed over on the spot, the account recorded, a receipt.
+- Instant issuance (即时制卡) at a bank branch by the `bank` demo account, for people of the
+  branch's district: the card made and handed over on the spot, the account recorded, a
+  receipt.
 - The card's life at the counter on cards issued that way: the bank activates; the card
   centre records a formal loss and 补领 with its 工本费 on the page, the receipt and the
   history; the bank does 换领 for damage (charged) and sees the free reasons.
@@ -28,6 +29,7 @@ from tests.unit.cards.samples import photo
 
 _PICK = """
 import json
+from django.db.models import Q
 from shebao.accounts.models import User
 from shebao.cards.models import Application, Card
 from shebao.registry.models import Person
@@ -40,7 +42,10 @@ free = (Person.objects.filter(life_status="alive", cards__isnull=True, hukou_typ
 home = free.filter(hukou_region_id=village).order_by("?")[:1]
 away = (free.exclude(hukou_region__code__startswith=village[:6])
         .exclude(residence_region__code__startswith=village[:6]).order_by("?")[:1])
-anyone = free.exclude(hukou_region_id=village).order_by("?")[:3]
+branch = User.objects.get(username="bank").organisation.region.prefix
+anyone = (free.filter(Q(hukou_region__code__startswith=branch)
+                      | Q(residence_region__code__startswith=branch))
+          .exclude(hukou_region_id=village).order_by("?")[:3])
 out = {k: [(p.id_number, p.name) for p in qs]
        for k, qs in (("home", home), ("away", away), ("anyone", anyone))}
 print("PICK" + json.dumps(out, ensure_ascii=False))

@@ -35,6 +35,7 @@ from shebao.cards.services.applications import (
     application_counter_create,
 )
 from shebao.cards.services.card_life import card_reissue
+from shebao.cards.services.instant import application_instant_issue
 from shebao.errors import ValidationFailed
 from shebao.geo.models import Region
 from tests.factories import PASSWORD, make_card, make_org, make_person
@@ -472,3 +473,29 @@ def test_counter_correction_may_keep_the_uploaded_photo() -> None:
     post(phone="13912345678", photo_choice="keep", correcting=str(wrong.pk))
     fixed = Application.objects.get(resubmission_of=wrong)
     assert (fixed.status, fixed.photo_source) == ("eligible", "upload")
+
+
+def test_instant_issuance_serves_the_region_the_branch_can_serve_afterwards() -> None:
+    """A branch activates and replaces only the cards of its region's customers (ADR 0003),
+    so it issues instantly only to applicants living or registered there."""
+    world = build_world(1)
+    stranger = make_person("420702100201", name="周杰")  # 梁子湖区; the branch is 鄂城区
+    with pytest.raises(ValidationFailed) as exc:
+        application_instant_issue(
+            actor=world.branch_clerk,
+            data=CounterInput(
+                stranger.id_number, stranger.name, None, "13912345678", photo=good_photo(1)
+            ),
+            account_number="6228480055550099",
+        )
+    assert exc.value.code == "APPLICANT_OUT_OF_AREA" and "网点" in exc.value.message
+    assert not Card.objects.exists()
+    # the bank itself (city-wide) may
+    app = application_instant_issue(
+        actor=world.bank_clerk,
+        data=CounterInput(
+            stranger.id_number, stranger.name, None, "13912345678", photo=good_photo(1)
+        ),
+        account_number="6228480055550098",
+    )
+    assert app.status == "issued"

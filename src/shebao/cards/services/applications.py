@@ -61,6 +61,7 @@ __all__ = [
     "BatchTransitionError",
     "CounterInput",
     "EligibilityFacts",
+    "ServiceArea",
     "applicant_identity_check",
     "application_batch_correct",
     "application_batch_forward",
@@ -1143,27 +1144,37 @@ def _police_photo(id_number: str) -> bytes | None:
     return data
 
 
-def applicant_identity_check(*, data: CounterInput, district_code: str | None) -> None:
-    """Refuse at once, recording nothing, what the clerk can put right on the spot: a name that
-    differs from the registry's (a typo; the card would carry it), and — at a village counter,
-    `district_code` given — an applicant whose household registration and residence are both
-    outside the counter's district (区、县). A person not in the registry is left to the
-    eligibility check, which records NOT_IN_POPULATION."""
+@dataclass(frozen=True, slots=True)
+class ServiceArea:
+    """Where a counter serves applicants: a region subtree, and how the refusal names the
+    counter and where to go instead."""
+
+    region: Region
+    counter: str  # 本村（居）委会, 本网点
+    elsewhere: str  # 户籍地或居住地的村（居）委会
+
+
+def applicant_identity_check(*, data: CounterInput, area: ServiceArea | None) -> None:
+    """Refuse at once, recording nothing, what the clerk can put right on the spot: an
+    applicant whose household registration and residence are both outside the counter's
+    `area` (a village counter serves its district; a bank branch the region its scope covers,
+    so that it can serve the card it issues), and a name that differs from the registry's (a
+    typo; the card would carry it). A person not in the registry is left to the eligibility
+    check, which records NOT_IN_POPULATION."""
     person = (
         Person.objects.filter(id_number=normalize_id_number(data.id_number))
-        .only("name", "hukou_region_id", "residence_region_id")
+        .select_related("hukou_region", "residence_region")
         .first()
     )
     if person is None:
         return
-    if district_code is not None:
-        homes = [c for c in (person.hukou_region_id, person.residence_region_id) if c]
-        if not any(code.startswith(district_code) for code in homes):
-            district = Region.objects.filter(code=district_code).first()
-            here = district.name if district else "本区"
+    if area is not None:
+        homes = [r.code for r in (person.hukou_region, person.residence_region) if r is not None]
+        if not any(code.startswith(area.region.prefix) for code in homes):
+            here = area.region.name
             raise ValidationFailed(
-                f"申领人户籍地和居住地都不在{here}，不能在本村（居）委会申领，"
-                "请到户籍地或居住地的村（居）委会申领",
+                f"申领人户籍地和居住地都不在{here}，不能在{area.counter}申领，"
+                f"请到{area.elsewhere}申领",
                 code="APPLICANT_OUT_OF_AREA",
                 details=[{"field": "id_number", "reason": f"户籍地和居住地都不在{here}"}],
             )
@@ -1230,7 +1241,11 @@ def application_counter_create(
             code="PHOTO_CHOICE_REQUIRED",
             details=[{"field": "photo", "reason": "必填"}],
         )
-    applicant_identity_check(data=data, district_code=org.region_id[:6])
+    district = Region.objects.filter(code=org.region_id[:6]).first() or org.region
+    applicant_identity_check(
+        data=data,
+        area=ServiceArea(district, "本村（居）委会", "户籍地或居住地的村（居）委会"),
+    )
     with transaction.atomic():
         batch = _open_counter_batch(org, actor)
         row = (Application.objects.filter(batch=batch).count() or 0) + 1

@@ -19,6 +19,7 @@ from shebao.cards.models import Application, ApplicationChannel, ApplicationStat
 from shebao.cards.models.applications import PhotoSource
 from shebao.cards.services.applications import (
     CounterInput,
+    ServiceArea,
     _check_one,
     applicant_identity_check,
     bank_key,
@@ -70,8 +71,12 @@ def application_instant_issue(
             code="PHOTO_CHOICE_REQUIRED",
             details=[{"field": "photo", "reason": "必填"}],
         )
-    # A bank branch serves applicants from anywhere (跨地区通办): only the name is checked.
-    applicant_identity_check(data=data, district_code=None)
+    # A branch serves the applicants of the region its scope covers: it activates, unlocks
+    # and replaces the card it issues there (ADR 0003).
+    applicant_identity_check(
+        data=data,
+        area=ServiceArea(branch.region, "本网点", "户籍地或居住地所在区域的合作银行网点"),
+    )
     with transaction.atomic():
         facts, photo, source = _check_one(
             region_code=branch.region_id, row=1, data=data, bank_name=bank_key(bank.name)
