@@ -46,7 +46,8 @@ def test_district_dispatch_town_confirms_village_hands_out(
     page.get_by_role("navigation", name="主导航").get_by_role("link", name="卡片交接").click()
     page.wait_for_url("**/cards/custody/")
     assert "保管的卡片" in page.locator("main").inner_text()
-    page.get_by_label("接收单位").select_option(label="凤凰街道办事处（下发）")
+    # The next hop of the cards it holds is offered first, chosen already.
+    assert page.locator("#id_to option:checked").inner_text() == "凤凰街道办事处（待下发 3 张）"
     page.get_by_label("卡号清单").fill(numbers(cards))
     page.get_by_role("button", name="移交", exact=True).click()
     page.wait_for_url("**/cards/custody/handovers/*/")
@@ -63,7 +64,7 @@ def test_district_dispatch_town_confirms_village_hands_out(
     page.get_by_role("button", name="确认接收").click()
     page.wait_for_url("**/cards/custody/handovers/*/")
     assert page.get_by_test_id("handover-status").inner_text() == "已接收（有差异）"
-    assert page.get_by_test_id(f"outcome-{cards[2].card_number}").inner_text() == "短少"
+    assert page.get_by_test_id(f"outcome-{cards[2].card_number}").inner_text() == "短少（待处理）"
     assert "短少 1 张" in page.locator(".messages").inner_text()
     page.screenshot(path=str(screenshot_dir / "cards-handover-received.png"), full_page=True)
     missing = Card.objects.get(pk=cards[2].pk)
@@ -71,7 +72,7 @@ def test_district_dispatch_town_confirms_village_hands_out(
 
     # … and passes the two on to 凤凰村.
     page.goto("/cards/custody/")
-    page.get_by_label("接收单位").select_option(label="凤凰村村委会（下发）")
+    page.get_by_label("接收单位").select_option(label="凤凰村村委会（待下发 2 张）")
     page.get_by_label("卡号清单").fill(numbers(cards[:2]))
     page.get_by_role("button", name="移交", exact=True).click()
     page.wait_for_url("**/cards/custody/handovers/*/")
@@ -91,12 +92,12 @@ def test_district_dispatch_town_confirms_village_hands_out(
     page.wait_for_url("**/cards/custody/pickup/")
     assert mask_id_number(holder.id_number) in page.get_by_test_id("waiting").inner_text()
     page.get_by_label("卡号").fill(cards[0].card_number)
-    page.get_by_label("持卡人身份证号码").fill(chain.people[3].id_number)
+    page.locator("#id_holder_id_number").fill(chain.people[3].id_number)
     page.get_by_label("领卡人已在签收表上签名").check()
     page.get_by_role("button", name="确认发放").click()
     assert "持卡人身份证号码与卡片不符" in page.get_by_test_id("form-error").inner_text()
     page.get_by_label("卡号").fill(cards[0].card_number)
-    page.get_by_label("持卡人身份证号码").fill(holder.id_number)
+    page.locator("#id_holder_id_number").fill(holder.id_number)
     page.get_by_label("领卡人已在签收表上签名").check()
     page.get_by_role("button", name="确认发放").click()
     page.wait_for_url("**/cards/custody/pickup/")
