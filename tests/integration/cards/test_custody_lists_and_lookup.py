@@ -20,7 +20,15 @@ from openpyxl import load_workbook
 from shebao.accounts.choices import AuditAction, OrganisationKind
 from shebao.accounts.models import AuditEvent, User
 from shebao.cards.domain.lifecycle import CardStatus
-from shebao.cards.models import Card, CardHistory, CardIssuingPolicy, PostalDispatch
+from shebao.cards.models import (
+    Application,
+    ApplicationChannel,
+    ApplicationStatus,
+    Card,
+    CardHistory,
+    CardIssuingPolicy,
+    PostalDispatch,
+)
 from shebao.cards.selectors.custody import recipient_options, subsidy_by_village
 from shebao.cards.services.custody import PickupInput, card_pickup
 from shebao.errors import NotFound
@@ -80,6 +88,27 @@ def test_recipients_offer_the_next_hop_first_in_scope_with_distinct_names(chain:
     assert "梁子湖区某公司" not in [o.organisation.name for o in district_options]
     page = _client(chain.town_clerk).get(reverse("cards:custody_home")).content.decode()
     assert f'<option value="{chain.village.pk}" selected>' in page
+
+
+def test_a_city_wide_unit_is_offered_for_the_cards_of_its_staff(chain: Chain) -> None:
+    """Units anchored to the city (as the demo's are) and attached to the district office
+    are not in its region, but the cards of their collective applications go to them."""
+    unit = make_org(OrganisationKind.EMPLOYER, "420700", parent=chain.district, name="某集团公司")
+    cards = chain.cards_at_centre(2)
+    pass_down(chain.centre_clerk, chain.district_clerk, chain.district, cards)
+    Application.objects.create(
+        channel=ApplicationChannel.COLLECTIVE,
+        person=cards[0].person,
+        id_number=cards[0].person.id_number,
+        name=cards[0].person.name,
+        region=unit.region,
+        submitter=unit,
+        status=ApplicationStatus.MADE,
+        card=cards[0],
+    )
+    options = recipient_options(organisation=chain.district)
+    assert [(o.organisation, o.cards) for o in options[:2]] == [(chain.town, 1), (unit, 1)]
+    assert options[1].label == "某集团公司（待下发 1 张）"
 
 
 def test_without_cards_to_send_no_recipient_is_preselected(chain: Chain) -> None:

@@ -249,6 +249,11 @@ def card_history(*, card: Card) -> QuerySet[CardHistory]:
 # ---------------------------------------------------------------- the chain's next hop
 
 
+_REGIONAL_KINDS = frozenset(
+    {"card_centre", "district_card_office", "town_office", "village_committee"}
+)
+
+
 @dataclass(frozen=True)
 class RecipientOption:
     """A unit the actor's organisation may send cards down to: `cards` of the cards it holds
@@ -276,7 +281,12 @@ def _next_hop_counts(organisation: Organisation, children: dict[int, Organisatio
     )
     counts: Counter[int] = Counter()
     parents: dict[int, int | None] = {}
-    by_region = sorted(children.values(), key=lambda o: -len(o.region.prefix))
+    # Towards the holder's region only along the regional chain (district office, town,
+    # village): a unit is reached through the application that names it.
+    by_region = sorted(
+        (o for o in children.values() if o.kind in _REGIONAL_KINDS),
+        key=lambda o: -len(o.region.prefix),
+    )
 
     def ancestors_to_child(org_id: int) -> int | None:
         seen: set[int] = set()
@@ -313,18 +323,19 @@ def _next_hop_counts(organisation: Organisation, children: dict[int, Organisatio
 
 
 def recipient_options(*, organisation: Organisation) -> list[RecipientOption]:
-    """Where `organisation` may send cards down the chain: only its active children within
-    its own region (not units of other districts attached to it), the next hops of the cards
-    it holds first (most cards first), names made distinct by their region and code."""
+    """Where `organisation` may send cards down the chain: the next hops of the cards it
+    holds first (most cards first), then its other active children within its own region
+    (not the units of other districts attached to it); names made distinct by their region
+    and code."""
     prefix = organisation.region.prefix
-    children = {
+    every = {
         o.pk: o
         for o in Organisation.objects.filter(parent=organisation, is_active=True)
         .select_related("region")
         .order_by("code")
-        if o.region_id.startswith(prefix)
     }
-    counts = _next_hop_counts(organisation, children)
+    counts = _next_hop_counts(organisation, every)
+    children = {pk: o for pk, o in every.items() if o.region_id.startswith(prefix) or counts[pk]}
     names = Counter(o.name for o in children.values())
 
     def label(o: Organisation) -> str:
