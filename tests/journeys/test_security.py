@@ -185,7 +185,7 @@ def test_headers_csp_without_unsafe_inline_and_no_store_on_a_person_page(
 
 
 def test_api_docs_need_login_and_a_huge_page_is_a_json_400(
-    anon: Callable[[], Any], login: Callable[[str], Any]
+    demo: Demo, anon: Callable[[], Any], login: Callable[[str], Any]
 ) -> None:
     page = anon()
     page.goto("/api/v1/docs")
@@ -200,3 +200,18 @@ def test_api_docs_need_login_and_a_huge_page_is_a_json_400(
     answer = clerk.request.get("/api/v1/registration/findings?page=99999999999999999999")
     assert answer.status == 400
     assert answer.json()["error"]["code"] == "PARAMETER_OUT_OF_RANGE"
+
+    # A lookup by ID number in the path: the access log keeps it masked.
+    done = demo.run("shell", "-c", _PICK)
+    id_number = json.loads(next(x for x in done.stdout.splitlines() if x.startswith("PICK"))[4:])[1]
+    offset = demo.log_size()
+    found = clerk.request.get(f"/api/v1/persons/{id_number}?purpose=card_service")
+    assert found.status == 200
+    masked = f"/api/v1/persons/{id_number[:6]}********{id_number[-4:]}"
+    for _ in range(50):  # the access line is written as the answer leaves
+        logged = demo.log_since(offset)
+        if masked in logged:
+            break
+        clerk.wait_for_timeout(100)
+    assert masked in logged
+    assert id_number not in logged
