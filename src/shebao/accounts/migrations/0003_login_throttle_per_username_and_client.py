@@ -4,34 +4,45 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('accounts', '0002_audit_append_only_triggers'),
+        ("accounts", "0002_audit_append_only_triggers"),
     ]
 
     operations = [
         migrations.RemoveField(
-            model_name='user',
-            name='failed_login_count',
+            model_name="user",
+            name="failed_login_count",
         ),
         migrations.RemoveField(
-            model_name='user',
-            name='locked_until',
+            model_name="user",
+            name="locked_until",
         ),
         migrations.CreateModel(
-            name='LoginThrottle',
+            name="LoginThrottle",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('username', models.CharField(max_length=150, verbose_name='用户名')),
-                ('client', models.CharField(blank=True, max_length=64, verbose_name='客户端地址')),
-                ('failures', models.PositiveIntegerField(default=0, verbose_name='连续失败次数')),
-                ('locked_until', models.DateTimeField(blank=True, null=True, verbose_name='锁定至')),
-                ('updated_at', models.DateTimeField(auto_now=True, verbose_name='更新时间')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("username", models.CharField(max_length=150, verbose_name="用户名")),
+                ("client", models.CharField(blank=True, max_length=64, verbose_name="客户端地址")),
+                ("failures", models.PositiveIntegerField(default=0, verbose_name="连续失败次数")),
+                (
+                    "locked_until",
+                    models.DateTimeField(blank=True, null=True, verbose_name="锁定至"),
+                ),
+                ("updated_at", models.DateTimeField(auto_now=True, verbose_name="更新时间")),
             ],
             options={
-                'verbose_name': '登录失败记录',
-                'verbose_name_plural': '登录失败记录',
-                'constraints': [models.UniqueConstraint(fields=('username', 'client'), name='login_throttle_unique')],
+                "verbose_name": "登录失败记录",
+                "verbose_name_plural": "登录失败记录",
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("username", "client"), name="login_throttle_unique"
+                    )
+                ],
             },
         ),
     ]
