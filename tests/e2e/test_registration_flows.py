@@ -60,6 +60,8 @@ def test_clerk_uploads_a_file_and_sees_rejected_rows(
     page.get_by_role("navigation", name="主导航").get_by_role("link", name="数据导入").click()
     page.get_by_label("数据类型").select_option(label="参保数据")
     page.locator("#id_file").set_input_files(str(upload))
+    # A whole file far smaller than the current data (5 rows) must be confirmed as such.
+    page.get_by_label("确认是完整的全量数据").check()
     page.get_by_role("button", name="上传并导入").click()
     page.wait_for_url("**/registration/imports/*/")
     assert page.get_by_test_id("batch-status").inner_text() == "排队中"
