@@ -6,50 +6,140 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('accounts', '0002_audit_append_only_triggers'),
-        ('cards', '0004_reissue_batches_postal_dispatch'),
+        ("accounts", "0002_audit_append_only_triggers"),
+        ("cards", "0004_reissue_batches_postal_dispatch"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='handoveritem',
-            name='resolution',
-            field=models.CharField(blank=True, choices=[('found_at_receiver', '已找到（接收单位已收到，补办接收）'), ('found_at_sender', '已找到（仍在移交单位，可重新移交）'), ('lost', '确认遗失（卡片作废）')], db_default='', default='', max_length=24, verbose_name='短少处理结果'),
+            model_name="handoveritem",
+            name="resolution",
+            field=models.CharField(
+                blank=True,
+                choices=[
+                    ("found_at_receiver", "已找到（接收单位已收到，补办接收）"),
+                    ("found_at_sender", "已找到（仍在移交单位，可重新移交）"),
+                    ("lost", "确认遗失（卡片作废）"),
+                ],
+                db_default="",
+                default="",
+                max_length=24,
+                verbose_name="短少处理结果",
+            ),
         ),
         migrations.AddField(
-            model_name='handoveritem',
-            name='resolution_note',
-            field=models.CharField(blank=True, db_default='', default='', max_length=255, verbose_name='处理说明'),
+            model_name="handoveritem",
+            name="resolution_note",
+            field=models.CharField(
+                blank=True, db_default="", default="", max_length=255, verbose_name="处理说明"
+            ),
         ),
         migrations.AddField(
-            model_name='handoveritem',
-            name='resolved_at',
-            field=models.DateTimeField(blank=True, null=True, verbose_name='处理时间'),
+            model_name="handoveritem",
+            name="resolved_at",
+            field=models.DateTimeField(blank=True, null=True, verbose_name="处理时间"),
         ),
         migrations.AddField(
-            model_name='handoveritem',
-            name='resolved_by',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='处理人'),
+            model_name="handoveritem",
+            name="resolved_by",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+                verbose_name="处理人",
+            ),
         ),
         migrations.AddField(
-            model_name='postaldispatch',
-            name='return_reason',
-            field=models.CharField(blank=True, choices=[('address_unknown', '地址不详'), ('addressee_unknown', '查无此人'), ('moved', '收件人已迁移'), ('refused', '收件人拒收'), ('not_collected', '逾期无人领取'), ('damaged', '邮件破损'), ('other', '其他（须说明）')], max_length=24, verbose_name='退回原因'),
+            model_name="postaldispatch",
+            name="return_reason",
+            field=models.CharField(
+                blank=True,
+                choices=[
+                    ("address_unknown", "地址不详"),
+                    ("addressee_unknown", "查无此人"),
+                    ("moved", "收件人已迁移"),
+                    ("refused", "收件人拒收"),
+                    ("not_collected", "逾期无人领取"),
+                    ("damaged", "邮件破损"),
+                    ("other", "其他（须说明）"),
+                ],
+                max_length=24,
+                verbose_name="退回原因",
+            ),
         ),
         migrations.AlterField(
-            model_name='cardhistory',
-            name='event',
-            field=models.CharField(choices=[('production_succeeded', '制卡成功'), ('production_failed', '制卡失败'), ('resubmit', '重新提交制卡'), ('arrive_for_pickup', '到达发放点待领取'), ('recall', '回收逾期未发放卡片'), ('issue', '发放（领卡签收）'), ('mail', '卡管理中心邮寄到家'), ('confirm_delivery', '邮寄签收'), ('return_mail', '邮件退回'), ('activate', '激活'), ('report_temporary_loss', '临时挂失'), ('lapse_temporary_loss', '临时挂失到期自动解除'), ('report_loss', '正式挂失'), ('unlock', '解挂'), ('replace', '补领'), ('renew', '换领'), ('reset_pin', '密码重置'), ('change_information', '信息变更'), ('void', '作废'), ('cancel', '注销'), ('cancel_on_death', '注销（持卡人死亡）'), ('handover_received', '交接接收'), ('handover_short', '交接短少（待核查）'), ('shortage_found', '短少卡片已找到')], max_length=32, verbose_name='事项'),
+            model_name="cardhistory",
+            name="event",
+            field=models.CharField(
+                choices=[
+                    ("production_succeeded", "制卡成功"),
+                    ("production_failed", "制卡失败"),
+                    ("resubmit", "重新提交制卡"),
+                    ("arrive_for_pickup", "到达发放点待领取"),
+                    ("recall", "回收逾期未发放卡片"),
+                    ("issue", "发放（领卡签收）"),
+                    ("mail", "卡管理中心邮寄到家"),
+                    ("confirm_delivery", "邮寄签收"),
+                    ("return_mail", "邮件退回"),
+                    ("activate", "激活"),
+                    ("report_temporary_loss", "临时挂失"),
+                    ("lapse_temporary_loss", "临时挂失到期自动解除"),
+                    ("report_loss", "正式挂失"),
+                    ("unlock", "解挂"),
+                    ("replace", "补领"),
+                    ("renew", "换领"),
+                    ("reset_pin", "密码重置"),
+                    ("change_information", "信息变更"),
+                    ("void", "作废"),
+                    ("cancel", "注销"),
+                    ("cancel_on_death", "注销（持卡人死亡）"),
+                    ("handover_received", "交接接收"),
+                    ("handover_short", "交接短少（待核查）"),
+                    ("shortage_found", "短少卡片已找到"),
+                ],
+                max_length=32,
+                verbose_name="事项",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='handoveritem',
-            constraint=models.CheckConstraint(condition=models.Q(('resolution', ''), models.Q(('outcome', 'missing'), ('resolution__in', ['found_at_receiver', 'found_at_sender', 'lost']), ('resolved_at__isnull', False)), _connector='OR'), name='handover_item_resolution_of_missing'),
+            model_name="handoveritem",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("resolution", ""),
+                    models.Q(
+                        ("outcome", "missing"),
+                        ("resolution__in", ["found_at_receiver", "found_at_sender", "lost"]),
+                        ("resolved_at__isnull", False),
+                    ),
+                    _connector="OR",
+                ),
+                name="handover_item_resolution_of_missing",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='postaldispatch',
-            constraint=models.CheckConstraint(condition=models.Q(('return_reason', ''), ('return_reason__in', ['address_unknown', 'addressee_unknown', 'moved', 'refused', 'not_collected', 'damaged', 'other']), _connector='OR'), name='postal_dispatch_return_reason_valid'),
+            model_name="postaldispatch",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("return_reason", ""),
+                    (
+                        "return_reason__in",
+                        [
+                            "address_unknown",
+                            "addressee_unknown",
+                            "moved",
+                            "refused",
+                            "not_collected",
+                            "damaged",
+                            "other",
+                        ],
+                    ),
+                    _connector="OR",
+                ),
+                name="postal_dispatch_return_reason_valid",
+            ),
         ),
     ]
