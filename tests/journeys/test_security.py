@@ -155,7 +155,7 @@ def test_auditor_sees_anonymous_events_masked_persons_and_chinese_details(
 
 
 def test_headers_csp_without_unsafe_inline_and_no_store_on_a_person_page(
-    demo: Demo, anon: Callable[[], Any], login: Callable[[str], Any]
+    demo: Demo, anon: Callable[[], Any], login: Callable[[str], Any], shot: Callable[..., Any]
 ) -> None:
     page = anon()
     response = page.goto("/login/")
@@ -179,8 +179,20 @@ def test_headers_csp_without_unsafe_inline_and_no_store_on_a_person_page(
     response = village.goto(f"/persons/{person_pk}/")
     assert response is not None and response.status == 200
     assert "no-store" in response.headers.get("cache-control", "")
-    for path in ("/", "/registration/coverage/", "/reports/"):
+    for path in ("/", "/registration/coverage/", "/reports/dashboard/"):
         village.goto(path)
+    # The pages that draw with scripts (charts, Swagger UI) work under the policy too.
+    leader = login("leader")
+    leader.on(
+        "console",
+        lambda m: violations.append(m.text) if "Content Security Policy" in m.text else None,
+    )
+    leader.goto("/reports/dashboard/")
+    leader.wait_for_load_state("networkidle")
+    assert leader.locator("canvas").count() > 0  # the charts are drawn
+    shot(leader, "security-dashboard-under-csp")
+    leader.goto("/registration/coverage/")
+    leader.wait_for_load_state("networkidle")
     assert not violations, violations
 
 
