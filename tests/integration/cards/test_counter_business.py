@@ -94,6 +94,9 @@ def test_renewal_at_the_counter_page_shows_fee_and_prints_a_receipt(chain: Chain
     assert "换领（人为损坏）" in receipt and "15.00 元" in receipt
     assert reissue.new_card is not None and reissue.new_card.card_number in receipt
     assert chain.people[0].id_number not in receipt  # masked
+    # printed again elsewhere, the receipt still names the organisation that did it
+    again = _client(chain.district_clerk).get(receipt_url).content.decode()
+    assert f'data-testid="reissue-org">{chain.centre.name}<' in again
 
 
 def test_quality_renewal_is_free_and_loss_replacement_charged(chain: Chain) -> None:

@@ -59,7 +59,7 @@ def reissue_receipt(request: HttpRequest, pk: int) -> HttpResponse:
     actor = _actor(request)
     reissue = (
         CardReissue.objects.select_related(
-            "old_card", "new_card", "old_card__person", "old_card__bank", "actor"
+            "old_card", "new_card", "old_card__person", "old_card__bank", "actor__organisation"
         )
         .filter(pk=pk, old_card__in=cards_scoped(actor))
         .first()
@@ -87,7 +87,8 @@ def reissue_receipt(request: HttpRequest, pk: int) -> HttpResponse:
             "name": mask_name(person.name),
             "id_number": mask_id_number(person.id_number),
             "new_status": CardStatus(new_card.status).label if new_card else "",
-            "organisation": actor.organisation,
+            # The organisation that did the business, whoever prints the receipt again.
+            "organisation": reissue.actor.organisation if reissue.actor else None,
         },
     )
 
