@@ -8,8 +8,10 @@ class CardsConfig(AppConfig):
     verbose_name = "社会保障卡发行"
 
     def ready(self) -> None:
-        from shebao.cards import admin_custody  # noqa: F401 - registers the custody admin
-        from shebao.cards import jobs  # noqa: F401 - registers the daily rules with the worker
+        from shebao.cards import (
+            admin_custody,  # noqa: F401 - registers the custody admin
+            jobs,  # noqa: F401 - registers the daily rules with the worker
+        )
         from shebao.cards.receivers import person_saved
         from shebao.registry.models import Person
 

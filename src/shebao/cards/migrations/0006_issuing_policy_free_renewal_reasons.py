@@ -4,15 +4,20 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('cards', '0005_custody_shortages_postal_return_reason'),
+        ("cards", "0005_custody_shortages_postal_return_reason"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='cardissuingpolicy',
-            name='free_renewal_reasons',
-            field=models.CharField(blank=True, default='expired,quality', help_text='以逗号分隔的原因代码：damaged 人为损坏、quality 卡片质量问题或自然老化、expired 有效期满、information_changed 个人信息变更', max_length=128, verbose_name='免收工本费的换领原因'),
+            model_name="cardissuingpolicy",
+            name="free_renewal_reasons",
+            field=models.CharField(
+                blank=True,
+                default="expired,quality",
+                help_text="以逗号分隔的原因代码：damaged 人为损坏、quality 卡片质量问题或自然老化、expired 有效期满、information_changed 个人信息变更",
+                max_length=128,
+                verbose_name="免收工本费的换领原因",
+            ),
         ),
     ]
