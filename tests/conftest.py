@@ -8,6 +8,9 @@ CI=true a missing PostgreSQL (when asked for) or Chromium is a failure, not a sk
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -48,3 +51,30 @@ def pytest_report_header(config):  # type: ignore[no-untyped-def]
     url = os.environ.get("DATABASE_URL", "")
     db = "PostgreSQL" if url.startswith("postgres") else "SQLite (set DATABASE_URL for PostgreSQL)"
     return [f"shebao database: {db}; CI={IN_CI}"]
+
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Iterator[Any]:
+    """One headless Chromium for the session. Playwright's sync API allows one instance per
+    thread, so the e2e tests and the journeys share this one."""
+    require(CHROMIUM.exists(), f"Chromium not installed at {CHROMIUM}")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+        )
+        yield browser
+        browser.close()

@@ -14,18 +14,8 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import require
-
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
 
 
@@ -33,19 +23,6 @@ SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
 def e2e_db(transactional_db: None) -> None:
     """Committed data the live server can see. (`shebao flush`, which ends each
     transactional test, lifts the audit log's append-only triggers for the wipe.)"""
-
-
-@pytest.fixture(scope="session")
-def chromium() -> Iterator[Any]:
-    require(CHROMIUM.exists(), f"Chromium not installed at {CHROMIUM}")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
-        )
-        yield browser
-        browser.close()
 
 
 @pytest.fixture

@@ -28,7 +28,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
-from tests.conftest import require
+from tests.conftest import CHROMIUM, require
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -38,16 +38,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.journey)
 
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 PASSWORD = "Shebao@2026demo"  # the published demo credential
 PEOPLE = int(os.environ.get("SHEBAO_JOURNEY_PEOPLE", "20000"))
 SLOW_SECONDS = 5.0
@@ -188,15 +178,9 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
 
 
 @pytest.fixture(scope="session")
-def chromium_browser(demo: Demo) -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
-        )
-        yield browser
-        browser.close()
+def chromium_browser(demo: Demo, chromium: Any) -> Any:
+    """The session's Chromium (tests/conftest.py), once the demo is serving."""
+    return chromium
 
 
 class _Watch:
