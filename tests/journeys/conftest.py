@@ -280,3 +280,22 @@ def shot() -> Callable[[Any, str], Path]:
         return path
 
     return take
+
+
+def wait_for_text(page: Any, test_id: str, done: tuple[str, ...], seconds: float = 240) -> str:
+    """Reload `page` until the element `test_id` reads one of `done` (a job's status), or
+    `seconds` pass; returns the last text read."""
+    from playwright.sync_api import Error as PlaywrightError
+
+    deadline = time.monotonic() + seconds
+    while True:
+        text = str(page.get_by_test_id(test_id).inner_text()).strip()
+        if text in done or time.monotonic() > deadline:
+            return text
+        time.sleep(2)
+        try:
+            page.reload()
+        except PlaywrightError:
+            # Pages following a job reload themselves when it finishes (registration.js);
+            # a reload of ours racing with it is aborted, and the page is fresh either way.
+            page.wait_for_load_state()

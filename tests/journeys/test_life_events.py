@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from tests.journeys.conftest import Demo
+from tests.journeys.conftest import Demo, wait_for_text
 
 # Two people with a phone and a household address, without a card or an application, each
 # given an active card (as activation at the bank leaves it).
@@ -93,16 +93,6 @@ def _last_code(demo: Demo, phone: str, seconds: float = 20) -> str:
                     return found.group(1)
         assert time.monotonic() < deadline, f"no text to the phone in {outbox}"
         time.sleep(0.5)
-
-
-def _wait_for(page: Any, test_id: str, done: tuple[str, ...], seconds: float = 240) -> str:
-    deadline = time.monotonic() + seconds
-    while True:
-        text = str(page.get_by_test_id(test_id).inner_text()).strip()
-        if text in done or time.monotonic() > deadline:
-            return text
-        time.sleep(2)
-        page.reload()
 
 
 def test_self_service_needs_the_code_sent_to_the_phone_on_record(
@@ -173,7 +163,7 @@ def test_a_death_from_civil_affairs_cancels_the_card(
     dept.get_by_role("button", name="上传并导入").click()
     dept.wait_for_url("**/registration/imports/*/")
     batch_id = int(dept.url.rstrip("/").rsplit("/", 1)[1])
-    status = _wait_for(dept, "batch-status", ("已导入", "导入失败"))
+    status = wait_for_text(dept, "batch-status", ("已导入", "导入失败"))
     assert status == "已导入", dept.get_by_test_id("batch-error").all_inner_texts()
     shot(dept, "life-death-file-imported")
 

@@ -12,12 +12,11 @@ from __future__ import annotations
 
 import csv
 import json
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from tests.journeys.conftest import Demo
+from tests.journeys.conftest import Demo, wait_for_text
 
 ENROLLMENT_COLUMNS_ID = "公民身份号码"
 
@@ -75,16 +74,6 @@ def _rows_without(source: Path, target: Path, ids: set[str], *, reverse: bool = 
     return target
 
 
-def _wait_for(page: Any, test_id: str, done: tuple[str, ...], seconds: float = 240) -> str:
-    deadline = time.monotonic() + seconds
-    while True:
-        text = str(page.get_by_test_id(test_id).inner_text()).strip()
-        if text in done or time.monotonic() > deadline:
-            return text
-        time.sleep(2)
-        page.reload()
-
-
 def _import(page: Any, path: Path, *, confirm: bool = False) -> tuple[int, str]:
     """Upload `path` as a full enrollment snapshot on the imports page; (batch id, status)."""
     page.goto("/registration/imports/")
@@ -96,7 +85,7 @@ def _import(page: Any, path: Path, *, confirm: bool = False) -> tuple[int, str]:
     page.get_by_role("button", name="上传并导入").click()
     page.wait_for_url("**/registration/imports/*/")
     batch_id = int(page.url.rstrip("/").rsplit("/", 1)[1])
-    return batch_id, _wait_for(page, "batch-status", ("已导入", "导入失败"))
+    return batch_id, wait_for_text(page, "batch-status", ("已导入", "导入失败"))
 
 
 def _compare(page: Any) -> int:
@@ -106,7 +95,7 @@ def _compare(page: Any) -> int:
     if page.url.rstrip("/").endswith("/registration/runs"):
         raise AssertionError(f"no comparison started: {page.locator('main').inner_text()[:1500]}")
     run_id = int(page.url.rstrip("/").rsplit("/", 1)[1])
-    assert _wait_for(page, "run-status", ("已完成", "失败"), seconds=420) == "已完成"
+    assert wait_for_text(page, "run-status", ("已完成", "失败"), seconds=420) == "已完成"
     return run_id
 
 
