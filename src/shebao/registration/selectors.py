@@ -28,6 +28,7 @@ from shebao.registration.choices import (
     VisitOutcome,
 )
 from shebao.registration.models import ComparisonRun, Finding, PersonRegistration, SurveyRecord
+from shebao.registry.choices import LifeStatus
 from shebao.registry.models import Person, Scheme
 from shebao.registry.selectors import person_scoped
 
@@ -611,7 +612,15 @@ def person_registration(*, actor: User, person_id: int) -> PersonRegistrationVie
     if status is None:
         return None
     names = scheme_names()
-    alive = status.state != RegistrationState.NOT_APPLICABLE
+    # A death recorded since the comparison (an exact civil-affairs record) ends the duty to
+    # register now, not at the next run: the page must not say 已登记 beside 死亡.
+    life = Person.objects.filter(pk=person_id).values_list("life_status", flat=True).first()
+    still_alive = life == LifeStatus.ALIVE
+    alive = status.state != RegistrationState.NOT_APPLICABLE and still_alive
+    state = status.state if still_alive else RegistrationState.NOT_APPLICABLE
+    state_label = RegistrationState(state).label
+    if not still_alive and life is not None:
+        state_label = f"{state_label}（{LifeStatus(life).label}）"
     run_id = status.run_id
     uninsured: dict[str, str] = {}  # category -> status of the run's finding
     if run_id is not None:
@@ -646,8 +655,8 @@ def person_registration(*, actor: User, person_id: int) -> PersonRegistrationVie
             .order_by("category", "id")
         )
     return PersonRegistrationView(
-        state=status.state,
-        state_label=RegistrationState(status.state).label,
+        state=state,
+        state_label=state_label,
         pension_eligible=status.pension_eligible,
         coverage=coverage,
         open_findings=status.open_findings,

@@ -74,3 +74,19 @@ def test_scope_is_enforced_and_uncompared_persons_say_so(reg: RegWorld) -> None:
     newcomer = make_person(PHOENIX, name="周敏", birth=date(1999, 9, 9), household="H9")
     assert person_registration(actor=reg.clerk, person_id=newcomer.pk) is None
     assert "尚未比对" in _page(logged_in(reg.clerk), newcomer.pk)
+
+
+def test_a_death_recorded_after_the_comparison_ends_registration_at_once(reg: RegWorld) -> None:
+    """The page said 已登记 beside 死亡 until the next comparison ran."""
+    from shebao.registry.choices import LifeStatus
+    from shebao.registry.models import Person
+
+    Person.objects.filter(pk=reg.insured.pk).update(
+        life_status=LifeStatus.DECEASED, status_date=date(2026, 11, 2)
+    )
+    view = person_registration(actor=reg.clerk, person_id=reg.insured.pk)
+    assert view is not None
+    assert view.state == "not_applicable" and view.state_label == "不适用（死亡）"
+    assert {c.status_label for c in view.coverage} == {"不适用"}
+    page = _page(logged_in(reg.clerk), reg.insured.pk)
+    assert 'data-testid="registration-state">不适用（死亡）<' in page
