@@ -19,6 +19,8 @@ from django.utils import timezone
 from shebao.accounts.choices import AuditAction, Purpose, Role
 from shebao.accounts.models import AuditEvent
 from shebao.accounts.redaction import redact
+from shebao.cards.models.applications import ApplicationChannel, ApplicationStatus
+from shebao.cards.selectors.person import CHANNEL_LABELS
 from shebao.identity.masking import mask_id_number, mask_name
 from shebao.registry.models import Person
 
@@ -178,8 +180,16 @@ def _value_label(key: str, value: Any) -> Any:
         return AuditAction(value).label
     if key == "purpose" and value in Purpose.values:
         return Purpose(value).label
-    if key == "channel" and value in _CHANNELS:
-        return _CHANNELS[value]
+    if key == "channel" and isinstance(value, str):
+        # The request's channel (web, api, cli), an application's (collective, counter…)
+        # or a card event's (vendor, post…): whichever names it, in Chinese.
+        if value in _CHANNELS:
+            return _CHANNELS[value]
+        if value in ApplicationChannel.values:
+            return ApplicationChannel(value).label
+        return CHANNEL_LABELS.get(value, value)
+    if key == "status" and isinstance(value, str) and value in ApplicationStatus.values:
+        return ApplicationStatus(value).label
     if key == "roles" and isinstance(value, list):
         return [Role(v).label if v in Role.values else v for v in value]
     return value

@@ -83,3 +83,12 @@ def test_persons_are_masked_and_details_are_labelled(world: World, auditor_clien
     assert row[4] == "机构" and row[5] == "机构 · 凤凰村村委会"
     assert row[6] == f"{mask_name(world.person.name)}（{mask_id_number(world.person.id_number)}）"
     assert "已锁定：是" in row[11] and world.person.id_number not in row[11]
+
+
+def test_application_and_card_channels_read_in_chinese() -> None:
+    from shebao.web.audit_display import detail_fields
+
+    shown = dict(detail_fields({"channel": "counter", "status": "ineligible"}))
+    assert "村（居）委窗口申领" in shown.values() and "不符合制卡条件" in shown.values()
+    assert "制卡厂商" in dict(detail_fields({"channel": "vendor"})).values()
+    assert "网页" in dict(detail_fields({"channel": "web"})).values()
