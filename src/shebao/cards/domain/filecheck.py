@@ -102,7 +102,9 @@ class ZipPhotos:
             index = photo_index(path)
         except (zipfile.BadZipFile, OSError) as exc:
             raise TableError(
-                "UNREADABLE_FILE", f"照片压缩包（{path.name}）无法读取：{exc}"
+                "UNREADABLE_FILE",
+                f"照片压缩包（{path.name}）无法读取：不是有效的 ZIP 压缩包或已损坏，"
+                "请重新压缩照片（ZIP 格式）后上传",
             ) from exc
         return cls(path=path, spec=spec, workers=workers, index=index.by_stem)
 

@@ -216,8 +216,11 @@ def _read_xlsx(path: Path, specs: Sequence[ColumnSpec], what: str) -> Table:
     try:
         book = CalamineWorkbook.from_path(str(path))
     except Exception as exc:  # calamine raises its own error types, all meaning "unreadable"
+        # The library's English text ("File is not a zip file") tells a clerk nothing.
         raise TableError(
-            "UNREADABLE_FILE", f"{what}（{path.name}）无法作为 Excel 文件读取：{exc}"
+            "UNREADABLE_FILE",
+            f"{what}（{path.name}）无法作为 Excel 文件读取：文件已损坏或并非 Excel 格式，"
+            "请在 Excel 中打开后另存为 .xlsx 再上传",
         ) from exc
     first_error: TableError | None = None
     for sheet_name in book.sheet_names:
@@ -272,10 +275,14 @@ def read_table(path: str | Path, specs: Sequence[ColumnSpec], *, what: str) -> T
         if suffix in (".csv", ".txt", ""):
             return _read_csv(path, specs, what)
     except OSError as exc:
-        raise TableError("UNREADABLE_FILE", f"{what}（{path.name}）无法读取：{exc}") from exc
+        raise TableError(
+            "UNREADABLE_FILE", f"{what}（{path.name}）无法读取：文件不可访问或已损坏"
+        ) from exc
     except pl.exceptions.PolarsError as exc:
         raise TableError(
-            "UNREADABLE_FILE", f"{what}（{path.name}）不是有效的 CSV 文件：{exc}"
+            "UNREADABLE_FILE",
+            f"{what}（{path.name}）不是有效的 CSV 文件：各行的列数或引号有误，"
+            "请在 Excel 中另存为“CSV UTF-8”或 .xlsx 后再上传",
         ) from exc
     raise TableError(
         "UNSUPPORTED_FORMAT", f"{what}（{path.name}）格式不支持：应为 CSV 或 XLSX 文件"
