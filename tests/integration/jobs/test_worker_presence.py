@@ -117,3 +117,18 @@ def test_pages_warn_when_no_worker_is_alive(tmp_path: Path) -> None:
 
     worker_presence_stop(name="here:1")
     assert workers_alive() == 0
+
+
+def test_every_page_warns_while_work_waits_and_no_worker_is_alive(tmp_path: Path) -> None:
+    from django.test import Client
+
+    from shebao.accounts.models import User
+
+    job, _ = _running_import(tmp_path, "")
+    Job.objects.filter(pk=job.pk).update(status=JobStatus.QUEUED, worker="")
+    client = Client()
+    client.force_login(User.objects.get(roles__role=Role.CARD_CENTRE_OPERATOR))
+    assert "后台工作进程未运行" in client.get("/").content.decode()
+
+    worker_presence_start(name="here:2")
+    assert "后台工作进程未运行" not in client.get("/").content.decode()

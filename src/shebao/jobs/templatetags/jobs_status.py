@@ -1,5 +1,6 @@
-"""`{% load jobs_status %}{% no_worker_warning job %}`: the warning a page shows beside queued
-or running work when no `shebao worker` is alive to do it."""
+"""The warning a page shows when queued or running work has no `shebao worker` alive to do it:
+`{% no_worker_warning job %}` beside one job, `{% pending_work_without_worker %}` on every
+page (the base template) while any work waits."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ from typing import Any
 
 from django import template
 
+from shebao.jobs.choices import JobStatus
+from shebao.jobs.models import Job
 from shebao.jobs.selectors import workers_alive
 
 register = template.Library()
@@ -16,4 +19,10 @@ register = template.Library()
 def no_worker_warning(job: Any) -> dict[str, bool]:
     status = job.get("status") if isinstance(job, dict) else getattr(job, "status", None)
     pending = status in ("queued", "running")
+    return {"show": pending and workers_alive() == 0}
+
+
+@register.inclusion_tag("jobs/_no_worker.html")
+def pending_work_without_worker() -> dict[str, bool]:
+    pending = Job.objects.filter(status__in=(JobStatus.QUEUED, JobStatus.RUNNING)).exists()
     return {"show": pending and workers_alive() == 0}
