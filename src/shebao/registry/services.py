@@ -219,12 +219,36 @@ def person_record_status(
     person.updated_at = timezone.now()
     _full_clean(person)
     person.save()
+    _life_change_record(
+        person=person,
+        actor=actor,
+        old=f"{old[0]} {old[1] or ''}".strip(),
+        new=f"{status} {on.isoformat()}",
+        reason=reason,
+        source=source,
+        detail={"status": str(status), "source": source},
+    )
+    return person
+
+
+def _life_change_record(
+    *,
+    person: Person,
+    actor: User | None,
+    old: str,
+    new: str,
+    reason: str,
+    source: str,
+    detail: dict[str, str | int],
+) -> None:
+    """The history row and the audit row of a change of life status, in the caller's
+    transaction."""
     PersonChange.objects.create(
         person=person,
-        changed_by=actor,
+        changed_by=actor if actor is not None and actor.pk is not None else None,
         field="life_status",
-        old_value=f"{old[0]} {old[1] or ''}".strip(),
-        new_value=f"{status} {on.isoformat()}",
+        old_value=old,
+        new_value=new,
         reason=reason,
         source=source,
     )
@@ -234,9 +258,8 @@ def person_record_status(
         target_type="person",
         target_id=person.pk,
         person_id=person.pk,
-        detail={"fields": ["life_status"], "status": str(status), "source": source},
+        detail={"fields": ["life_status"], **detail},
     )
-    return person
 
 
 @transaction.atomic
@@ -388,27 +411,14 @@ def _record_death(
     person.status_date = record.died_on
     person.updated_at = timezone.now()
     person.save(update_fields=["life_status", "status_date", "updated_at"])
-    PersonChange.objects.create(
+    _life_change_record(
         person=person,
-        changed_by=actor if actor is not None and actor.pk is not None else None,
-        field="life_status",
-        old_value=old,
-        new_value=f"{LifeStatus.DECEASED} {record.died_on.isoformat()}",
+        actor=actor,
+        old=old,
+        new=f"{LifeStatus.DECEASED} {record.died_on.isoformat()}",
         reason=f"{source_label} 第{record.row}行：身份证号码和姓名一致"[:255],
         source=source[:64],
-    )
-    audit_record(
-        actor=actor,
-        action=AuditAction.UPDATE,
-        target_type="person",
-        target_id=person.pk,
-        person_id=person.pk,
-        detail={
-            "fields": ["life_status"],
-            "status": str(LifeStatus.DECEASED),
-            "source": source,
-            "row": record.row,
-        },
+        detail={"status": str(LifeStatus.DECEASED), "source": source, "row": record.row},
     )
 
 
@@ -440,21 +450,13 @@ def person_death_revoke(*, actor: User, person_id: int, reason: str) -> Person:
     person.updated_at = timezone.now()
     _full_clean(person)
     person.save(update_fields=["life_status", "status_date", "updated_at"])
-    PersonChange.objects.create(
+    _life_change_record(
         person=person,
-        changed_by=actor,
-        field="life_status",
-        old_value=old,
-        new_value=str(LifeStatus.ALIVE),
+        actor=actor,
+        old=old,
+        new=str(LifeStatus.ALIVE),
         reason=reason[:255],
         source=DEATH_REVOKED_SOURCE,
-    )
-    audit_record(
-        actor=actor,
-        action=AuditAction.UPDATE,
-        target_type="person",
-        target_id=person.pk,
-        person_id=person.pk,
-        detail={"fields": ["life_status"], "status": str(LifeStatus.ALIVE), "revoked": "death"},
+        detail={"status": str(LifeStatus.ALIVE), "revoked": "death"},
     )
     return person
