@@ -13,6 +13,12 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("reports/", include("shebao.reports.urls")),
     path("registration/", include("shebao.registration.urls")),
     path("cards/", include("shebao.cards.urls")),
+    path("payments/", include("shebao.payments.urls")),
+    path("ecard/", include("shebao.ecard.urls")),
+    path("partners/", include("shebao.partners.urls")),
+    path("sso/", include("shebao.sso.urls")),
+    path("usage/", include("shebao.usage.urls")),
+    path("me/", include("shebao.citizen.urls")),
     path("", include("shebao.web.urls")),
 ]
 

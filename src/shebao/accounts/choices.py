@@ -16,6 +16,7 @@ class OrganisationKind(models.TextChoices):
     BANK_BRANCH = "bank_branch", "银行网点"
     CARD_VENDOR = "card_vendor", "制卡厂商"
     PARTNER = "partner", "合作机构"
+    PAYING_OFFICE = "paying_office", "待遇发放机构"
 
 
 class Role(models.TextChoices):
@@ -30,6 +31,9 @@ class Role(models.TextChoices):
     SURVEYOR = "surveyor", "入户调查员"
     AUDITOR = "auditor", "审计员"
     SYSTEM_ADMIN = "system_admin", "系统管理员"
+    PAYING_OFFICE_CLERK = "paying_office_clerk", "待遇发放经办"
+    PARTNER_OPERATOR = "partner_operator", "合作机构经办"
+    CITIZEN = "citizen", "持卡人"
 
 
 class AuditAction(models.TextChoices):
@@ -49,6 +53,14 @@ class AuditAction(models.TextChoices):
     TOKEN_CREATE = "token_create", "创建接口令牌"
     TOKEN_REVOKE = "token_revoke", "吊销接口令牌"
     DENIED = "denied", "越权访问被拒绝"
+    APPROVE = "approve", "审批"
+    ISSUE_ECARD = "issue_ecard", "签发电子社保卡"
+    QR_REDEEM = "qr_redeem", "扫码核验"
+    IDENTITY_VERIFY = "identity_verify", "身份核验"
+    SSO_LOGIN = "sso_login", "单点登录"
+    CONSENT_GRANT = "consent_grant", "授权登录"
+    CONSENT_REVOKE = "consent_revoke", "撤销授权"
+    DOWNLOAD = "download", "下载"
 
 
 class Purpose(models.TextChoices):
@@ -60,4 +72,9 @@ class Purpose(models.TextChoices):
     CITIZEN_REQUEST = "citizen_request", "本人申请查询"
     DATA_CORRECTION = "data_correction", "数据纠错"
     AUDIT = "audit", "审计检查"
+    PAYMENT = "payment", "待遇及补贴发放"
+    IDENTITY_VERIFICATION = "identity_verification", "身份核验"
+    SERVICE_WINDOW = "service_window", "办事"
+    CARD_USE = "card_use", "用卡服务"
+    SINGLE_SIGN_ON = "single_sign_on", "单点登录"
     OTHER = "other", "其他（须说明）"

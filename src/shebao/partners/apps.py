@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class PartnersConfig(AppConfig):
+    name = "shebao.partners"
+    label = "partners"
+    verbose_name = "合作机构与身份核验"
