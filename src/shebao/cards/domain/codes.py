@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from enum import StrEnum
+from collections.abc import Collection
 from typing import Final, Protocol
 
 __all__ = [
@@ -31,10 +32,13 @@ __all__ = [
     "CardNumberAllocator",
     "CardNumberCheck",
     "CardNumberSeries",
+    "SERIES_LETTERS",
     "card_id_code",
     "card_number_check_char",
     "card_number_of",
+    "next_series_prefix",
     "normalize_card_code",
+    "series_overlap",
     "validate_card_id_code",
     "validate_card_number",
 ]
@@ -219,3 +223,29 @@ class CardNumberSeries:
 
     def card_number_for(self, sequence: int) -> str:
         return card_number_of(self.body_for(sequence))
+
+
+# Letters a platform gives to the card-number series of its issuing regions, I and O left out
+# (read as 1 and 0 at a counter).
+SERIES_LETTERS: Final[str] = "ABCDEFGHJKLMNPQRSTUVWXYZ"
+
+
+def series_overlap(first: str, second: str) -> bool:
+    """Whether two digit series (`CardNumberSeries(prefix)` with the digit alphabet) can spell
+    the same card number: one prefix starts the other and the rest of the longer one is
+    digits. The empty prefix overlaps every all-digit prefix and no prefix with a letter."""
+    short, long_ = sorted((first, second), key=len)
+    return first == second or (long_.startswith(short) and long_[len(short) :].isdigit())
+
+
+def next_series_prefix(taken: Collection[str]) -> str:
+    """The prefix a new issuing region's series takes on a platform whose series already use
+    `taken`: the plain all-digit series (empty prefix) for the first region — what a
+    single-city deployment always had — then the first letter that overlaps no taken prefix
+    (ten million numbers per region). Raises ValueError when every letter is taken."""
+    if not taken:
+        return ""
+    for letter in SERIES_LETTERS:
+        if not any(series_overlap(letter, prefix) for prefix in taken):
+            return letter
+    raise ValueError("没有可分配的卡号前缀，请为发卡地区配置新的卡号前缀")

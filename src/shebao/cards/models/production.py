@@ -33,7 +33,9 @@ class CardSeries(models.Model):
     region = models.OneToOneField(
         Region, verbose_name="发卡地区", on_delete=models.PROTECT, related_name="+"
     )
-    prefix = models.CharField("卡号前缀", max_length=7, blank=True)
+    # Unique: two issuing regions on one platform must never spell the same card number
+    # (see `cards.domain.codes.next_series_prefix`).
+    prefix = models.CharField("卡号前缀", max_length=7, blank=True, unique=True)
     next_number = models.BigIntegerField("下一卡号序号", default=1)
     next_unique = models.BigIntegerField("下一卡识别码序号", default=1)
 

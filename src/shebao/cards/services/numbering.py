@@ -1,5 +1,10 @@
 """Card numbers and card identification codes: one series per issuing region.
 
+Several cities' card centres run on one platform (a province), so the series must be
+disjoint: the first issuing region keeps the plain all-digit series, each further region
+gets the first free letter prefix when its series row is created (`next_series_prefix`), and
+a unique constraint on the prefix stops two regions taking the same one at once.
+
 Every card — made in a production batch, issued on the spot at a bank branch, or made again
 after a loss (补领) or for a renewal (换领) — takes its card number and card-id sequence from
 the issuing region's `CardSeries` row, advanced under a row lock (SELECT … FOR UPDATE), so
@@ -16,11 +21,14 @@ import numpy as np
 
 from shebao.accounts.choices import OrganisationKind
 from shebao.accounts.models import Organisation
+from django.db import IntegrityError, transaction
+
 from shebao.cards.domain.codes import (
     CARD_NUMBER_ALPHABET,
     CARD_NUMBER_WEIGHTS,
     CardNumberSeries,
     card_id_code,
+    next_series_prefix,
 )
 from shebao.cards.models import CardSeries
 from shebao.errors import ValidationFailed
@@ -35,6 +43,7 @@ __all__ = [
     "card_numbers_allocate",
     "issuing_region_of",
     "next_card_codes",
+    "series_of_region",
     "unique_part",
 ]
 
@@ -44,6 +53,7 @@ CARD_VALID_YEARS: Final[int] = 10
 # numbers become card-id hex parts that look random and stay unique.
 _MIX: Final[int] = 0x9E3779B97F4A7C15
 _MASK: Final[int] = (1 << 64) - 1
+_SERIES_ATTEMPTS: Final[int] = 5
 
 
 def add_years(day: date, years: int) -> date:
@@ -82,7 +92,7 @@ def card_numbers_allocate(*, region: Region, count: int) -> tuple[CardNumberSeri
     lock is held until it ends."""
     if count <= 0:
         raise ValueError("count must be positive")
-    CardSeries.objects.get_or_create(region=region)
+    series_of_region(region)
     series_row = CardSeries.objects.select_for_update().get(region=region)
     series = CardNumberSeries(prefix=series_row.prefix)
     first_number, first_unique = series_row.next_number, series_row.next_unique
@@ -94,6 +104,29 @@ def card_numbers_allocate(*, region: Region, count: int) -> tuple[CardNumberSeri
     series_row.next_unique = first_unique + count
     series_row.save(update_fields=["next_number", "next_unique"])
     return series, first_number, first_unique
+
+
+def series_of_region(region: Region) -> CardSeries:
+    """The region's series row, created on first use with a prefix disjoint from every other
+    region's. Two regions creating theirs at once cannot both take one prefix (unique
+    constraint): the loser retries in a savepoint with the prefixes now taken."""
+    for _ in range(_SERIES_ATTEMPTS):
+        existing = CardSeries.objects.filter(region=region).first()
+        if existing is not None:
+            return existing
+        taken = list(CardSeries.objects.values_list("prefix", flat=True))
+        try:
+            prefix = next_series_prefix(taken)
+        except ValueError as exc:
+            raise ValidationFailed(str(exc), code="CARD_SERIES_NO_PREFIX") from exc
+        try:
+            with transaction.atomic():
+                return CardSeries.objects.create(region=region, prefix=prefix)
+        except IntegrityError:
+            continue
+    raise ValidationFailed(
+        f"发卡地区 {region.code} 的卡号号段创建冲突，请重试", code="CARD_SERIES_BUSY"
+    )
 
 
 def next_card_codes(region: Region) -> tuple[str, str]:
