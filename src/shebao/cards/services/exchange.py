@@ -178,9 +178,18 @@ KIND_VENDOR_ORDER: Final[str] = "vendor_order"
 KIND_VENDOR_RESULT: Final[str] = "vendor_result"
 KIND_BANK_REQUEST: Final[str] = "bank_request"
 KIND_BANK_RESULT: Final[str] = "bank_result"
+# Payments into the card (代发) and contributions taken from it (代扣): shebao.payments.
+KIND_PAYMENT_ORDER: Final[str] = "payment_order"
+KIND_PAYMENT_RESULT: Final[str] = "payment_result"
+KIND_DEDUCTION_ORDER: Final[str] = "deduction_order"
+KIND_DEDUCTION_RESULT: Final[str] = "deduction_result"
 _KIND_LABELS: Final[dict[str, str]] = {
     KIND_VENDOR_ORDER: "制卡数据（送厂）",
     KIND_VENDOR_RESULT: "制卡结果（回盘）",
     KIND_BANK_REQUEST: "开户数据",
     KIND_BANK_RESULT: "开户结果（回盘）",
+    KIND_PAYMENT_ORDER: "代发数据",
+    KIND_PAYMENT_RESULT: "代发结果（回盘）",
+    KIND_DEDUCTION_ORDER: "代扣数据",
+    KIND_DEDUCTION_RESULT: "代扣结果（回盘）",
 }
