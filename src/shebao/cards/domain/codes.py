@@ -17,22 +17,22 @@ hands out under concurrency) into a card-number body, deterministically.
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from dataclasses import dataclass
 from enum import StrEnum
-from collections.abc import Collection
 from typing import Final, Protocol
 
 __all__ = [
     "CARD_ID_CODE_INFIX",
     "CARD_NUMBER_ALPHABET",
     "CARD_NUMBER_WEIGHTS",
+    "SERIES_LETTERS",
     "CardCodeError",
     "CardCodeIssue",
     "CardIdCodeCheck",
     "CardNumberAllocator",
     "CardNumberCheck",
     "CardNumberSeries",
-    "SERIES_LETTERS",
     "card_id_code",
     "card_number_check_char",
     "card_number_of",

@@ -18,11 +18,10 @@ from datetime import date
 from typing import Final
 
 import numpy as np
+from django.db import IntegrityError, transaction
 
 from shebao.accounts.choices import OrganisationKind
 from shebao.accounts.models import Organisation
-from django.db import IntegrityError, transaction
-
 from shebao.cards.domain.codes import (
     CARD_NUMBER_ALPHABET,
     CARD_NUMBER_WEIGHTS,
