@@ -1,0 +1,425 @@
+"""The check of a payment batch, row by row, over whole tables at once (DuckDB + Polars).
+
+Used by `shebao payments check` (files) and by the application (frames built from the
+database): both give the same frames to `check_batch` and get the same verdicts.
+
+Inputs (Polars DataFrames; any other columns are ignored; text cells may be null):
+
+    batch       row (Int64, the 1-based data row), id_number, name, amount (yuan as written)
+    population  id_number, name, status ("alive"/"deceased"/"moved_out" or 正常/死亡/迁出),
+                death_date (Date, may be null)
+    cards       id_number, status (正常/挂失/注销), account_status (已开户/未开户/开户失败)
+    deaths      id_number, death_date (Date)                      — optional
+    prison      id_number, sentence_start (Date), sentence_end (Date, null: still serving)
+                                                                    — optional
+    paid        id_number, programme, period (text, YYYY-MM)        — optional
+
+ID numbers are compared in their normalised form (`shebao_normalize_id`: full-width, blanks,
+lower-case x, 15 digits upgraded), whatever form each input has; they are validated (GB 11643)
+only in the batch. Names are compared after `normalize_name` (traditional forms, blanks,
+middle dots), computed once per distinct name and only where the names differ as written.
+
+The rules (the codes of `Reason`, all that apply listed, in that order):
+
+- INVALID_ID: the batch's number fails GB 11643 (as of `as_of`). Rules about the person are
+  not applied to such a row: nobody can be identified by it.
+- NOT_IN_POPULATION, NAME_MISMATCH (against any name the population gives the number).
+- DECEASED: died before the period's first day — a death date (population or deaths file)
+  before it, or the population status 死亡 with no death date (the day is unknown; paying
+  a dead person is the error that must not happen). A death on or after the first day does
+  not stop the period's payment.
+- IMPRISONED: the programme stops in prison and a sentence covers the first day (start and
+  end dates inclusive; no end date: still serving).
+- NO_CARD_ACCOUNT: no card in status 正常 or 挂失 whose 开户状态 is 已开户.
+- DUPLICATE_IN_BATCH: the same (normalised) number on an earlier row; the first row is
+  checked on its own merits.
+- ALREADY_PAID: the same number, programme name and period in the earlier payments.
+- AMOUNT_INVALID: `amounts.check_amount` with the programme's max_amount_fen.
+"""
+
+# ruff: noqa: S608 - SQL here is assembled from this module's constants; file contents only
+# ever reach DuckDB as registered tables or bound parameters.
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+from typing import Any, Final
+
+import duckdb
+import polars as pl
+
+from shebao.errors import ShebaoError
+from shebao.identity.duckdb_sql import register_identity_macros
+from shebao.identity.id_number import IdErrorCode
+from shebao.identity.names import normalize_name
+from shebao.payments.domain.amounts import AmountProblem, amount_fen_expressions
+from shebao.payments.domain.programme import PaymentProgramme, Period, PeriodForm, parse_period
+from shebao.payments.domain.reasons import REASON_SEPARATOR, Reason
+
+__all__ = [
+    "ACCOUNT_OPEN",
+    "DECEASED_STATUSES",
+    "HOLDING_CARD_STATUSES",
+    "OUTPUT_COLUMNS",
+    "CheckResult",
+    "check_batch",
+]
+
+HOLDING_CARD_STATUSES: Final[tuple[str, ...]] = ("正常", "挂失")
+ACCOUNT_OPEN: Final[str] = "已开户"
+DECEASED_STATUSES: Final[tuple[str, ...]] = ("deceased", "死亡")
+# The columns of the contract file payments.csv, in order.
+OUTPUT_COLUMNS: Final[tuple[str, ...]] = (
+    "row",
+    "id_number",
+    "name",
+    "amount_fen",
+    "payable",
+    "reasons",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class CheckResult:
+    """`frame`, one row per batch row in row order: row, id_number (normalised when valid,
+    else as written), name (as written), amount_fen (Int64, null when unusable), payable
+    (Boolean), reasons (codes in Reason order joined by ';', "" when payable), messages
+    (Chinese, joined by '；'), id_error (IdErrorCode value or null), amount_problem
+    (AmountProblem value or null), first_row (the earlier row of a duplicate, or null)."""
+
+    frame: pl.DataFrame
+    programme: PaymentProgramme
+    period: Period
+
+    @property
+    def rows(self) -> int:
+        return self.frame.height
+
+    @property
+    def payable_rows(self) -> int:
+        return int(self.frame["payable"].sum())
+
+    @property
+    def payable_fen(self) -> int:
+        """The exact total of the payable rows (integer fen)."""
+        total = self.frame.filter(pl.col("payable"))["amount_fen"].sum()
+        return int(total or 0)
+
+    def counts(self) -> dict[Reason, int]:
+        """Rows per reason, every reason present (0 when none), in Reason order."""
+        counted = (
+            self.frame.select(pl.col("reasons").str.split(REASON_SEPARATOR).alias("r"))
+            .explode("r")
+            .filter(pl.col("r") != "")
+            .group_by("r")
+            .len()
+        )
+        found = dict(zip(counted["r"].to_list(), counted["len"].to_list(), strict=True))
+        return {reason: int(found.get(reason.value, 0)) for reason in Reason}
+
+    def summary(self) -> dict[str, Any]:
+        """The contract's summary.json: rows, payable_rows, payable_fen and `reasons`, the
+        rows per reason code (every code, 0 included, in Reason order)."""
+        return {
+            "rows": self.rows,
+            "payable_rows": self.payable_rows,
+            "payable_fen": self.payable_fen,
+            "reasons": {reason.value: count for reason, count in self.counts().items()},
+        }
+
+
+class CheckInputError(ShebaoError):
+    def __init__(self, message: str) -> None:
+        super().__init__(code="CHECK_INPUT_INVALID", message=message, status=422)
+
+
+def _text(frame: pl.DataFrame, column: str) -> pl.Expr:
+    return pl.col(column).cast(pl.String).fill_null("").str.strip_chars().alias(column)
+
+
+def _require(frame: pl.DataFrame, what: str, columns: tuple[str, ...]) -> None:
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise CheckInputError(f"{what}缺少列：{'、'.join(missing)}")
+
+
+def _dates(frame: pl.DataFrame, column: str) -> pl.Expr:
+    if column not in frame.columns:
+        return pl.lit(None, dtype=pl.Date).alias(column)
+    return pl.col(column).cast(pl.Date).alias(column)
+
+
+def check_batch(
+    batch: pl.DataFrame,
+    population: pl.DataFrame,
+    cards: pl.DataFrame,
+    *,
+    programme: PaymentProgramme,
+    period: Period,
+    as_of: date,
+    deaths: pl.DataFrame | None = None,
+    prison: pl.DataFrame | None = None,
+    paid: pl.DataFrame | None = None,
+    memory_limit: str | None = None,
+) -> CheckResult:
+    """Check every row of `batch` (see the module's docstring for the frames and rules)."""
+    _require(batch, "发放批次", ("row", "id_number", "name", "amount"))
+    _require(population, "人口库", ("id_number", "name", "status"))
+    _require(cards, "持卡数据", ("id_number", "status", "account_status"))
+    if deaths is not None:
+        _require(deaths, "死亡人员数据", ("id_number", "death_date"))
+    if prison is not None:
+        _require(prison, "服刑人员数据", ("id_number", "sentence_start"))
+    if paid is not None:
+        _require(paid, "已发放数据", ("id_number", "programme", "period"))
+
+    fen, problem = amount_fen_expressions(pl.col("amount"), max_fen=programme.max_amount_fen)
+    rows = batch.select(
+        pl.col("row").cast(pl.Int64),
+        _text(batch, "id_number"),
+        pl.col("name").cast(pl.String).fill_null(""),
+        fen.alias("amount_fen"),
+        problem.alias("amount_problem"),
+    )
+    con = duckdb.connect()
+    try:
+        if memory_limit:
+            con.execute(f"SET memory_limit = '{memory_limit.replace(chr(39), '')}'")
+        register_identity_macros(con)
+        flags = _flags(
+            con,
+            rows,
+            population=population,
+            cards=cards,
+            deaths=deaths,
+            prison=prison,
+            paid=_paid_this_period(paid, programme, period),
+            programme=programme,
+            first_day=period.first_day,
+            as_of=as_of,
+        )
+    finally:
+        con.close()
+    flags = _name_mismatch(flags)
+    return CheckResult(_reasons(flags, programme.max_amount_fen), programme, period)
+
+
+def _paid_this_period(
+    paid: pl.DataFrame | None, programme: PaymentProgramme, period: Period
+) -> pl.DataFrame:
+    """The ID numbers paid under this programme and period. Periods are compared as periods
+    (2026-3, 202603 and 2026-03 are one), each distinct text parsed once; a text that is no
+    period matches nothing."""
+    if paid is None or paid.is_empty():
+        return pl.DataFrame({"id_number": []}, schema={"id_number": pl.String})
+    frame = paid.select(_text(paid, "id_number"), _text(paid, "programme"), _text(paid, "period"))
+    frame = frame.filter(pl.col("programme") == programme.name.strip())
+    periods: dict[str, str | None] = {}
+    for text in frame["period"].unique().to_list():
+        try:
+            periods[text] = str(parse_period(text, PeriodForm.MONTH))
+        except ShebaoError:
+            periods[text] = None
+    wanted = str(period)
+    return frame.filter(
+        pl.col("period").replace_strict(periods, return_dtype=pl.String) == wanted
+    ).select("id_number")
+
+
+def _flags(
+    con: duckdb.DuckDBPyConnection,
+    rows: pl.DataFrame,
+    *,
+    population: pl.DataFrame,
+    cards: pl.DataFrame,
+    deaths: pl.DataFrame | None,
+    prison: pl.DataFrame | None,
+    paid: pl.DataFrame,
+    programme: PaymentProgramme,
+    first_day: date,
+    as_of: date,
+) -> pl.DataFrame:
+    con.register("batch_in", rows.to_arrow())
+    con.execute(
+        """CREATE TEMP TABLE b AS
+           SELECT row, id_number AS id_raw, name, amount_fen, amount_problem,
+                  shebao_normalize_id(id_number) AS id_norm,
+                  shebao_id_error(id_number, $as_of) AS id_error
+           FROM batch_in""",
+        {"as_of": as_of},
+    )
+    con.execute(
+        "CREATE TEMP TABLE ids AS SELECT DISTINCT id_norm AS id FROM b WHERE id_error IS NULL"
+    )
+    # Each other input is cut down to the batch's people first: a 10-million-person
+    # population meets a million-row batch in one hash semi-join.
+    pop = population.select(
+        _text(population, "id_number"),
+        pl.col("name").cast(pl.String).fill_null(""),
+        _text(population, "status"),
+        _dates(population, "death_date"),
+    )
+    con.register("population_in", pop.to_arrow())
+    con.execute(
+        """CREATE TEMP TABLE pop AS
+           SELECT * FROM (SELECT shebao_normalize_id(id_number) AS id, name, status, death_date
+                          FROM population_in)
+           WHERE id IN (SELECT id FROM ids)"""
+    )
+    con.unregister("population_in")
+    death_rows = (
+        deaths.select(_text(deaths, "id_number"), _dates(deaths, "death_date"))
+        if deaths is not None
+        else pl.DataFrame(schema={"id_number": pl.String, "death_date": pl.Date})
+    )
+    con.register("deaths_in", death_rows.to_arrow())
+    statuses = ", ".join(f"'{s}'" for s in DECEASED_STATUSES)
+    con.execute(
+        f"""CREATE TEMP TABLE dead AS
+            SELECT id, bool_or(died_before) AS died_before FROM (
+                SELECT id, (death_date IS NULL AND status IN ({statuses}))
+                           OR death_date < $first_day AS died_before FROM pop
+                UNION ALL
+                SELECT shebao_normalize_id(id_number), death_date < $first_day FROM deaths_in
+                WHERE shebao_normalize_id(id_number) IN (SELECT id FROM ids))
+            GROUP BY id""",
+        {"first_day": first_day},
+    )
+    if programme.stops_in_prison and prison is not None:
+        serving = prison.select(
+            _text(prison, "id_number"),
+            _dates(prison, "sentence_start"),
+            _dates(prison, "sentence_end"),
+        )
+    else:
+        serving = pl.DataFrame(
+            schema={"id_number": pl.String, "sentence_start": pl.Date, "sentence_end": pl.Date}
+        )
+    con.register("prison_in", serving.to_arrow())
+    con.execute(
+        """CREATE TEMP TABLE jailed AS
+           SELECT DISTINCT shebao_normalize_id(id_number) AS id FROM prison_in
+           WHERE sentence_start <= $first_day
+             AND (sentence_end IS NULL OR sentence_end >= $first_day)""",
+        {"first_day": first_day},
+    )
+    accounts = cards.select(
+        _text(cards, "id_number"), _text(cards, "status"), _text(cards, "account_status")
+    )
+    con.register("cards_in", accounts.to_arrow())
+    holding = ", ".join(f"'{s}'" for s in HOLDING_CARD_STATUSES)
+    con.execute(
+        f"""CREATE TEMP TABLE usable AS
+            SELECT DISTINCT id FROM (
+                SELECT shebao_normalize_id(id_number) AS id FROM cards_in
+                WHERE status IN ({holding}) AND account_status = '{ACCOUNT_OPEN}')
+            WHERE id IN (SELECT id FROM ids)"""
+    )
+    con.unregister("cards_in")
+    con.register("paid_in", paid.to_arrow())
+    con.execute(
+        "CREATE TEMP TABLE already AS SELECT DISTINCT shebao_normalize_id(id_number) AS id "
+        "FROM paid_in"
+    )
+    return con.sql(
+        """WITH names AS (SELECT id, list(DISTINCT name) AS names FROM pop GROUP BY id),
+                firsts AS (SELECT id_norm, min(row) AS first_row FROM b
+                           WHERE id_error IS NULL GROUP BY id_norm)
+           SELECT b.row,
+                  CASE WHEN b.id_error IS NULL THEN b.id_norm ELSE b.id_raw END AS id_number,
+                  b.name, b.amount_fen, b.amount_problem, b.id_error,
+                  b.id_error IS NULL AND n.id IS NULL AS not_in_population,
+                  CASE WHEN b.id_error IS NULL AND n.id IS NOT NULL
+                       AND NOT list_contains(n.names, b.name) THEN n.names END AS other_names,
+                  b.id_error IS NULL AND coalesce(d.died_before, false) AS deceased,
+                  b.id_error IS NULL AND j.id IS NOT NULL AS imprisoned,
+                  b.id_error IS NULL AND u.id IS NULL AS no_card_account,
+                  b.id_error IS NULL AND f.first_row < b.row AS duplicate,
+                  CASE WHEN f.first_row < b.row THEN f.first_row END AS first_row,
+                  b.id_error IS NULL AND a.id IS NOT NULL AS already_paid
+           FROM b
+           LEFT JOIN names n ON n.id = b.id_norm
+           LEFT JOIN dead d ON d.id = b.id_norm
+           LEFT JOIN jailed j ON j.id = b.id_norm
+           LEFT JOIN usable u ON u.id = b.id_norm
+           LEFT JOIN firsts f ON f.id_norm = b.id_norm
+           LEFT JOIN (SELECT DISTINCT id FROM already) a ON a.id = b.id_norm
+           ORDER BY b.row"""
+    ).pl()
+
+
+def _name_mismatch(flags: pl.DataFrame) -> pl.DataFrame:
+    """`name_mismatch`: the row's name differs from every population name of its number
+    after normalisation. Only rows whose name differs as written (`other_names` not null)
+    are normalised, each distinct name once."""
+    candidates = flags.filter(pl.col("other_names").is_not_null()).select(
+        "row", "name", pl.col("other_names").alias("pop_name")
+    )
+    mismatched: list[int] = []
+    if candidates.height:
+        pairs = candidates.explode("pop_name")
+        distinct = set(pairs["name"].to_list()) | set(pairs["pop_name"].fill_null("").to_list())
+        normalised = {name: normalize_name(name) for name in distinct}
+        same = pairs.filter(
+            pl.col("name").replace_strict(normalised, return_dtype=pl.String)
+            == pl.col("pop_name").fill_null("").replace_strict(normalised, return_dtype=pl.String)
+        )
+        mismatched = candidates.join(same.select("row").unique(), on="row", how="anti")[
+            "row"
+        ].to_list()
+    return flags.with_columns(pl.col("row").is_in(mismatched).alias("name_mismatch")).drop(
+        "other_names"
+    )
+
+
+_ID_MESSAGES: Final[Mapping[str, str]] = {code.value: code.message for code in IdErrorCode}
+
+
+def _reasons(flags: pl.DataFrame, max_fen: int | None) -> pl.DataFrame:
+    amount_messages = {p.value: p.message(max_fen=max_fen) for p in AmountProblem}
+
+    def reason(code: Reason, condition: pl.Expr, detail: pl.Expr | None) -> tuple[pl.Expr, pl.Expr]:
+        label = pl.lit(code.label)
+        message = label if detail is None else pl.concat_str([label, pl.lit("："), detail])
+        return pl.when(condition).then(pl.lit(code.value)), pl.when(condition).then(message)
+
+    parts = [
+        reason(
+            Reason.INVALID_ID,
+            pl.col("id_error").is_not_null(),
+            pl.col("id_error").replace_strict(_ID_MESSAGES, default=None, return_dtype=pl.String),
+        ),
+        reason(Reason.NOT_IN_POPULATION, pl.col("not_in_population"), None),
+        reason(Reason.NAME_MISMATCH, pl.col("name_mismatch"), None),
+        reason(Reason.DECEASED, pl.col("deceased"), None),
+        reason(Reason.IMPRISONED, pl.col("imprisoned"), None),
+        reason(Reason.NO_CARD_ACCOUNT, pl.col("no_card_account"), None),
+        reason(
+            Reason.DUPLICATE_IN_BATCH,
+            pl.col("duplicate"),
+            pl.format("与第 {} 行为同一人", pl.col("first_row")),
+        ),
+        reason(Reason.ALREADY_PAID, pl.col("already_paid"), None),
+        reason(
+            Reason.AMOUNT_INVALID,
+            pl.col("amount_problem").is_not_null(),
+            pl.col("amount_problem").replace_strict(
+                amount_messages, default=None, return_dtype=pl.String
+            ),
+        ),
+    ]
+    codes = pl.concat_str([c for c, _ in parts], separator=REASON_SEPARATOR, ignore_nulls=True)
+    messages = pl.concat_str([m for _, m in parts], separator="；", ignore_nulls=True)
+    return flags.select(
+        pl.col("row"),
+        pl.col("id_number"),
+        pl.col("name"),
+        pl.col("amount_fen"),
+        (codes == "").alias("payable"),
+        codes.alias("reasons"),
+        messages.alias("messages"),
+        pl.col("id_error"),
+        pl.col("amount_problem"),
+        pl.col("first_row"),
+    )

@@ -1,0 +1,202 @@
+"""`shebao payments check` as a library function: read the files, check, write the contract.
+
+Inputs:
+- population, deaths, prison: the registration comparison's `population`, `death` and
+  `prison` kinds, read by `shebao.intake.formats` (every header alias, CSV in UTF-8/GB18030,
+  XLSX, Parquet, title rows). Rows that kind refuses (e.g. an unknown 人员状态) are left out
+  and counted in `FileCheckSummary.rejected`.
+- cards, batch, paid: the headers below (aliases accepted), CSV (UTF-8 with or without BOM,
+  or GB18030) or XLSX, the header row found among the top 30 rows (title rows above it are
+  fine), blank rows skipped without renumbering the others.
+
+Outputs (only once every input has been read and checked; written under temporary names and
+renamed, so a failed run leaves no partial file):
+- `payments.csv`: UTF-8, header `row,id_number,name,amount_fen,payable,reasons`.
+- `summary.json`: `rows`, `payable_rows`, `payable_fen` (the exact integer total of the
+  payable rows) and `reasons`: {code: rows} for every code, 0 included.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any, Final
+
+import polars as pl
+
+from shebao.cards.domain.tables import ROW, ColumnSpec, read_table
+from shebao.intake.formats import SourceKind, parse_source
+from shebao.payments.domain.check import CheckResult, check_batch
+from shebao.payments.domain.programme import PaymentProgramme, Period
+
+__all__ = [
+    "BATCH_COLUMNS",
+    "CARD_COLUMNS",
+    "PAID_COLUMNS",
+    "FileCheckSummary",
+    "check_payment_files",
+    "read_batch",
+    "read_cards",
+    "read_paid",
+    "write_outputs",
+]
+
+_ID_ALIASES: Final[tuple[str, ...]] = (
+    "身份证号",
+    "身份证号码",
+    "公民身份号码",
+    "公民身份证号码",
+    "社会保障卡号码",
+    "社保号码",
+    "证件号码",
+)
+BATCH_COLUMNS: Final[tuple[ColumnSpec, ...]] = (
+    ColumnSpec("id_number", "社会保障号码", _ID_ALIASES),
+    ColumnSpec("name", "姓名", ("人员姓名", "领取人姓名", "户主姓名")),
+    ColumnSpec(
+        "amount",
+        "金额",
+        ("金额(元)", "发放金额", "发放金额(元)", "应发金额", "应发金额(元)", "补贴金额"),
+    ),
+)
+CARD_COLUMNS: Final[tuple[ColumnSpec, ...]] = (
+    ColumnSpec("id_number", "社会保障号码", _ID_ALIASES),
+    ColumnSpec("card_number", "卡号", ("社保卡号", "社会保障卡号"), required=False),
+    ColumnSpec("status", "卡状态", ("社保卡状态",)),
+    ColumnSpec("account_status", "开户状态", ("银行开户状态", "金融账户状态")),
+    ColumnSpec("bank", "银行", ("开户银行", "合作银行"), required=False),
+    ColumnSpec("account_number", "银行账号", ("银行卡号", "金融账号"), required=False),
+)
+PAID_COLUMNS: Final[tuple[ColumnSpec, ...]] = (
+    ColumnSpec("id_number", "社会保障号码", _ID_ALIASES),
+    ColumnSpec("programme", "项目", ("发放项目", "项目名称")),
+    ColumnSpec("period", "发放期别", ("期别", "发放年月")),
+    ColumnSpec("amount", "金额", ("金额(元)", "发放金额", "实发金额"), required=False),
+)
+PAYMENTS_CSV: Final[str] = "payments.csv"
+SUMMARY_JSON: Final[str] = "summary.json"
+
+
+@dataclass(frozen=True, slots=True)
+class FileCheckSummary:
+    result: CheckResult
+    outputs: tuple[Path, ...]
+    # Rows of the population, deaths and prison files their kind refused, by file name.
+    rejected: dict[str, int] = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=dict)
+
+
+def read_batch(path: Path) -> pl.DataFrame:
+    """row, id_number, name, amount (text as written)."""
+    table = read_table(path, BATCH_COLUMNS, what="发放批次文件")
+    return table.canonical(BATCH_COLUMNS).rename({ROW: "row"})
+
+
+def read_cards(path: Path) -> pl.DataFrame:
+    table = read_table(path, CARD_COLUMNS, what="持卡文件")
+    return table.canonical(CARD_COLUMNS).drop(ROW)
+
+
+def read_paid(path: Path) -> pl.DataFrame:
+    table = read_table(path, PAID_COLUMNS, what="已发放文件")
+    return table.canonical(PAID_COLUMNS).drop(ROW)
+
+
+def _read_kind(path: Path, kind: SourceKind, fields: set[str]) -> tuple[pl.DataFrame, int]:
+    parsed = parse_source(path, kind, fields={kind: fields})
+    frame = pl.from_arrow(parsed.table)
+    assert isinstance(frame, pl.DataFrame)  # noqa: S101 - a Table converts to a DataFrame
+    return frame, parsed.rows_rejected
+
+
+def check_payment_files(
+    *,
+    population: Path,
+    cards: Path,
+    batch: Path,
+    programme: PaymentProgramme,
+    period: Period,
+    out_dir: Path,
+    as_of: date,
+    deaths: Path | None = None,
+    prison: Path | None = None,
+    paid: Path | None = None,
+    memory_limit: str | None = None,
+) -> FileCheckSummary:
+    """Raises a ShebaoError naming the file (and the column) for an input that cannot be
+    used; nothing is written then."""
+    seconds: dict[str, float] = {}
+    started = time.perf_counter()
+
+    def lap(name: str) -> None:
+        nonlocal started
+        now = time.perf_counter()
+        seconds[name] = now - started
+        started = now
+
+    rejected: dict[str, int] = {}
+    batch_frame = read_batch(batch)
+    card_frame = read_cards(cards)
+    paid_frame = read_paid(paid) if paid else None
+    lap("read_batch_cards_paid")
+    pop, rejected[population.name] = _read_kind(
+        population, SourceKind.POPULATION, {"person_status", "death_date"}
+    )
+    pop = pop.select("id_number", "name", pl.col("person_status").alias("status"), "death_date")
+    lap("read_population")
+    death_frame = prison_frame = None
+    if deaths:
+        death_frame, rejected[deaths.name] = _read_kind(deaths, SourceKind.DEATH, {"death_date"})
+    if prison:
+        prison_frame, rejected[prison.name] = _read_kind(
+            prison, SourceKind.PRISON, {"sentence_start", "sentence_end"}
+        )
+    lap("read_deaths_prison")
+    result = check_batch(
+        batch_frame,
+        pop,
+        card_frame,
+        programme=programme,
+        period=period,
+        as_of=as_of,
+        deaths=death_frame,
+        prison=prison_frame,
+        paid=paid_frame,
+        memory_limit=memory_limit,
+    )
+    lap("check")
+    outputs = write_outputs(result, out_dir)
+    lap("write")
+    return FileCheckSummary(result, outputs, rejected, seconds)
+
+
+def write_outputs(result: CheckResult, out_dir: Path) -> tuple[Path, Path]:
+    """payments.csv and summary.json, each written whole under a temporary name first."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    csv_path = out_dir / PAYMENTS_CSV
+    json_path = out_dir / SUMMARY_JSON
+    csv_tmp = csv_path.with_name(csv_path.name + ".tmp")
+    json_tmp = json_path.with_name(json_path.name + ".tmp")
+    try:
+        # The columns of OUTPUT_COLUMNS, in order.
+        result.frame.select(
+            pl.col("row"),
+            pl.col("id_number"),
+            pl.col("name"),
+            pl.col("amount_fen"),
+            pl.when(pl.col("payable")).then(pl.lit("1")).otherwise(pl.lit("0")).alias("payable"),
+            # Null, not "": a payable row ends in a bare comma rather than in "".
+            pl.when(pl.col("reasons") != "").then(pl.col("reasons")).alias("reasons"),
+        ).write_csv(csv_tmp)
+        summary: dict[str, Any] = result.summary()
+        json_tmp.write_text(json.dumps(summary, ensure_ascii=False, indent=2) + "\n", "utf-8")
+        os.replace(csv_tmp, csv_path)
+        os.replace(json_tmp, json_path)
+    finally:
+        for leftover in (csv_tmp, json_tmp):
+            leftover.unlink(missing_ok=True)
+    return csv_path, json_path
