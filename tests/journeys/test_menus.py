@@ -21,6 +21,8 @@ ACCOUNTS = [
     "surveyor",
     "auditor",
     "admin",
+    "payer",
+    "checker",
 ]
 
 

@@ -37,6 +37,7 @@ from shebao.geo.services import (
     regions_load,
     villages_generate,
 )
+from shebao.payments.demo import demo_seed as payments_demo_seed
 from shebao.registration.demo import registration_demo_seed
 from shebao.registry.bulk import BulkLoadResult, registry_dataset_load
 from shebao.registry.choices import LifeStatus
@@ -483,6 +484,18 @@ def demo_build(
     issuing_demo_seed(city_code=city.code)
     demo_custody_seed()
     demo_postal_seed()
+    step("待遇及补贴发放进卡")
+    payments = payments_demo_seed(city_code=city.code)
+    accounts += [
+        DemoAccount(
+            username=c.username,
+            role=c.role,
+            role_label=c.role_label,
+            organisation=c.organisation,
+            password=DEMO_PASSWORD,
+        )
+        for c in payments.accounts
+    ]
     step("刷新实时统计")
     live_figures_refresh(full=True)
     persons_in_city = Person.objects.filter(residence_region__code__startswith=city.prefix).count()
@@ -494,7 +507,7 @@ def demo_build(
         load=load,
         organisations_created=orgs_created,
         organisations_total=orgs_total,
-        accounts_created=accounts_created,
+        accounts_created=accounts_created + payments.accounts_created,
         bank_accounts_created=bank_accounts,
         persons_in_city=persons_in_city,
         accounts=accounts,

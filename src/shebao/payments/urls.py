@@ -1,5 +1,7 @@
-from django.urls import URLPattern, URLResolver
+from django.urls import URLPattern
+
+from shebao.payments.views import bank, office
 
 app_name = "payments"
 
-urlpatterns: list[URLPattern | URLResolver] = []
+urlpatterns: list[URLPattern] = [*office.urlpatterns, *bank.urlpatterns]

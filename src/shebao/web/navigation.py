@@ -15,6 +15,7 @@ from django.urls import reverse
 
 from shebao.accounts.choices import Role
 from shebao.accounts.models import User
+from shebao.payments import roles as payment_roles
 from shebao.registration import roles as registration_roles
 
 # Sections of the side menu, in display order.
@@ -150,6 +151,18 @@ NAV: tuple[NavItem, ...] = (
         "cards:instant",
         roles=frozenset({Role.BANK_OPERATOR}),
         description="银行网点现场申领：核验身份和照片，开立银行账户，当场制卡发放。",
+    ),
+    NavItem(
+        "待遇发放",
+        "payments:batches",
+        roles=payment_roles.BATCH_VIEW_ROLES,
+        description="待遇及补贴发放批次：导入或生成、逐行校验、更正剔除、复核审批、银行文件、对账、失败重发和追回。",
+    ),
+    NavItem(
+        "待遇发放文件",
+        "payments:bank_files",
+        roles=payment_roles.BANK_ROLES,
+        description="下载发给本行的待遇发放文件和代扣文件（SM4 加密），上传发放和扣款结果。",
     ),
     NavItem(
         "工作补助经费",
