@@ -11,6 +11,8 @@ Environment variables:
     SHEBAO_BEHIND_PROXY "1" when a TLS-terminating proxy sets X-Forwarded-Proto
     SHEBAO_SMS_BACKEND  "file" (default: DATA_DIR/sms/outbox.jsonl) or "console"
     SHEBAO_TRUSTED_PROXIES proxies whose X-Forwarded-For gives the client address
+    SHEBAO_OIDC_RSA_PRIVATE_KEY RS256 key (PEM) signing OpenID Connect ID tokens (production)
+    SHEBAO_OIDC_PAIRWISE_KEY key of the pairwise OIDC subject identifiers (default: derived)
 """
 
 from __future__ import annotations
@@ -198,6 +200,72 @@ SHEBAO_TRUSTED_PROXIES = [
 # The issuing programme (发卡项目) whose rules every application and the file check apply: a
 # name of `cards.domain.programmes.PROGRAMMES` or a .toml file describing one.
 SHEBAO_CARD_PROGRAMME = os.environ.get("SHEBAO_CARD_PROGRAMME", "").strip() or "default"
+
+# OpenID Connect provider (shebao.sso, django-oauth-toolkit at /o/). ID tokens are signed
+# RS256 with SHEBAO_OIDC_RSA_PRIVATE_KEY (PEM) in production; development generates a key once
+# into DATA_DIR/.oidc-rsa.pem. PKCE is required of every client.
+_DEV_OIDC_KEY_FILE = DATA_DIR / ".oidc-rsa.pem"
+
+
+def _development_oidc_key() -> str:
+    try:
+        return _DEV_OIDC_KEY_FILE.read_text()
+    except FileNotFoundError:
+        from cryptography.hazmat.primitives import serialization
+        from cryptography.hazmat.primitives.asymmetric import rsa
+
+        DATA_DIR.mkdir(parents=True, exist_ok=True)
+        pem = (
+            rsa.generate_private_key(public_exponent=65537, key_size=2048)
+            .private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.PKCS8,
+                serialization.NoEncryption(),
+            )
+            .decode()
+        )
+        _DEV_OIDC_KEY_FILE.write_text(pem)
+        _DEV_OIDC_KEY_FILE.chmod(0o600)
+        return pem
+
+
+OIDC_RSA_PRIVATE_KEY = os.environ.get("SHEBAO_OIDC_RSA_PRIVATE_KEY", "").strip()
+if PRODUCTION and "PRIVATE KEY" not in OIDC_RSA_PRIVATE_KEY:
+    raise ImproperlyConfigured(
+        "生产环境必须设置 SHEBAO_OIDC_RSA_PRIVATE_KEY（PEM 格式的 RSA 私钥）"
+        " / production requires SHEBAO_OIDC_RSA_PRIVATE_KEY (an RSA private key in PEM)"
+    )
+if not OIDC_RSA_PRIVATE_KEY:
+    OIDC_RSA_PRIVATE_KEY = _development_oidc_key()
+OAUTH2_PROVIDER = {
+    "OIDC_ENABLED": True,
+    "OIDC_RSA_PRIVATE_KEY": OIDC_RSA_PRIVATE_KEY,
+    "PKCE_REQUIRED": True,
+    "OAUTH2_VALIDATOR_CLASS": "shebao.sso.validators.ShebaoOAuth2Validator",
+    "SCOPES": {
+        "openid": "确认您的身份（每个网站得到不同的用户标识）",
+        "profile": "姓名",
+        "phone": "预留手机号码",
+        "idcard": "公民身份号码",
+        # Partner terminals' client-credentials scopes (shebao.partners) are added here.
+    },
+    "DEFAULT_SCOPES": ["openid"],
+    "AUTHORIZATION_CODE_EXPIRE_SECONDS": 60,
+    "ACCESS_TOKEN_EXPIRE_SECONDS": 3600,
+    "ID_TOKEN_EXPIRE_SECONDS": 600,
+    "REFRESH_TOKEN_EXPIRE_SECONDS": 7 * 24 * 3600,
+    "ALLOWED_REDIRECT_URI_SCHEMES": ["https"] if PRODUCTION else ["http", "https"],
+    "REQUEST_APPROVAL_PROMPT": "force",
+}
+# Named so that migrations of apps referring to these models can depend on them.
+OAUTH2_PROVIDER_APPLICATION_MODEL = "oauth2_provider.Application"
+OAUTH2_PROVIDER_ACCESS_TOKEN_MODEL = "oauth2_provider.AccessToken"  # noqa: S105 (a model name)
+OAUTH2_PROVIDER_REFRESH_TOKEN_MODEL = "oauth2_provider.RefreshToken"  # noqa: S105 (a model name)
+OAUTH2_PROVIDER_ID_TOKEN_MODEL = "oauth2_provider.IDToken"  # noqa: S105 (a model name)
+OAUTH2_PROVIDER_GRANT_MODEL = "oauth2_provider.Grant"
+# The key of the pairwise subject identifiers (sub = HMAC(key, sector, person)); it must
+# never change once partners hold subjects, so it is derived from the secret key unless set.
+SHEBAO_OIDC_PAIRWISE_KEY = os.environ.get("SHEBAO_OIDC_PAIRWISE_KEY", "").strip()
 
 # Idle sessions end after 30 minutes; every request renews the deadline.
 SESSION_COOKIE_AGE = int(os.environ.get("SHEBAO_SESSION_SECONDS", str(30 * 60)))

@@ -17,6 +17,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("ecard/", include("shebao.ecard.urls")),
     path("partners/", include("shebao.partners.urls")),
     path("sso/", include("shebao.sso.urls")),
+    path("o/", include("shebao.sso.provider_urls")),
     path("usage/", include("shebao.usage.urls")),
     path("me/", include("shebao.citizen.urls")),
     path("", include("shebao.web.urls")),
