@@ -324,3 +324,39 @@ class PaymentBatchHistory(models.Model):
 
     def __str__(self) -> str:
         return f"{self.batch_id} {self.event}"
+
+
+# The bank side (files, results, failures, recoveries, withholding): issue #12 §2.
+from shebao.payments.models_bank import (  # noqa: E402
+    BankFileStatus,
+    BankPaymentFile,
+    BankPaymentLine,
+    BankResultFile,
+    BankResultRow,
+    DeductionFile,
+    DeductionLine,
+    FailureStatus,
+    LineStatus,
+    PaymentFailure,
+    PaymentRecovery,
+    RecoveryStatus,
+    ResultOutcome,
+    WithholdingAuthorisation,
+)
+
+__all__ = [
+    "BankFileStatus",
+    "BankPaymentFile",
+    "BankPaymentLine",
+    "BankResultFile",
+    "BankResultRow",
+    "DeductionFile",
+    "DeductionLine",
+    "FailureStatus",
+    "LineStatus",
+    "PaymentFailure",
+    "PaymentRecovery",
+    "RecoveryStatus",
+    "ResultOutcome",
+    "WithholdingAuthorisation",
+]

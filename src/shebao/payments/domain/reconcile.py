@@ -16,7 +16,8 @@ without a result, and one row for every difference:
 - `not_sent`: a result for a reference never sent to that bank in that batch;
 - `amount_differs`: a success whose amount is not the amount sent;
 - `conflicting_results`: a reference answered more than once with different answers (the
-  latest counts in the totals);
+  first answer counts in the totals, as it does in the database: money moved, or a failure
+  queued, on the first answer; a contradiction is for a clerk to resolve with the bank);
 - `no_result`: a row sent `overdue_after_workdays` working days ago or more (official
   calendar, `chinese_calendar`, Monday–Friday where it has no table) with no result yet.
 
@@ -155,10 +156,10 @@ def reconcile(
     results = results.select([pl.col(c).cast(t) for c, t in RESULTS_SCHEMA.items()])
     keys = ["batch_id", "bank_id", "reference"]
 
-    # The latest answer per reference counts; several different answers are a difference.
+    # The first answer per reference counts; several different answers are a difference.
     answers = results.group_by(keys).agg(
-        pl.col("outcome").sort_by("result_id").last().alias("outcome"),
-        pl.col("amount_fen").sort_by("result_id").last().alias("reported_fen"),
+        pl.col("outcome").sort_by("result_id").first().alias("outcome"),
+        pl.col("amount_fen").sort_by("result_id").first().alias("reported_fen"),
         (pl.struct("outcome", "amount_fen").n_unique() > 1).alias("conflicting"),
     )
     joined = sent.join(answers, on=keys, how="left").join(
