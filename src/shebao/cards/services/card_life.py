@@ -39,6 +39,7 @@ from shebao.cards.services.numbering import (
     next_card_codes,
 )
 from shebao.cards.services.setwise import chunks, db_datetime, insert_from_cards, param
+from shebao.cards.signals import card_replaced, card_status_changed
 from shebao.errors import NotFound, PermissionDenied, ValidationFailed
 from shebao.registry.choices import LifeStatus
 
@@ -116,6 +117,10 @@ def card_apply_event(
                     **({"channel": channel} if channel else {}),
                 },
             )
+            if step.to_status is not step.from_status:
+                card_status_changed.send(
+                    sender=Card, card_ids=[card.pk], event=event, to_status=step.to_status
+                )
     except CardTransitionError as exc:
         person_id = Card.objects.filter(pk=card_id).values_list("person_id", flat=True).first()
         _audit_refused(actor=actor, card_id=card_id, person_id=person_id, exc=exc)
@@ -188,6 +193,10 @@ def cards_apply_event(
             pks = [pk for (f, _), group in groups.items() if f is from_status for pk in group]
             for chunk in chunks(pks):
                 Card.objects.filter(pk__in=list(chunk), status=from_status.value).update(**fields)
+            if step.to_status is not from_status:
+                card_status_changed.send(
+                    sender=Card, card_ids=pks, event=event, to_status=step.to_status
+                )
         audit_record(
             actor=actor,
             action=AuditAction.UPDATE,
@@ -363,6 +372,7 @@ def card_reissue(
         )
         reissue.new_card = new
         reissue.save(update_fields=["new_card"])
+        card_replaced.send(sender=Card, old_card_id=old.pk, new_card_id=new.pk, event=event)
         audit_record(
             actor=actor,
             action=AuditAction.CREATE,
