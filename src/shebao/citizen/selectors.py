@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
@@ -46,7 +45,7 @@ def person_access_log(*, person_id: int, holder_user_id: int) -> list[AccessRow]
     )
     rows: list[AccessRow] = []
     for e in events.iterator(chunk_size=200):
-        if e.action == AuditAction.SSO_LOGIN:
+        if e.action == AuditAction.SSO_LOGIN and e.target_type == "oauth_application":
             client = str(e.detail.get("client", "")) or "合作网站"
             rows.append(
                 AccessRow(
@@ -71,16 +70,3 @@ def person_access_log(*, person_id: int, holder_user_id: int) -> list[AccessRow]
         if len(rows) >= ACCESS_LOG_LIMIT:
             break
     return rows
-
-
-def person_card_use(*, person_id: int) -> list[Any] | None:
-    """The holder's card-use records from shebao.usage, or None while that app offers no
-    selector for them."""
-    try:
-        usage = importlib.import_module("shebao.usage.selectors")
-    except ImportError:
-        return None
-    selector = getattr(usage, "person_card_use", None)
-    if selector is None:
-        return None
-    return list(selector(person_id=person_id))

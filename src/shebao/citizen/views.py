@@ -18,13 +18,14 @@ from shebao.accounts.models import User
 from shebao.cards.models import Card
 from shebao.cards.selectors.person import person_cards
 from shebao.cards.services.card_life import card_report_temporary_loss
-from shebao.citizen.selectors import person_access_log, person_card_use
+from shebao.citizen.selectors import person_access_log
 from shebao.errors import ShebaoError
 from shebao.identity.masking import mask_id_number, mask_name
 from shebao.registry.models import Person
 from shebao.sso.holders import holder_person_id
 from shebao.sso.selectors import consent_list
 from shebao.sso.services import consent_revoke
+from shebao.usage.selectors import usage_for_person
 
 View = Callable[[HttpRequest, User, Person], HttpResponse]
 
@@ -113,7 +114,7 @@ def loss_report(request: HttpRequest, user: User, person: Person) -> HttpRespons
 @require_GET
 @holder_required
 def card_use(request: HttpRequest, user: User, person: Person) -> HttpResponse:
-    records = person_card_use(person_id=person.pk)
+    records = usage_for_person(person)
     return render(request, "citizen/card_use.html", _context(person, records=records))
 
 

@@ -6,10 +6,9 @@ sign-in `holder_login_verify`); sso sits above ecard in the layers and only read
 
 from __future__ import annotations
 
-from django.apps import apps
-
 from shebao.accounts.choices import Role
 from shebao.accounts.models import User
+from shebao.ecard.models import HolderAccount
 from shebao.registry.models import Person
 
 
@@ -17,9 +16,8 @@ def holder_person_id(user: User) -> int | None:
     """The person behind a citizen account, or None for staff and unlinked accounts."""
     if not user.is_authenticated or not user.has_role(Role.CITIZEN):
         return None
-    holder_account = apps.get_model("ecard", "HolderAccount")
     person_id: int | None = (
-        holder_account.objects.filter(user_id=user.pk).values_list("person_id", flat=True).first()
+        HolderAccount.objects.filter(user_id=user.pk).values_list("person_id", flat=True).first()
     )
     return person_id
 

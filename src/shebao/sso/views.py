@@ -89,11 +89,16 @@ def login_view(request: HttpRequest) -> HttpResponse:
                     name=request.POST.get("name", "").strip(),
                     client=client,
                 )
-                sent = {"challenge": code_sent.challenge, "phone": code_sent.phone_masked}
+                sent = {
+                    "person_id": code_sent.person_id,
+                    "code_id": code_sent.code_id,
+                    "phone": code_sent.phone_masked,
+                }
                 request.session[SESSION_SMS] = sent
             elif step == "verify" and sent:
                 user = holder_code_verify(
-                    challenge=int(sent["challenge"]),
+                    person_id=int(sent["person_id"]),
+                    code_id=int(sent["code_id"]),
                     code=request.POST.get("code", "").strip(),
                     client=client,
                 )
