@@ -28,8 +28,9 @@ from typing import Any, Final
 
 import polars as pl
 
-from shebao.cards.domain.tables import ROW, ColumnSpec, read_table
-from shebao.intake.formats import SourceKind, parse_source
+from shebao.cards.domain.tables import ROW, ColumnSpec, header_key, read_table
+from shebao.errors import ShebaoError
+from shebao.intake.formats import IntakeError, IntakeErrorCode, SourceKind, parse_source, read_raw
 from shebao.payments.domain.check import CheckResult, check_batch
 from shebao.payments.domain.programme import PaymentProgramme, Period
 
@@ -90,20 +91,69 @@ class FileCheckSummary:
     seconds: dict[str, float] = field(default_factory=dict)
 
 
+class _HeaderNotOnTop(Exception):
+    """The first row is not the header (title rows above it): read the slower way."""
+
+
+def _read_listed(path: Path, specs: tuple[ColumnSpec, ...], what: str) -> pl.DataFrame:
+    """`row` and one String column per spec key ("" for a missing optional column; blank
+    rows left out, the others keeping their numbers).
+
+    The intake's reader goes column by column and never holds the file as one Python
+    string (a 10-million-row cards file is read in seconds and little memory), but it finds
+    a header below title rows only by the registration kinds' headers, which 卡状态 or
+    发放期别 are not; when the header is not the first row, the cards app's reader, which
+    looks for these very headers in the top 30 rows, reads the file instead. Either way a
+    missing column is reported by the latter, naming the file and the column."""
+    keys = {spec.key: {header_key(n) for n in spec.names} for spec in specs}
+    found: dict[str, int] = {}
+
+    def select(headers: tuple[str, ...]) -> list[int]:
+        normalised = [header_key(h) for h in headers]
+        for spec in specs:
+            position = next((i for i, h in enumerate(normalised) if h in keys[spec.key]), None)
+            if position is not None:
+                found[spec.key] = position
+            elif spec.required:
+                raise _HeaderNotOnTop
+        return sorted(set(found.values()))
+
+    try:
+        raw = read_raw(path, select=select)
+    except _HeaderNotOnTop:
+        table = read_table(path, specs, what=what)
+        return table.canonical(specs).rename({ROW: "row"})
+    except IntakeError as error:
+        if error.code == IntakeErrorCode.NO_HEADER:
+            table = read_table(path, specs, what=what)  # says which columns it wants
+            return table.canonical(specs).rename({ROW: "row"})
+        raise ShebaoError(
+            code=error.code, message=f"{what}：{error.message}", status=422
+        ) from error
+    cells = pl.from_arrow(raw.cells(sorted(set(found.values()))))
+    assert isinstance(cells, pl.DataFrame)  # noqa: S101 - a Table converts to a DataFrame
+    return cells.select(
+        pl.col("row").cast(pl.Int64),
+        *(
+            (pl.col(f"c{found[spec.key]}").fill_null("") if spec.key in found else pl.lit(""))
+            .cast(pl.String)
+            .alias(spec.key)
+            for spec in specs
+        ),
+    )
+
+
 def read_batch(path: Path) -> pl.DataFrame:
     """row, id_number, name, amount (text as written)."""
-    table = read_table(path, BATCH_COLUMNS, what="发放批次文件")
-    return table.canonical(BATCH_COLUMNS).rename({ROW: "row"})
+    return _read_listed(path, BATCH_COLUMNS, "发放批次文件")
 
 
 def read_cards(path: Path) -> pl.DataFrame:
-    table = read_table(path, CARD_COLUMNS, what="持卡文件")
-    return table.canonical(CARD_COLUMNS).drop(ROW)
+    return _read_listed(path, CARD_COLUMNS, "持卡文件").drop("row")
 
 
 def read_paid(path: Path) -> pl.DataFrame:
-    table = read_table(path, PAID_COLUMNS, what="已发放文件")
-    return table.canonical(PAID_COLUMNS).drop(ROW)
+    return _read_listed(path, PAID_COLUMNS, "已发放文件").drop("row")
 
 
 def _read_kind(path: Path, kind: SourceKind, fields: set[str]) -> tuple[pl.DataFrame, int]:
