@@ -43,6 +43,7 @@ from shebao.registry.bulk import BulkLoadResult, registry_dataset_load
 from shebao.registry.choices import LifeStatus
 from shebao.registry.models import BankAccount, Person
 from shebao.reports.services import live_figures_refresh, reports_demo_seed
+from shebao.sso.demo import demo_seed as sso_demo_seed
 from shebao.synthetic import SyntheticDataset, Village, dataset_generate, write_department_files
 
 __all__ = [
@@ -496,6 +497,8 @@ def demo_build(
         )
         for c in payments.accounts
     ]
+    step("单点登录演示网站")
+    sso_demo_seed()
     step("刷新实时统计")
     live_figures_refresh(full=True)
     persons_in_city = Person.objects.filter(residence_region__code__startswith=city.prefix).count()
