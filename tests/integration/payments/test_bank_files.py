@@ -1,0 +1,123 @@
+"""Payment files to the banks: one sealed file per bank and branch from the frozen batch, a
+killed export leaves nothing counted as sent, and each file reaches its own bank only (a
+branch only its own customers)."""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+
+from shebao.accounts.models import AuditEvent
+from shebao.cards.services.exchange import KIND_PAYMENT_ORDER, open_exchange_file
+from shebao.errors import NotFound, PermissionDenied, ValidationFailed
+from shebao.payments.models import BankPaymentFile, BankPaymentLine, PaymentBatch
+from shebao.payments.selectors_bank import payment_files_visible
+from shebao.payments.services.bank import payment_file_download, payment_files_export
+from tests.integration.payments.bank_world import approved_batch, build_bank_world
+
+pytestmark = [pytest.mark.integration, pytest.mark.django_db]
+
+AMOUNTS = [300_000, 150_050, 1, 99_999, 200_000, 123_456]
+
+
+def _rows(data: bytes) -> list[dict[str, str]]:
+    opened = open_exchange_file(data, kind=KIND_PAYMENT_ORDER)
+    return list(csv.DictReader(io.StringIO(opened.content.decode())))
+
+
+def test_one_file_per_bank_and_branch_exact_to_the_fen() -> None:
+    world = build_bank_world()
+    batch = approved_batch(world, AMOUNTS)
+    files = payment_files_export(actor=world.maker, batch_id=batch.pk)
+    by_owner = {(f.bank_id, f.branch_id): f for f in files}
+    assert set(by_owner) == {
+        (world.bank_a.pk, None),
+        (world.bank_a.pk, world.branch_a1.pk),
+        (world.bank_b.pk, None),
+    }
+    assert sum(f.total_fen for f in files) == sum(AMOUNTS)
+    assert sum(f.record_count for f in files) == len(AMOUNTS)
+    batch.refresh_from_db()
+    assert batch.status == "exported"
+    assert batch.history.filter(event="export", actor=world.maker).exists()
+    assert AuditEvent.objects.filter(target_type="payment_batch", target_id=str(batch.pk)).exists()
+    # The head bank's own file: persons 0 and 3, amounts written in yuan exactly.
+    head = by_owner[(world.bank_a.pk, None)]
+    _, data = payment_file_download(actor=world.bank_a_user, file_id=head.pk)
+    rows = _rows(data)
+    assert [r["社会保障号码"] for r in rows] == [
+        world.persons[0].id_number,
+        world.persons[3].id_number,
+    ]
+    assert [r["金额（元）"] for r in rows] == ["3000.00", "999.99"]
+    assert rows[0]["发放项目"] == "城乡居民基本养老保险待遇" and rows[0]["发放期别"] == "2026-11"
+    assert rows[0]["流水号"] == BankPaymentLine.objects.get(row__row_number=1).reference
+
+
+def test_only_an_approved_batch_by_its_own_office() -> None:
+    world = build_bank_world()
+    batch = approved_batch(world, AMOUNTS)
+    with pytest.raises(PermissionDenied):
+        payment_files_export(actor=world.bank_a_user, batch_id=batch.pk)
+    PaymentBatch.objects.filter(pk=batch.pk).update(status="submitted")
+    with pytest.raises(ValidationFailed) as refused:
+        payment_files_export(actor=world.maker, batch_id=batch.pk)
+    assert refused.value.code == "BATCH_NOT_APPROVED"
+    PaymentBatch.objects.filter(pk=batch.pk).update(status="approved")
+    payment_files_export(actor=world.maker, batch_id=batch.pk)
+    with pytest.raises(ValidationFailed):  # exported once; never a second set of files
+        payment_files_export(actor=world.maker, batch_id=batch.pk)
+
+
+def test_a_killed_export_leaves_no_file_counted_as_sent() -> None:
+    world = build_bank_world()
+    batch = approved_batch(world, AMOUNTS)
+    with pytest.raises(RuntimeError):
+        payment_files_export(actor=world.maker, batch_id=batch.pk, _fail_after_files=2)
+    batch.refresh_from_db()
+    assert batch.status == "approved"
+    assert not BankPaymentFile.objects.exists()
+    assert not BankPaymentLine.objects.exists()
+    stored = Path(settings.MEDIA_ROOT) / "payments" / "bank"
+    assert list(stored.iterdir()) == []  # neither the two written files nor a temporary one
+    files = payment_files_export(actor=world.maker, batch_id=batch.pk)
+    assert len(files) == 3
+    assert sorted(p.name for p in stored.iterdir()) == sorted(f"{f.code}.dat" for f in files)
+
+
+def test_each_bank_downloads_its_own_and_a_branch_only_its_customers() -> None:
+    world = build_bank_world()
+    batch = approved_batch(world, AMOUNTS)
+    files = {
+        (f.bank_id, f.branch_id): f
+        for f in payment_files_export(actor=world.maker, batch_id=batch.pk)
+    }
+    head = files[(world.bank_a.pk, None)]
+    branch = files[(world.bank_a.pk, world.branch_a1.pk)]
+    other = files[(world.bank_b.pk, None)]
+    assert set(payment_files_visible(world.bank_a_user)) == {head, branch}
+    assert set(payment_files_visible(world.branch_a1_user)) == {branch}
+    assert set(payment_files_visible(world.bank_b_user)) == {other}
+    assert set(payment_files_visible(world.maker)) == {head, branch, other}
+    for user, record in [
+        (world.branch_a1_user, head),
+        (world.bank_b_user, head),
+        (world.bank_a_user, other),
+        (world.maker, head),  # the office sees the file's figures, never its contents
+    ]:
+        with pytest.raises(NotFound):
+            payment_file_download(actor=user, file_id=record.pk)
+    record, data = payment_file_download(actor=world.branch_a1_user, file_id=branch.pk)
+    assert [r["社会保障号码"] for r in _rows(data)] == [
+        world.persons[1].id_number,
+        world.persons[4].id_number,
+    ]
+    assert record.status == "sent" and record.sent_on is not None
+    assert record.first_downloaded_by == world.branch_a1_user
+    payment_file_download(actor=world.bank_a_user, file_id=branch.pk)
+    record.refresh_from_db()
+    assert record.download_count == 2 and record.first_downloaded_by == world.branch_a1_user
