@@ -1,0 +1,295 @@
+"""The check of a batch against the database: the same rule set as `shebao payments check`.
+
+The database is turned into the frames `payments.domain.check.check_batch` takes (population,
+cards, prison, earlier payments), cut down to the batch's people by the database itself, and
+the verdicts come back from that one function: the file contract and the application cannot
+disagree on a reason. What the database holds, as the check reads it:
+
+- population: the registry's persons (life status 死亡 with its date as the death date);
+- cards: every card of the batch's people, 正常 for 正常 (activated), 挂失 for a temporary or
+  formal loss, the card's own status label otherwise; 已开户 when the person holds an account
+  at the card's bank (the account the bank opened for that card);
+- prison: the current 服刑人员 department data (the intake's snapshot chain), when the
+  programme stops in prison;
+- earlier payments: the payable rows of this programme's approved (or later) batches for the
+  same period, except a row this batch pays again after its payment failed (`repays`).
+
+The snapshot frozen at approval is read here too: for each payable row, the card and account
+the money goes to (an activated card first, then the newest card, then the newest account).
+"""
+
+# ruff: noqa: S608 - SQL is built from Django's quoted table names; values are bound.
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Final
+
+import polars as pl
+
+from shebao.cards.domain.lifecycle import CardStatus
+from shebao.cards.models import Card
+from shebao.intake.formats.increments import effective_parts
+from shebao.intake.formats.kinds import SourceKind
+from shebao.intake.selectors import import_batch_chain, import_batches_current
+from shebao.intake.storage import intake_path
+from shebao.payments.domain.batch_lifecycle import FROZEN
+from shebao.payments.domain.check import ACCOUNT_OPEN, check_batch
+from shebao.payments.domain.programme import PaymentKind, Period, PeriodForm, parse_period
+from shebao.payments.domain.programme import PaymentProgramme as ProgrammeRules
+from shebao.payments.models import PaymentBatch, PaymentProgramme, PaymentRow
+from shebao.payments.services._bulk import frame_from_query, quoted
+from shebao.registry.choices import LifeStatus
+from shebao.registry.models import BankAccount, Person
+
+__all__ = [
+    "BatchVerdicts",
+    "batch_period",
+    "batch_verdicts",
+    "current_department_frame",
+    "parse_batch_period",
+    "payment_targets",
+    "programme_rules",
+]
+
+# The card statuses the contract calls 正常 and 挂失; any other is given by its own label.
+_CARD_FILE_WORD: Final[dict[str, str]] = {
+    CardStatus.ACTIVE.value: "正常",
+    CardStatus.TEMPORARY_LOSS.value: "挂失",
+    CardStatus.LOST.value: "挂失",
+}
+_PAYABLE_CARD_STATUSES: Final[tuple[str, ...]] = tuple(_CARD_FILE_WORD)
+
+
+def programme_rules(programme: PaymentProgramme) -> ProgrammeRules:
+    """The pure rule set of a configured programme."""
+    try:
+        kind = PaymentKind(programme.kind)
+    except ValueError:
+        kind = PaymentKind.EMPLOYMENT_SUBSIDY
+    return ProgrammeRules(
+        name=programme.name,
+        paying_office=programme.paying_office.name if programme.paying_office_id else "",
+        kind=kind,
+        stops_in_prison=programme.stops_in_prison,
+        max_amount_fen=programme.max_amount_fen,
+        period_form=PeriodForm(programme.period_form),
+    )
+
+
+def batch_period(batch: PaymentBatch) -> Period:
+    return Period(batch.period_start.year, batch.period_start.month)
+
+
+def parse_batch_period(programme: PaymentProgramme, text: str) -> tuple[str, date]:
+    """The stored period text and its first day: `YYYY-MM` for monthly and one-off
+    programmes, `YYYY-Qn` for quarterly ones (the quarter's first month is accepted too)."""
+    form = PeriodForm(programme.period_form)
+    period = parse_period(text, form)
+    if form is PeriodForm.QUARTER:
+        return f"{period.year:04d}-Q{(period.month - 1) // 3 + 1}", period.first_day
+    return str(period), period.first_day
+
+
+@dataclass(frozen=True, slots=True)
+class BatchVerdicts:
+    """One row per checked (not dropped) row: pk, row, person_id (null when the number is
+    not in the registry), id_number (normalised when valid), amount_fen, payable, reasons."""
+
+    frame: pl.DataFrame
+
+
+def _rows_frame(batch: PaymentBatch) -> pl.DataFrame:
+    table = quoted(PaymentRow._meta.db_table)
+    return frame_from_query(
+        f"SELECT id, row_number, id_number, name, amount_text FROM {table} "
+        "WHERE batch_id = %s AND NOT dropped ORDER BY row_number",
+        [batch.pk],
+        {
+            "pk": pl.Int64,
+            "row": pl.Int64,
+            "id_number": pl.String,
+            "name": pl.String,
+            "amount": pl.String,
+        },
+    )
+
+
+def _batch_ids_sql() -> str:
+    table = quoted(PaymentRow._meta.db_table)
+    return f"SELECT id_number FROM {table} WHERE batch_id = %s AND NOT dropped"
+
+
+def _population_frame(batch: PaymentBatch) -> pl.DataFrame:
+    person = quoted(Person._meta.db_table)
+    frame = frame_from_query(
+        f"SELECT id, id_number, name, life_status, status_date FROM {person} "
+        f"WHERE id_number IN ({_batch_ids_sql()})",
+        [batch.pk],
+        {
+            "person_id": pl.Int64,
+            "id_number": pl.String,
+            "name": pl.String,
+            "status": pl.String,
+            "status_date": pl.Date,
+        },
+    )
+    return frame.with_columns(
+        pl.when(pl.col("status") == LifeStatus.DECEASED.value)
+        .then(pl.col("status_date"))
+        .otherwise(None)
+        .alias("death_date")
+    )
+
+
+def _cards_frame(batch: PaymentBatch) -> pl.DataFrame:
+    card = quoted(Card._meta.db_table)
+    person = quoted(Person._meta.db_table)
+    account = quoted(BankAccount._meta.db_table)
+    frame = frame_from_query(
+        f"""SELECT p.id_number, c.status,
+                   EXISTS (SELECT 1 FROM {account} a
+                           WHERE a.person_id = c.person_id AND a.bank_id = c.bank_id)
+            FROM {card} c JOIN {person} p ON p.id = c.person_id
+            WHERE p.id_number IN ({_batch_ids_sql()})""",
+        [batch.pk],
+        {"id_number": pl.String, "card_status": pl.String, "opened": pl.Boolean},
+    )
+    labels = {s.value: s.label for s in CardStatus} | _CARD_FILE_WORD
+    return frame.select(
+        "id_number",
+        pl.col("card_status")
+        .replace_strict(labels, default="", return_dtype=pl.String)
+        .alias("status"),
+        pl.when(pl.col("opened"))
+        .then(pl.lit(ACCOUNT_OPEN))
+        .otherwise(pl.lit("未开户"))
+        .alias("account_status"),
+    )
+
+
+def _paid_frame(batch: PaymentBatch, rules: ProgrammeRules) -> pl.DataFrame:
+    row_t = quoted(PaymentRow._meta.db_table)
+    batch_t = quoted(PaymentBatch._meta.db_table)
+    frozen = sorted(s.value for s in FROZEN)
+    marks = ", ".join(["%s"] * len(frozen))
+    frame = frame_from_query(
+        f"""SELECT r.id_number FROM {row_t} r JOIN {batch_t} b ON b.id = r.batch_id
+            WHERE b.programme_id = %s AND b.period_start = %s AND b.id <> %s
+              AND b.status IN ({marks}) AND r.payable
+              AND r.id_number IN ({_batch_ids_sql()})
+              AND r.id NOT IN (SELECT repays_id FROM {row_t}
+                               WHERE batch_id = %s AND repays_id IS NOT NULL)""",
+        [batch.programme_id, batch.period_start, batch.pk, *frozen, batch.pk, batch.pk],
+        {"id_number": pl.String},
+    )
+    return frame.with_columns(
+        pl.lit(rules.name).alias("programme"), pl.lit(str(batch_period(batch))).alias("period")
+    )
+
+
+def current_department_frame(kind: SourceKind, columns: list[str]) -> pl.DataFrame | None:
+    """The rows in force of the current department data of `kind` (its full snapshot with
+    the increments applied on it), `columns` only; None when no such data was imported."""
+    current = import_batches_current(kinds=[kind])
+    if not current:
+        return None
+    chain = import_batch_chain(current[0])
+    snapshots = [
+        (intake_path(b.snapshot_path), b.rows_accepted)
+        for b in chain
+        if b.snapshot_path and intake_path(b.snapshot_path).exists()
+    ]
+    if not snapshots:
+        return None
+    with tempfile.TemporaryDirectory(prefix="shebao-payments-") as tmp:
+        parts = effective_parts(kind, snapshots, Path(tmp))
+        return pl.concat(
+            [pl.read_parquet(part.path, columns=columns) for part in parts], how="vertical_relaxed"
+        )
+
+
+def batch_verdicts(batch: PaymentBatch, *, as_of: date) -> BatchVerdicts:
+    """Check every row of `batch` that is not dropped against the database (see the module's
+    docstring) with the rules of `payments.domain.check`."""
+    programme = batch.programme
+    rules = programme_rules(programme)
+    rows = _rows_frame(batch)
+    population = _population_frame(batch)
+    prison = (
+        current_department_frame(SourceKind.PRISON, ["id_number", "sentence_start", "sentence_end"])
+        if rules.stops_in_prison
+        else None
+    )
+    result = check_batch(
+        rows.select("row", "id_number", "name", "amount"),
+        population.select("id_number", "name", "status", "death_date"),
+        _cards_frame(batch),
+        programme=rules,
+        period=batch_period(batch),
+        as_of=as_of,
+        prison=prison,
+        paid=_paid_frame(batch, rules),
+    )
+    persons = population.select("id_number", "person_id").unique("id_number")
+    verdicts = (
+        result.frame.select("row", "id_number", "amount_fen", "payable", "reasons")
+        .join(rows.select("row", "pk"), on="row", how="left")
+        .join(persons, on="id_number", how="left")
+        .select("pk", "row", "person_id", "id_number", "amount_fen", "payable", "reasons")
+    )
+    return BatchVerdicts(verdicts)
+
+
+def payment_targets(batch: PaymentBatch) -> pl.DataFrame:
+    """For each payable row: pk, the registry name, the card number, the bank, its branch and
+    the account number the money goes to (the snapshot approval freezes). A row whose person
+    has no usable card account is absent (the check calls it NO_CARD_ACCOUNT)."""
+    row_t = quoted(PaymentRow._meta.db_table)
+    card = quoted(Card._meta.db_table)
+    person = quoted(Person._meta.db_table)
+    account = quoted(BankAccount._meta.db_table)
+    marks = ", ".join(["%s"] * len(_PAYABLE_CARD_STATUSES))
+    candidates = frame_from_query(
+        f"""SELECT r.id, p.name, p.id_number, c.id, c.card_number, c.status,
+                   a.id, a.bank_id, a.branch_id, a.account_number
+            FROM {row_t} r
+            JOIN {person} p ON p.id = r.person_id
+            JOIN {card} c ON c.person_id = r.person_id
+            JOIN {account} a ON a.person_id = c.person_id AND a.bank_id = c.bank_id
+            WHERE r.batch_id = %s AND r.payable AND c.status IN ({marks})""",
+        [batch.pk, *_PAYABLE_CARD_STATUSES],
+        {
+            "pk": pl.Int64,
+            "frozen_name": pl.String,
+            "frozen_id_number": pl.String,
+            "card_pk": pl.Int64,
+            "frozen_card_number": pl.String,
+            "card_status": pl.String,
+            "account_pk": pl.Int64,
+            "frozen_bank_id": pl.Int64,
+            "frozen_branch_id": pl.Int64,
+            "frozen_account_number": pl.String,
+        },
+    )
+    preference = {s: i for i, s in enumerate(_PAYABLE_CARD_STATUSES)}
+    return (
+        candidates.with_columns(
+            pl.col("card_status")
+            .replace_strict(preference, default=len(preference), return_dtype=pl.Int64)
+            .alias("preference")
+        )
+        .sort(["pk", "preference", "card_pk", "account_pk"], descending=[False, False, True, True])
+        .unique("pk", keep="first", maintain_order=True)
+        .select(
+            "pk",
+            "frozen_name",
+            "frozen_id_number",
+            "frozen_card_number",
+            "frozen_bank_id",
+            "frozen_branch_id",
+            "frozen_account_number",
+        )
+    )
