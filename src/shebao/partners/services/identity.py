@@ -24,7 +24,8 @@ from shebao.accounts.models import User
 from shebao.cards.domain.codes import validate_card_number
 from shebao.cards.domain.lifecycle import CardPhase, CardStatus
 from shebao.cards.models import Card
-from shebao.errors import PermissionDenied, ShebaoError, ValidationFailed
+from shebao.ecard.services.qr import business_token_check, qr_redeem
+from shebao.errors import PermissionDenied, ValidationFailed
 from shebao.identity.id_number import validate_id_number
 from shebao.identity.masking import mask_id_number, mask_name
 from shebao.identity.names import normalize_name
@@ -197,16 +198,11 @@ REASONS: Final[dict[str, str]] = {
 }
 
 
-def _resolve_business_token(caller: TerminalCaller, token: str) -> int | None:
-    """The person behind an e-card business token this terminal's partner redeemed."""
-    try:
-        from shebao.ecard.services import redeem as ecard_redeem  # type: ignore[attr-defined]
-    except ImportError as exc:
-        raise ShebaoError(
-            code="ECARD_UNAVAILABLE", message="电子社保卡服务暂不可用", status=503
-        ) from exc
-    person_id = ecard_redeem.business_token_person(token=token, terminal_code=caller.terminal_code)
-    return int(person_id) if person_id is not None else None
+def _resolve_business_token(caller: TerminalCaller, token: str) -> int:
+    """The person behind an e-card business token this terminal redeemed (the e-card app
+    refuses an unknown, expired, revoked or another terminal's token)."""
+    visit = business_token_check(token, terminal_code=caller.terminal_code)
+    return int(visit.person_id)
 
 
 def _decide(
@@ -269,7 +265,7 @@ def identity_verify(
         if not business_token:
             raise ValidationFailed("请提供扫码获得的业务令牌", code="BUSINESS_TOKEN_REQUIRED")
         person_id = _resolve_business_token(caller, business_token)
-        person = Person.objects.filter(pk=person_id).first() if person_id else None
+        person = Person.objects.filter(pk=person_id).first()
         result = _decide(caller=caller, person=person, card=None, name=None, check_card=False)
     else:
         raise ValidationFailed("未知的核验方式", code="VERIFY_METHOD_INVALID")
@@ -298,17 +294,40 @@ def identity_verify(
     return result
 
 
+# Our field codes and the e-card app's names for the same data (what its audit row lists).
+_ECARD_FIELD_NAMES: Final[dict[str, str]] = {
+    PersonField.MASKED_NAME: "masked_name",
+    PersonField.FULL_NAME: "name",
+    PersonField.GENDER: "gender",
+    PersonField.BIRTH_DATE: "birth_date",
+    PersonField.CARD_NUMBER: "card_number",
+    PersonField.MASKED_ID_NUMBER: "masked_id_number",
+}
+
+
 def qr_redeem_for_terminal(*, caller: TerminalCaller, text: str) -> dict[str, Any]:
-    """扫码: redeem a holder's e-card QR through the e-card app, as this terminal, for the
-    partner's granted fields; the answer carries the one-time business token."""
+    """扫码: redeem a holder's e-card QR once, as this terminal (the e-card app checks the
+    SM2 signature, expiry, replay and revocation, and audits the redeem with the terminal).
+    The answer: the one-time business token for this visit, the person's reference for
+    this partner, and only the partner's granted fields (the same as a verification's)."""
     require_service(caller, PartnerService.REDEEM_QR)
-    try:
-        from shebao.ecard.services import redeem as ecard_redeem  # type: ignore[attr-defined]
-    except ImportError as exc:
-        raise ShebaoError(
-            code="ECARD_UNAVAILABLE", message="电子社保卡服务暂不可用", status=503
-        ) from exc
-    outcome: dict[str, Any] = ecard_redeem.qr_redeem(
-        text, terminal_code=caller.terminal_code, fields=list(caller.fields)
+    released = [_ECARD_FIELD_NAMES[f] for f in caller.fields if f in _ECARD_FIELD_NAMES]
+    redeemed = qr_redeem(
+        text.strip(),
+        terminal_code=caller.terminal_code,
+        fields=released,
+        purpose=Purpose.IDENTITY_VERIFICATION.value,
+        actor=caller.service_user,
     )
-    return outcome
+    person = Person.objects.get(pk=redeemed.person_id)
+    card = Card.objects.filter(card_number=redeemed.card_number).first()
+    VerifiedPerson.objects.bulk_create(
+        [VerifiedPerson(partner_id=caller.partner_id, person=person)], ignore_conflicts=True
+    )
+    return {
+        "ok": True,
+        "business_token": redeemed.business_token,
+        "business_token_expires_at": redeemed.business_token_expires_at.isoformat(),
+        "person_ref": person_ref(partner_id=caller.partner_id, person_id=person.pk),
+        "fields": fields_allowed(person_fields(person, card), caller.fields),
+    }

@@ -6,11 +6,13 @@ from __future__ import annotations
 
 from typing import Final
 
-from shebao.accounts.choices import Role
+from shebao.accounts.choices import Purpose, Role
 from shebao.accounts.models import User
 from shebao.cards.domain.codes import validate_card_number
 from shebao.cards.models import Card
-from shebao.errors import NotFound, PermissionDenied, ShebaoError, ValidationFailed
+from shebao.ecard.services.common import CARD_CENTRE_TERMINAL
+from shebao.ecard.services.qr import qr_redeem
+from shebao.errors import NotFound, PermissionDenied, ValidationFailed
 
 __all__ = ["WINDOW_ROLES", "window_find_person"]
 
@@ -24,19 +26,19 @@ WINDOW_ROLES: Final[frozenset[str]] = frozenset(
     }
 )
 QR_PREFIX: Final[str] = "SBK1:"
-# The e-card app's own counter terminal, as which the window redeems a QR code.
-WINDOW_TERMINAL_CODE: Final[str] = "CENTRE-COUNTER"
 
 
-def _person_by_qr(text: str) -> int:
-    try:
-        from shebao.ecard.services import redeem as ecard_redeem  # type: ignore[attr-defined]
-    except ImportError as exc:
-        raise ShebaoError(
-            code="ECARD_UNAVAILABLE", message="电子社保卡服务暂不可用，请输入卡号", status=503
-        ) from exc
-    person_id = ecard_redeem.window_redeem_person(text=text, terminal_code=WINDOW_TERMINAL_CODE)
-    return int(person_id)
+def _person_by_qr(actor: User, text: str) -> int:
+    """Redeem the holder's QR once as the card centre's own counter terminal (the e-card app
+    refuses an expired, replayed, forged or revoked code with its own message)."""
+    redeemed = qr_redeem(
+        text,
+        terminal_code=CARD_CENTRE_TERMINAL,
+        fields=[],
+        purpose=Purpose.SERVICE_WINDOW.value,
+        actor=actor,
+    )
+    return int(redeemed.person_id)
 
 
 def window_find_person(*, actor: User, card_number: str = "", qr_text: str = "") -> int:
@@ -48,7 +50,7 @@ def window_find_person(*, actor: User, card_number: str = "", qr_text: str = "")
     if qr_text:
         if not qr_text.startswith(QR_PREFIX):
             raise ValidationFailed("二维码内容无效：不是电子社保卡二维码", code="QR_INVALID")
-        return _person_by_qr(qr_text)
+        return _person_by_qr(actor, qr_text)
     check = validate_card_number(card_number or "")
     if not check.ok:
         raise ValidationFailed(
