@@ -32,7 +32,13 @@ CARD_CENTRE_VIEW_ROLES = frozenset(
 
 
 def can_manage_partners(user: User) -> bool:
+    """May see every partner (the card centre, its auditors and leaders)."""
     return user.is_superuser or user.has_role(*CARD_CENTRE_VIEW_ROLES)
+
+
+def can_change_partners(user: User) -> bool:
+    """May approve, suspend, grant and issue (the card centre's operators)."""
+    return user.is_superuser or user.has_role(Role.CARD_CENTRE_OPERATOR, Role.SYSTEM_ADMIN)
 
 
 def partners_list(

@@ -116,7 +116,7 @@ def _detail_context(user: User, pk: int) -> dict[str, Any]:
         "fields_all": PartnerField.choices,
         "card_functions": CardFunction.choices,
         "regions": Region.objects.filter(level__lte=3).order_by("code")[:300],
-        "can_manage": selectors.can_manage_partners(user),
+        "can_manage": selectors.can_change_partners(user),
     }
 
 

@@ -209,6 +209,40 @@ NAV: tuple[NavItem, ...] = (
         description="按地区、险种统计参保覆盖率，对照养老95%、医疗100%目标。",
     ),
     NavItem(
+        "合作机构",
+        "partners:list",
+        roles=frozenset(
+            {Role.CARD_CENTRE_OPERATOR, Role.SYSTEM_ADMIN, Role.AUDITOR, Role.LEADER_VIEWER}
+        ),
+        description="一卡通合作机构的登记、审批、暂停，服务网点、终端凭证、授权范围、调用限额和调用记录。",
+    ),
+    NavItem(
+        "本机构接入",
+        "partners:mine",
+        roles=frozenset({Role.PARTNER_OPERATOR}),
+        description="本机构的服务网点、终端、授权范围、调用记录和应用目录条目。",
+    ),
+    NavItem(
+        "持卡办事窗口",
+        "partners:window",
+        roles=frozenset(
+            {
+                Role.CARD_CENTRE_OPERATOR,
+                Role.DISTRICT_CLERK,
+                Role.TOWN_CLERK,
+                Role.DEPARTMENT_CLERK,
+                Role.SYSTEM_ADMIN,
+            }
+        ),
+        description="输入社保卡号或扫描电子社保卡二维码，打开办事群众的人员信息（记入审计，用途为办事）。",
+    ),
+    NavItem(
+        "应用目录",
+        "partners:directory",
+        on_home=False,
+        description="受理社保卡的服务：按领域和地区查看（公开页面）。",
+    ),
+    NavItem(
         "进度看板",
         "reports:dashboard",
         roles=REPORT_ROLES,
