@@ -264,3 +264,16 @@ def test_several_reasons_listed_in_the_fixed_order(tmp_path: Path) -> None:
     ]
     assert summary["payable_rows"] == 0
     assert summary["reasons"]["DECEASED"] == 2  # type: ignore[index]
+
+
+def test_unknown_death_day_counts_as_dead_and_an_odd_status_does_not(tmp_path: Path) -> None:
+    world = World()
+    undated = world.person(1)
+    odd_status = world.person(2, "李四", status="待核实")
+    full_width_status = world.person(3, "王五", status="死亡 ")
+    world.deaths.append([undated, "张三", "不详"])
+    world.pay(undated)
+    world.pay(odd_status, "李四")
+    world.pay(full_width_status, "王五")
+    rows, _ = run(world, tmp_path)
+    assert reasons(rows) == ["DECEASED", "", "DECEASED"]

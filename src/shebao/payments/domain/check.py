@@ -7,12 +7,16 @@ Inputs (Polars DataFrames; any other columns are ignored; text cells may be null
 
     batch       row (Int64, the 1-based data row), id_number, name, amount (yuan as written)
     population  id_number, name, status ("alive"/"deceased"/"moved_out" or 正常/死亡/迁出),
-                death_date (Date, may be null)
+                death_date (may be null)
     cards       id_number, status (正常/挂失/注销), account_status (已开户/未开户/开户失败)
-    deaths      id_number, death_date (Date)                      — optional
-    prison      id_number, sentence_start (Date), sentence_end (Date, null: still serving)
-                                                                    — optional
+    deaths      id_number, death_date                               — optional
+    prison      id_number, sentence_start, sentence_end (null: still serving) — optional
     paid        id_number, programme, period (text, YYYY-MM)        — optional
+
+Dates are Date columns or text in any form the intake reads (1990-01-02, 1990/1/2, 19900102,
+1990年1月2日). Text is compared trimmed. The large inputs (population, cards) are cut down to
+the batch's people first, in DuckDB, and only those rows are parsed: a file's cells go in as
+read, a 10-million-person population costs one normalisation and one hash probe per row.
 
 ID numbers are compared in their normalised form (`shebao_normalize_id`: full-width, blanks,
 lower-case x, 15 digits upgraded), whatever form each input has; they are validated (GB 11643)
@@ -25,11 +29,11 @@ The rules (the codes of `Reason`, all that apply listed, in that order):
   not applied to such a row: nobody can be identified by it.
 - NOT_IN_POPULATION, NAME_MISMATCH (against any name the population gives the number).
 - DECEASED: died before the period's first day — a death date (population or deaths file)
-  before it, or the population status 死亡 with no death date (the day is unknown; paying
-  a dead person is the error that must not happen). A death on or after the first day does
-  not stop the period's payment.
+  before it, or the population status 死亡 or a deaths-file row with no readable death date
+  (the day is unknown; paying a dead person is the error that must not happen). A death on
+  or after the first day does not stop the period's payment.
 - IMPRISONED: the programme stops in prison and a sentence covers the first day (start and
-  end dates inclusive; no end date: still serving).
+  end dates inclusive; no end date: still serving; no readable start date: not counted).
 - NO_CARD_ACCOUNT: no card in status 正常 or 挂失 whose 开户状态 is 已开户.
 - DUPLICATE_IN_BATCH: the same (normalised) number on an earlier row; the first row is
   checked on its own merits.
@@ -53,6 +57,8 @@ from shebao.errors import ShebaoError
 from shebao.identity.duckdb_sql import register_identity_macros
 from shebao.identity.id_number import IdErrorCode
 from shebao.identity.names import normalize_name
+from shebao.intake.formats import PersonStatus, register_intake_macros
+from shebao.intake.formats.kinds import PERSON_STATUS_VALUES
 from shebao.payments.domain.amounts import AmountProblem, amount_fen_expressions
 from shebao.payments.domain.programme import PaymentProgramme, Period, PeriodForm, parse_period
 from shebao.payments.domain.reasons import REASON_SEPARATOR, Reason
@@ -68,7 +74,11 @@ __all__ = [
 
 HOLDING_CARD_STATUSES: Final[tuple[str, ...]] = ("正常", "挂失")
 ACCOUNT_OPEN: Final[str] = "已开户"
-DECEASED_STATUSES: Final[tuple[str, ...]] = ("deceased", "死亡")
+# The population's 人员状态 meaning dead: the intake's words for it and its code.
+DECEASED_STATUSES: Final[tuple[str, ...]] = (
+    PersonStatus.DECEASED.value,
+    *(word for word, code in PERSON_STATUS_VALUES.items() if code == PersonStatus.DECEASED),
+)
 # The columns of the contract file payments.csv, in order.
 OUTPUT_COLUMNS: Final[tuple[str, ...]] = (
     "row",
@@ -144,10 +154,18 @@ def _require(frame: pl.DataFrame, what: str, columns: tuple[str, ...]) -> None:
         raise CheckInputError(f"{what}缺少列：{'、'.join(missing)}")
 
 
-def _dates(frame: pl.DataFrame, column: str) -> pl.Expr:
-    if column not in frame.columns:
-        return pl.lit(None, dtype=pl.Date).alias(column)
-    return pl.col(column).cast(pl.Date).alias(column)
+def _as_given(frame: pl.DataFrame, columns: tuple[str, ...]) -> pl.DataFrame:
+    """The columns as they are (absent ones null text), for DuckDB to read without a copy."""
+    return frame.select(
+        pl.col(c) if c in frame.columns else pl.lit(None, dtype=pl.String).alias(c) for c in columns
+    )
+
+
+def _date_sql(frame: pl.DataFrame, column: str) -> str:
+    """SQL reading `column` as a DATE: as it is, or parsed as the intake parses dates."""
+    if frame.schema[column] in (pl.Date, pl.Datetime):
+        return f"CAST({column} AS DATE)"
+    return f"shebao_parse_date(trim(CAST({column} AS VARCHAR)))"
 
 
 def check_batch(
@@ -187,6 +205,7 @@ def check_batch(
         if memory_limit:
             con.execute(f"SET memory_limit = '{memory_limit.replace(chr(39), '')}'")
         register_identity_macros(con)
+        register_intake_macros(con)
         flags = _flags(
             con,
             rows,
@@ -253,68 +272,64 @@ def _flags(
         "CREATE TEMP TABLE ids AS SELECT DISTINCT id_norm AS id FROM b WHERE id_error IS NULL"
     )
     # Each other input is cut down to the batch's people first: a 10-million-person
-    # population meets a million-row batch in one hash semi-join.
-    pop = population.select(
-        _text(population, "id_number"),
-        pl.col("name").cast(pl.String).fill_null(""),
-        _text(population, "status"),
-        _dates(population, "death_date"),
-    )
+    # population meets a million-row batch in one hash semi-join; only the rows left are
+    # trimmed and parsed.
+    pop = _as_given(population, ("id_number", "name", "status", "death_date"))
     con.register("population_in", pop.to_arrow())
+    statuses = ", ".join(f"'{s}'" for s in DECEASED_STATUSES)
     con.execute(
-        """CREATE TEMP TABLE pop AS
-           SELECT * FROM (SELECT shebao_normalize_id(id_number) AS id, name, status, death_date
-                          FROM population_in)
-           WHERE id IN (SELECT id FROM ids)"""
+        f"""CREATE TEMP TABLE pop AS
+            SELECT id, coalesce(trim(name), '') AS name,
+                   trim(status) IN ({statuses})
+                       OR shebao_code_text(trim(status)) IN ({statuses}) AS status_deceased,
+                   {_date_sql(pop, "death_date")} AS death_date
+            FROM (SELECT shebao_normalize_id(id_number) AS id, * FROM population_in)
+            WHERE id IN (SELECT id FROM ids)"""
     )
     con.unregister("population_in")
-    death_rows = (
-        deaths.select(_text(deaths, "id_number"), _dates(deaths, "death_date"))
-        if deaths is not None
-        else pl.DataFrame(schema={"id_number": pl.String, "death_date": pl.Date})
+    death_rows = _as_given(
+        deaths if deaths is not None else pl.DataFrame(schema={"id_number": pl.String}),
+        ("id_number", "death_date"),
     )
     con.register("deaths_in", death_rows.to_arrow())
-    statuses = ", ".join(f"'{s}'" for s in DECEASED_STATUSES)
     con.execute(
         f"""CREATE TEMP TABLE dead AS
             SELECT id, bool_or(died_before) AS died_before FROM (
-                SELECT id, (death_date IS NULL AND status IN ({statuses}))
+                SELECT id, (death_date IS NULL AND status_deceased)
                            OR death_date < $first_day AS died_before FROM pop
                 UNION ALL
-                SELECT shebao_normalize_id(id_number), death_date < $first_day FROM deaths_in
-                WHERE shebao_normalize_id(id_number) IN (SELECT id FROM ids))
+                SELECT id, coalesce({_date_sql(death_rows, "death_date")} < $first_day, true)
+                FROM (SELECT shebao_normalize_id(id_number) AS id, * FROM deaths_in)
+                WHERE id IN (SELECT id FROM ids))
             GROUP BY id""",
         {"first_day": first_day},
     )
-    if programme.stops_in_prison and prison is not None:
-        serving = prison.select(
-            _text(prison, "id_number"),
-            _dates(prison, "sentence_start"),
-            _dates(prison, "sentence_end"),
-        )
-    else:
-        serving = pl.DataFrame(
-            schema={"id_number": pl.String, "sentence_start": pl.Date, "sentence_end": pl.Date}
-        )
+    serving = _as_given(
+        prison
+        if programme.stops_in_prison and prison is not None
+        else pl.DataFrame(schema={"id_number": pl.String}),
+        ("id_number", "sentence_start", "sentence_end"),
+    )
     con.register("prison_in", serving.to_arrow())
     con.execute(
-        """CREATE TEMP TABLE jailed AS
-           SELECT DISTINCT shebao_normalize_id(id_number) AS id FROM prison_in
-           WHERE sentence_start <= $first_day
-             AND (sentence_end IS NULL OR sentence_end >= $first_day)""",
+        f"""CREATE TEMP TABLE jailed AS
+            SELECT DISTINCT id FROM (
+                SELECT id, {_date_sql(serving, "sentence_start")} AS sentence_start,
+                       {_date_sql(serving, "sentence_end")} AS sentence_end
+                FROM (SELECT shebao_normalize_id(id_number) AS id, * FROM prison_in)
+                WHERE id IN (SELECT id FROM ids))
+            WHERE sentence_start <= $first_day
+              AND (sentence_end IS NULL OR sentence_end >= $first_day)""",
         {"first_day": first_day},
     )
-    accounts = cards.select(
-        _text(cards, "id_number"), _text(cards, "status"), _text(cards, "account_status")
-    )
+    accounts = _as_given(cards, ("id_number", "status", "account_status"))
     con.register("cards_in", accounts.to_arrow())
     holding = ", ".join(f"'{s}'" for s in HOLDING_CARD_STATUSES)
     con.execute(
         f"""CREATE TEMP TABLE usable AS
-            SELECT DISTINCT id FROM (
-                SELECT shebao_normalize_id(id_number) AS id FROM cards_in
-                WHERE status IN ({holding}) AND account_status = '{ACCOUNT_OPEN}')
-            WHERE id IN (SELECT id FROM ids)"""
+            SELECT DISTINCT id FROM (SELECT shebao_normalize_id(id_number) AS id, * FROM cards_in)
+            WHERE id IN (SELECT id FROM ids)
+              AND trim(status) IN ({holding}) AND trim(account_status) = '{ACCOUNT_OPEN}'"""
     )
     con.unregister("cards_in")
     con.register("paid_in", paid.to_arrow())

@@ -3,8 +3,9 @@
 Inputs:
 - population, deaths, prison: the registration comparison's `population`, `death` and
   `prison` kinds, read by `shebao.intake.formats` (every header alias, CSV in UTF-8/GB18030,
-  XLSX, Parquet, title rows). Rows that kind refuses (e.g. an unknown 人员状态) are left out
-  and counted in `FileCheckSummary.rejected`.
+  XLSX, Parquet, title rows; a file without one of the kind's required columns is refused).
+  Their cells are parsed by the check only for the batch's people (see `check`): a row with
+  an unknown 人员状态 is a person in the population who is not known to be dead.
 - cards, batch, paid: the headers below (aliases accepted), CSV (UTF-8 with or without BOM,
   or GB18030) or XLSX, the header row found among the top 30 rows (title rows above it are
   fine), blank rows skipped without renumbering the others.
@@ -30,7 +31,13 @@ import polars as pl
 
 from shebao.cards.domain.tables import ROW, ColumnSpec, header_key, read_table
 from shebao.errors import ShebaoError
-from shebao.intake.formats import IntakeError, IntakeErrorCode, SourceKind, parse_source, read_raw
+from shebao.intake.formats import (
+    IntakeError,
+    IntakeErrorCode,
+    SourceKind,
+    match_columns,
+    read_raw,
+)
 from shebao.payments.domain.check import CheckResult, check_batch
 from shebao.payments.domain.programme import PaymentProgramme, Period
 
@@ -86,8 +93,6 @@ SUMMARY_JSON: Final[str] = "summary.json"
 class FileCheckSummary:
     result: CheckResult
     outputs: tuple[Path, ...]
-    # Rows of the population, deaths and prison files their kind refused, by file name.
-    rejected: dict[str, int] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
 
 
@@ -156,11 +161,25 @@ def read_paid(path: Path) -> pl.DataFrame:
     return _read_listed(path, PAID_COLUMNS, "已发放文件").drop("row")
 
 
-def _read_kind(path: Path, kind: SourceKind, fields: set[str]) -> tuple[pl.DataFrame, int]:
-    parsed = parse_source(path, kind, fields={kind: fields})
-    frame = pl.from_arrow(parsed.table)
-    assert isinstance(frame, pl.DataFrame)  # noqa: S101 - a Table converts to a DataFrame
-    return frame, parsed.rows_rejected
+def _read_kind(path: Path, kind: SourceKind, fields: tuple[str, ...]) -> pl.DataFrame:
+    """The `fields` of a registration kind's file as text (null when empty), under the field
+    names. The intake's reader and header matching (every alias, encodings, title rows) and
+    its refusal of a file lacking a required column; the cells are not standardised here:
+    the check parses the few rows of the batch's people, not every row of the file."""
+    columns: dict[str, int] = {}
+
+    def select(headers: tuple[str, ...]) -> list[int]:
+        matched = match_columns(kind, headers, source=path.name)
+        columns.update({f: matched.columns[f][0] for f in fields if f in matched.columns})
+        return sorted(set(columns.values()))
+
+    raw = read_raw(path, select=select)
+    cells = pl.from_arrow(raw.cells(sorted(set(columns.values()))))
+    assert isinstance(cells, pl.DataFrame)  # noqa: S101 - a Table converts to a DataFrame
+    return cells.select(
+        (pl.col(f"c{columns[f]}") if f in columns else pl.lit(None)).cast(pl.String).alias(f)
+        for f in fields
+    )
 
 
 def check_payment_files(
@@ -188,22 +207,20 @@ def check_payment_files(
         seconds[name] = now - started
         started = now
 
-    rejected: dict[str, int] = {}
     batch_frame = read_batch(batch)
     card_frame = read_cards(cards)
     paid_frame = read_paid(paid) if paid else None
     lap("read_batch_cards_paid")
-    pop, rejected[population.name] = _read_kind(
-        population, SourceKind.POPULATION, {"person_status", "death_date"}
-    )
-    pop = pop.select("id_number", "name", pl.col("person_status").alias("status"), "death_date")
+    pop = _read_kind(
+        population, SourceKind.POPULATION, ("id_number", "name", "person_status", "death_date")
+    ).rename({"person_status": "status"})
     lap("read_population")
     death_frame = prison_frame = None
     if deaths:
-        death_frame, rejected[deaths.name] = _read_kind(deaths, SourceKind.DEATH, {"death_date"})
+        death_frame = _read_kind(deaths, SourceKind.DEATH, ("id_number", "death_date"))
     if prison:
-        prison_frame, rejected[prison.name] = _read_kind(
-            prison, SourceKind.PRISON, {"sentence_start", "sentence_end"}
+        prison_frame = _read_kind(
+            prison, SourceKind.PRISON, ("id_number", "sentence_start", "sentence_end")
         )
     lap("read_deaths_prison")
     result = check_batch(
@@ -221,7 +238,7 @@ def check_payment_files(
     lap("check")
     outputs = write_outputs(result, out_dir)
     lap("write")
-    return FileCheckSummary(result, outputs, rejected, seconds)
+    return FileCheckSummary(result, outputs, seconds)
 
 
 def write_outputs(result: CheckResult, out_dir: Path) -> tuple[Path, Path]:

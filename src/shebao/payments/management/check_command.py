@@ -141,11 +141,6 @@ def _report(command: BaseCommand, summary: FileCheckSummary, verbosity: int) -> 
     for reason, count in result.counts().items():
         if count:
             lines.append(f"  {reason.value:<20} {reason.label}：{count:,}")
-    for name, count in summary.rejected.items():
-        if count:
-            lines.append(
-                f"注意：{name} 有 {count:,} 行无法识别（必填项为空或取值无效），未参与检查"
-            )
     lines.extend(f"已写出 {path}" for path in summary.outputs)
     if verbosity >= 2:
         lines.append("用时（秒）：" + "，".join(f"{k} {v:.1f}" for k, v in summary.seconds.items()))
