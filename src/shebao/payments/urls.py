@@ -1,7 +1,11 @@
 from django.urls import URLPattern
 
-from shebao.payments.views import bank, office
+from shebao.payments.views import bank, office, queues
 
 app_name = "payments"
 
-urlpatterns: list[URLPattern] = [*office.urlpatterns, *bank.urlpatterns]
+urlpatterns: list[URLPattern] = [
+    *office.urlpatterns,
+    *queues.urlpatterns,
+    *bank.urlpatterns,
+]

@@ -28,6 +28,7 @@ from shebao.errors import PermissionDenied, ShebaoError, ValidationFailed
 from shebao.identity.masking import mask_id_number, mask_name
 from shebao.pages import error_page as _error_page
 from shebao.pages import page_number as _page_number
+from shebao.payments.selectors import person_payments
 from shebao.registration.roles import FINDING_WORK_ROLES
 from shebao.registration.selectors import person_registration
 from shebao.registry.selectors import person_detail, person_search, person_status_basis
@@ -220,6 +221,7 @@ def _render_person(
     actor = _actor(request)
     registration = person_registration(actor=actor, person_id=pk)
     cards = person_cards(person_id=pk)
+    payments = person_payments(person_id=pk)
     may_revoke_death = actor.is_superuser or actor.has_role(*DEATH_REVOKE_ROLES)
     remembered = remembered_purpose(request)
     back = reverse("web:person_search") + ("?page=1" if remembered_query(request) else "")
@@ -231,6 +233,7 @@ def _render_person(
             "person": detail,
             "registration": registration,
             "cards": cards,
+            "payments": payments,
             "status_basis": person_status_basis(person_id=pk),
             "may_revoke_death": may_revoke_death,
             "revoke_form": revoke_form or DeathRevokeForm(),

@@ -3,6 +3,8 @@ batches, a bank sees its files page, anyone else is refused in Chinese (403)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 from django.test import Client
 from django.urls import reverse
@@ -13,8 +15,11 @@ from tests.factories import make_org, make_regions, make_user
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]
 
 
+ClientFor = Callable[[Role, OrganisationKind], Client]
+
+
 @pytest.fixture
-def client_for() -> object:
+def client_for() -> ClientFor:
     make_regions()
 
     def log_in(role: Role, kind: OrganisationKind) -> Client:
@@ -35,8 +40,8 @@ def client_for() -> object:
     ],
 )
 def test_payment_pages_open_for_their_roles_only(
-    client_for, role: Role, kind: OrganisationKind, batches: int, bank_files: int
-) -> None:  # type: ignore[no-untyped-def]
+    client_for: ClientFor, role: Role, kind: OrganisationKind, batches: int, bank_files: int
+) -> None:
     client = client_for(role, kind)
     assert client.get(reverse("payments:batches")).status_code == batches
     assert client.get(reverse("payments:bank_files")).status_code == bank_files

@@ -1,0 +1,227 @@
+"""API of payments into the card (mounted at /api/v1/payments), scoped exactly as the pages:
+a paying office sees only its own programmes' batches, the auditor and the card centre read
+their region's, a cooperating bank only the payment files addressed to it (a branch only its
+own). Out-of-scope records answer 404, never revealing that they exist. Personal data in
+rows is masked and every answer that lists rows is audited with the purpose 待遇及补贴发放.
+
+Files travel SM4-encrypted with an SM3 digest (the cards' exchange format), exactly as on
+the pages."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from django.http import HttpRequest
+from ninja import Query, Router, Schema
+
+from shebao.accounts.models import User
+from shebao.errors import PermissionDenied
+from shebao.identity.masking import mask_id_number, mask_name
+from shebao.payments.domain.batch_lifecycle import BatchStatus
+from shebao.payments.models import PaymentBatch
+from shebao.payments.roles import BANK_ROLES, BATCH_VIEW_ROLES, OFFICE_ROLES
+from shebao.payments.selectors import (
+    bank_files_visible,
+    batch_rows,
+    batch_visible_get,
+    batches_visible,
+)
+from shebao.payments.services.batches import payment_batch_approve
+from shebao.payments.services.viewing import payment_rows_viewed
+
+router = Router()
+
+_MAX_LIST = 500
+_MAX_ROWS = 5_000
+
+
+class ErrorDetail(Schema):
+    code: str
+    message: str
+    details: list[dict[str, object]]
+
+
+class ErrorOut(Schema):
+    error: ErrorDetail
+
+
+class BatchOut(Schema):
+    code: str
+    programme: str
+    paying_office: str
+    period: str
+    period_start: date
+    status: str
+    status_label: str
+    row_count: int
+    payable_count: int
+    payable_fen: int
+    problem_count: int
+    dropped_count: int
+    prepared_at: datetime
+    approved_at: datetime | None
+
+
+class RowOut(Schema):
+    row: int
+    id_number: str  # masked
+    name: str  # masked
+    amount_fen: int | None
+    payable: bool
+    dropped: bool
+    reasons: list[str]
+    bank_status: str
+
+
+class BankFileOut(Schema):
+    code: str
+    batch: str
+    programme: str
+    period: str
+    bank: str
+    branch: str
+    status: str
+    record_count: int
+    total_fen: int
+    paid_count: int
+    paid_fen: int
+    failed_count: int
+    failed_fen: int
+    created_at: datetime
+
+
+class BatchQuery(Schema):
+    q: str = ""
+    status: str = ""
+
+
+def _user(request: HttpRequest, roles: frozenset[str]) -> User:
+    user = request.user
+    if not isinstance(user, User):
+        raise PermissionDenied("未登录或令牌无效", "UNAUTHENTICATED")
+    if not user.is_superuser and not user.has_role(*roles):
+        raise PermissionDenied("本接口不对您的角色开放", "PAYMENT_ROLE_REQUIRED")
+    return user
+
+
+def _batch_out(b: PaymentBatch) -> BatchOut:
+    return BatchOut(
+        code=b.code,
+        programme=b.programme.name,
+        paying_office=b.programme.paying_office.name,
+        period=b.period,
+        period_start=b.period_start,
+        status=b.status,
+        status_label=BatchStatus(b.status).label,
+        row_count=b.row_count,
+        payable_count=b.payable_count,
+        payable_fen=b.payable_fen,
+        problem_count=b.problem_count,
+        dropped_count=b.dropped_count,
+        prepared_at=b.prepared_at,
+        approved_at=b.approved_at,
+    )
+
+
+@router.get(
+    "/batches",
+    response={200: list[BatchOut], 403: ErrorOut},
+    summary="发放批次",
+    description="本机构发放项目的批次（审计员、卡中心：本辖区全部批次），最新的在前，最多 500 个。",
+)
+def batches(request: HttpRequest, filters: Query[BatchQuery]) -> list[BatchOut]:
+    user = _user(request, BATCH_VIEW_ROLES)
+    found = batches_visible(user, search=filters.q, status=filters.status)[:_MAX_LIST]
+    return [_batch_out(b) for b in found]
+
+
+@router.get(
+    "/batches/{code}",
+    response={200: BatchOut, 403: ErrorOut, 404: ErrorOut},
+    summary="发放批次概况",
+)
+def batch(request: HttpRequest, code: str) -> BatchOut:
+    user = _user(request, BATCH_VIEW_ROLES)
+    return _batch_out(batch_visible_get(user, code))
+
+
+@router.get(
+    "/batches/{code}/rows",
+    response={200: list[RowOut], 403: ErrorOut, 404: ErrorOut},
+    summary="发放明细（脱敏）",
+    description="problems=true 只返回有问题且未剔除的明细。姓名、号码脱敏；每次查询记入审计日志。",
+)
+def rows(request: HttpRequest, code: str, problems: bool = False) -> list[RowOut]:
+    user = _user(request, BATCH_VIEW_ROLES)
+    found = batch_visible_get(user, code)
+    selected = list(batch_rows(found, problems_only=problems)[:_MAX_ROWS])
+    payment_rows_viewed(
+        actor=user, batch=found, row_numbers=[r.row_number for r in selected], channel_note="API"
+    )
+    out = []
+    for r in selected:
+        line = getattr(r, "bank_line", None)
+        out.append(
+            RowOut(
+                row=r.row_number,
+                id_number=mask_id_number(r.id_number),
+                name=mask_name(r.name),
+                amount_fen=r.amount_fen,
+                payable=r.payable,
+                dropped=r.dropped,
+                reasons=list(r.reason_codes),
+                bank_status=line.status if line is not None else "",
+            )
+        )
+    return out
+
+
+class ApproveIn(Schema):
+    note: str = ""
+
+
+@router.post(
+    "/batches/{code}/approve",
+    response={200: BatchOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut},
+    summary="审批发放批次（复核）",
+    description="制作、校验、更正或提交本批次的经办人不能审批（403 PAYMENT_MAKER_CANNOT_APPROVE）。"
+    "审批即冻结：收款人、账户和金额不再随人员或卡片信息变化。",
+)
+def approve(request: HttpRequest, code: str, payload: ApproveIn) -> BatchOut:
+    user = _user(request, OFFICE_ROLES)
+    found = batch_visible_get(user, code)
+    approved = payment_batch_approve(actor=user, batch_id=found.pk, note=payload.note)
+    return _batch_out(batch_visible_get(user, approved.code))
+
+
+def _file_out_list(user: User) -> list[BankFileOut]:
+    return [
+        BankFileOut(
+            code=f.code,
+            batch=f.batch.code,
+            programme=f.batch.programme.name,
+            period=f.batch.period,
+            bank=f.bank.name,
+            branch=f.branch.name if f.branch else "",
+            status=f.status,
+            record_count=f.record_count,
+            total_fen=f.total_fen,
+            paid_count=f.paid_count,
+            paid_fen=f.paid_fen,
+            failed_count=f.failed_count,
+            failed_fen=f.failed_fen,
+            created_at=f.created_at,
+        )
+        for f in bank_files_visible(user)[:_MAX_LIST]
+    ]
+
+
+@router.get(
+    "/bank-files",
+    response={200: list[BankFileOut], 403: ErrorOut},
+    summary="银行发放文件",
+    description="合作银行：发给本行的发放文件（网点只见发给本网点的）；发放机构、审计员：所见批次的文件。",
+)
+def bank_files(request: HttpRequest) -> list[BankFileOut]:
+    user = _user(request, BANK_ROLES | BATCH_VIEW_ROLES)
+    return _file_out_list(user)
