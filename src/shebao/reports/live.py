@@ -20,6 +20,7 @@ from django.utils import timezone
 from shebao.cards.domain.lifecycle import CardEvent
 from shebao.cards.models import AccountOpeningItem, CardHistory
 from shebao.cards.models.banking import AccountItemStatus
+from shebao.ecard.models import ECard
 from shebao.registration.choices import RegistrationState
 from shebao.registration.models import PersonRegistration
 from shebao.reports.domain.metrics import Metric
@@ -99,6 +100,27 @@ def account_openings(since: date | None) -> Iterable[CountRow]:
                 yield day, code, bank, metric, n
 
 
+def ecard_issuances(since: date | None) -> Iterable[CountRow]:
+    """E-cards issued (电子社保卡 签发), counted where the holder lives (else the household
+    register), on the day of issue. Cumulative like 发卡: an e-card later suspended or ended
+    was still issued (the published figure counts holders who have had one)."""
+    ecards = ECard.objects.all()
+    start = _start_of(since)
+    if start is not None:
+        ecards = ecards.filter(issued_at__gte=start)
+    rows = (
+        ecards.annotate(
+            day=TruncDate("issued_at"),
+            region=Coalesce("person__residence_region_id", "person__hukou_region_id"),
+        )
+        .values_list("day", "region")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    for day, region, n in rows:
+        yield day, region, "", Metric.ECARD, n
+
+
 LIVE_SOURCES: list[LiveSource] = [
     LiveSource("社保卡制发", frozenset(_CARD_EVENTS.values()), card_events),
     LiveSource(
@@ -106,6 +128,7 @@ LIVE_SOURCES: list[LiveSource] = [
         frozenset({Metric.SUBMITTED, Metric.RECEIVED, Metric.OPENED}),
         account_openings,
     ),
+    LiveSource("电子社保卡签发", frozenset({Metric.ECARD}), ecard_issuances),
 ]
 
 

@@ -80,6 +80,7 @@ from shebao.reports.services import (
     work_plan_import,
     work_plan_item_transition,
 )
+from shebao.usage.selectors import usage_summary
 
 REPORT_ROLES: Final[frozenset[str]] = frozenset(
     {Role.LEADER_VIEWER, Role.CARD_CENTRE_OPERATOR, Role.DISTRICT_CLERK, Role.SYSTEM_ADMIN}
@@ -471,6 +472,8 @@ def dashboard_view(request: HttpRequest) -> HttpResponse:
             # shows the banks' figures at that month's end (its snapshot).
             is_current_month=is_current,
             account_stats=account_opening_stats(actor=user) if is_current else [],
+            # Card use (用卡) of the region and month, counted live (issue #11 §5).
+            usage=usage_summary(region_prefix=region.prefix, year=data.year, month=data.month),
         )
         if user.is_superuser or user.has_role(*COVERAGE_ROLES):
             coverage_query = urlencode({"region": region.code})

@@ -31,6 +31,7 @@ from shebao.usage.models import UsageRecord, UsageUpload
 __all__ = [
     "FieldShare",
     "PersonUse",
+    "UsageSummary",
     "UsageTotals",
     "holders_share_by_field",
     "service_points_per_region",
@@ -41,6 +42,7 @@ __all__ = [
     "usage_for_person",
     "usage_list",
     "usage_ok_total",
+    "usage_summary",
     "usage_uploads_of",
 ]
 
@@ -82,7 +84,7 @@ def usage_for_person(person: Person, *, limit: int = _PERSON_LIMIT) -> list[Pers
 
 
 def _scoped(actor: User) -> QuerySet[UsageRecord]:
-    return Scope.for_user(actor).filter(UsageRecord.objects.all(), region_fields=("region_id",))
+    return Scope.for_user(actor).filter(UsageRecord.objects.all(), region_fields=("region__code",))
 
 
 def usage_list(
@@ -102,7 +104,7 @@ def usage_list(
     if service:
         qs = qs.filter(service=service)
     if region_prefix:
-        qs = qs.filter(region_id__startswith=region_prefix)
+        qs = qs.filter(region__code__startswith=region_prefix)
     if result:
         qs = qs.filter(result=result)
     if card_number:
@@ -143,7 +145,7 @@ def _ok_refused(qs: QuerySet[UsageRecord], key: str) -> list[tuple[str, int, int
 def _base(region_prefix: str, since: date | None, until: date | None) -> QuerySet[UsageRecord]:
     qs = UsageRecord.objects.all()
     if region_prefix:
-        qs = qs.filter(region_id__startswith=region_prefix)
+        qs = qs.filter(region__code__startswith=region_prefix)
     if since is not None:
         qs = qs.filter(month__gte=since)
     if until is not None:
@@ -226,7 +228,7 @@ def holders_share_by_field(
     used the card successfully in each field in the period (distinct persons)."""
     holders_qs = Card.objects.filter(status__in=_USABLE)
     if region_prefix:
-        holders_qs = holders_qs.filter(person__hukou_region_id__startswith=region_prefix)
+        holders_qs = holders_qs.filter(person__hukou_region__code__startswith=region_prefix)
     holders = holders_qs.values("person_id").distinct().count()
     users = dict(
         _base(region_prefix, since, until)
@@ -247,10 +249,61 @@ def service_points_per_region(
     """评估指标: active service points per region (prefecture by default); `refused` is 0."""
     qs = ServicePoint.objects.filter(is_active=True)
     if region_prefix:
-        qs = qs.filter(region_id__startswith=region_prefix)
+        qs = qs.filter(region__code__startswith=region_prefix)
     rolled: dict[str, int] = {}
     for code, n in qs.values("region_id").annotate(n=Count("id")).values_list("region_id", "n"):
         key = str(code)[:level_digits].ljust(6, "0")
         rolled[key] = rolled.get(key, 0) + int(n)
     names = dict(Region.objects.filter(code__in=rolled).values_list("code", "name"))
     return [UsageTotals(code, names.get(code, code), n, 0) for code, n in sorted(rolled.items())]
+
+
+@dataclass(frozen=True, slots=True)
+class UsageSummary:
+    """The month's card use in a region, as the dashboard and the bulletin show it."""
+
+    month: date
+    ok: int  # successful uses in the month
+    refused: int
+    ecard: int  # successful uses with the e-card
+    year_to_month: int  # successful uses from January to the month
+    by_field: tuple[UsageTotals, ...]
+    by_service: tuple[UsageTotals, ...]
+    shares: tuple[FieldShare, ...]
+
+    @property
+    def ecard_percent(self) -> float:
+        return round(100.0 * self.ecard / self.ok, 1) if self.ok else 0.0
+
+
+def usage_summary(*, region_prefix: str, year: int, month: int) -> UsageSummary:
+    """Five GROUP BY reads over the month's records of the region."""
+    first = date(year, month, 1)
+    base = _base(region_prefix, first, first)
+    totals = base.aggregate(
+        ok=Count("id", filter=Q(result=UsageResult.OK)),
+        refused=Count("id", filter=Q(result=UsageResult.REFUSED)),
+        ecard=Count("id", filter=Q(result=UsageResult.OK, card_form="ecard")),
+    )
+    return UsageSummary(
+        month=first,
+        ok=int(totals["ok"] or 0),
+        refused=int(totals["refused"] or 0),
+        ecard=int(totals["ecard"] or 0),
+        year_to_month=usage_ok_total(
+            region_prefix=region_prefix, since=date(year, 1, 1), until=first
+        ),
+        by_field=tuple(
+            sorted(
+                usage_by_field(region_prefix=region_prefix, since=first, until=first),
+                key=lambda t: (-t.ok, t.key),
+            )
+        ),
+        by_service=tuple(
+            sorted(
+                usage_by_service(region_prefix=region_prefix, since=first, until=first),
+                key=lambda t: (-t.ok, t.key),
+            )
+        ),
+        shares=tuple(holders_share_by_field(region_prefix=region_prefix, since=first, until=first)),
+    )
