@@ -27,6 +27,7 @@ from shebao.cards.demo_custody import demo_custody_seed
 from shebao.cards.demo_issuing import issuing_demo_seed
 from shebao.cards.demo_postal import demo_postal_seed
 from shebao.comparison.demo import probable_match_demo_plant
+from shebao.ecard.demo import demo_seed as ecard_demo_seed
 from shebao.errors import NotFound, ValidationFailed
 from shebao.geo.choices import RegionLevel
 from shebao.geo.models import Region
@@ -485,6 +486,8 @@ def demo_build(
     issuing_demo_seed(city_code=city.code)
     demo_custody_seed()
     demo_postal_seed()
+    step("电子社保卡签发")
+    ecard_demo_seed()
     step("待遇及补贴发放进卡")
     payments = payments_demo_seed(city_code=city.code)
     accounts += [

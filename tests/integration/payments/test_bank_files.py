@@ -121,3 +121,22 @@ def test_each_bank_downloads_its_own_and_a_branch_only_its_customers() -> None:
     payment_file_download(actor=world.bank_a_user, file_id=branch.pk)
     record.refresh_from_db()
     assert record.download_count == 2 and record.first_downloaded_by == world.branch_a1_user
+
+
+def test_a_big_batch_is_exported_by_the_worker_with_progress(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from shebao.jobs.models import Job
+    from shebao.jobs.services import job_run_next
+    from shebao.payments.services import bank
+
+    world = build_bank_world()
+    batch = approved_batch(world, AMOUNTS)
+    monkeypatch.setattr(bank, "EXPORT_IN_BACKGROUND_ROWS", 3)
+    job_id = bank.payment_files_export_start(actor=world.maker, batch_id=batch.pk)
+    assert isinstance(job_id, int)
+    assert not BankPaymentFile.objects.exists()
+    job_run_next(job_id=job_id)
+    job = Job.objects.get(pk=job_id)
+    assert job.status == "succeeded", job.error
+    assert (job.progress_done, job.progress_total) == (3, 3)
+    assert job.result["rows"] == len(AMOUNTS) and job.result["fen"] == sum(AMOUNTS)
+    assert BankPaymentFile.objects.filter(batch=batch).count() == 3

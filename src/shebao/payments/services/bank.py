@@ -83,6 +83,7 @@ __all__ = [
     "payment_failures_repay",
     "payment_file_download",
     "payment_files_export",
+    "payment_files_export_start",
     "payment_recoveries_sweep",
     "payment_results_import",
     "raise_if_rows_invalid",
@@ -365,6 +366,32 @@ def payment_files_export(
                     path.unlink()
             raise
     return made
+
+
+def payment_files_export_start(*, actor: User, batch_id: int) -> list[BankPaymentFile] | int:
+    """Export now (a small batch: the files) or on the worker (a big one: the job's id, whose
+    page shows the progress). The checks that need no work run first, so a refusal is
+    immediate either way."""
+    batch = PaymentBatch.objects.select_related("programme").filter(pk=batch_id).first()
+    if batch is None:
+        raise NotFound("未找到该发放批次", code="PAYMENT_BATCH_NOT_FOUND")
+    _ensure_office(actor, batch.programme.paying_office_id)
+    if batch.status != BatchStatus.APPROVED.value:
+        raise ValidationFailed(
+            f"批次状态为“{batch.batch_status.label}”，只有已审批的批次可以生成银行发放文件",
+            code="BATCH_NOT_APPROVED",
+        )
+    if batch.payable_count <= EXPORT_IN_BACKGROUND_ROWS:
+        return payment_files_export(actor=actor, batch_id=batch_id)
+    from shebao.jobs.services import job_enqueue
+    from shebao.payments.jobs_bank import EXPORT_BANK_FILES
+
+    job = job_enqueue(
+        kind=EXPORT_BANK_FILES,
+        parameters={"batch_id": batch_id, "actor_id": actor.pk},
+        created_by=actor,
+    )
+    return int(job.pk)
 
 
 def _key(item: tuple[tuple[object, ...], pl.DataFrame]) -> tuple[int, int]:
