@@ -108,6 +108,7 @@ INSTALLED_APPS = [
     "shebao.citizen",
     "shebao.web",
     "shebao.demo",
+    "shebao.ops",
 ]
 
 MIDDLEWARE = [
