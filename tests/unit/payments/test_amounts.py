@@ -14,7 +14,7 @@ from shebao.payments.domain.amounts import (
     AMOUNT_INVALID,
     AmountInvalid,
     AmountProblem,
-    amount_fen_expressions,
+    amounts_to_fen,
     check_amount,
     format_yuan,
     parse_amount_fen,
@@ -108,10 +108,7 @@ _AMOUNT_ALPHABET = "0123456789０１２３４５６７８９.,，．+-－¥￥�
 @given(st.lists(st.text(alphabet=_AMOUNT_ALPHABET, max_size=14), min_size=1, max_size=20))
 def test_the_vectorised_parser_agrees_with_the_reference(texts: list[str]) -> None:
     for max_fen in (None, 300000):
-        fen, problem = amount_fen_expressions(pl.col("a"), max_fen=max_fen)
-        frame = pl.DataFrame({"a": texts}, schema={"a": pl.String}).select(
-            fen.alias("fen"), problem.alias("problem")
-        )
+        frame = amounts_to_fen(pl.Series(texts, dtype=pl.String), max_fen=max_fen)
         expected = [check_amount(t, max_fen=max_fen) for t in texts]
         assert frame["fen"].to_list() == [c.fen for c in expected]
         assert frame["problem"].to_list() == [

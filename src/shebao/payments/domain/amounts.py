@@ -19,7 +19,7 @@ comma, and guessing would move money by a factor of 100); a leading `+`; `Â¥`/`ï
 counterparts. Not accepted: exponents (`1e3`), signs other than a leading `+`, `-5` (not
 positive), other currency words.
 
-`amount_fen_expressions` is the same rule as Polars expressions, for whole files at once (a
+`amounts_to_fen` is the same rule over a Polars column, for whole files at once (a
 batch of a million rows is not parsed one Python call per row); the tests hold the two to
 agreement on arbitrary text.
 """
@@ -43,7 +43,7 @@ __all__ = [
     "AmountCheck",
     "AmountInvalid",
     "AmountProblem",
-    "amount_fen_expressions",
+    "amounts_to_fen",
     "check_amount",
     "format_yuan",
     "normalise_amount_text",
@@ -174,47 +174,65 @@ def format_yuan(fen: int, *, grouped: bool = True) -> str:
     return f"{sign}{whole}.{cents:02d}"
 
 
-def amount_fen_expressions(text: pl.Expr, *, max_fen: int | None = None) -> tuple[pl.Expr, pl.Expr]:
-    """(fen, problem) as Polars expressions over a String column of amounts as written:
-    `fen` Int64 (null when unusable), `problem` an AmountProblem value or null. The same rule
-    as `check_amount`, without a Python call per row."""
+def amounts_to_fen(texts: pl.Series, *, max_fen: int | None = None) -> pl.DataFrame:
+    """`fen` (Int64, null when unusable) and `problem` (an AmountProblem value or null), one
+    row per text, in order: the rule of `check_amount` over a whole column at once.
+
+    Built in stages (each intermediate column computed once): one nested expression would
+    make Polars evaluate the folding again for every branch that refers to it."""
     limit = ABSOLUTE_MAX_FEN if max_fen is None else min(max_fen, ABSOLUTE_MAX_FEN)
     sources = list(_FOLD_SOURCE)
-    folded = (
-        text.fill_null("")
-        .str.replace_many(sources, [_FOLD_TARGET[s] for s in sources])
-        .str.strip_chars_start(_CURRENCY_PREFIXES)
-        .str.strip_suffix(_CURRENCY_SUFFIX)
+    staged = (
+        pl.DataFrame({"text": texts}, schema={"text": pl.String})
+        .lazy()
+        .select(
+            pl.col("text")
+            .fill_null("")
+            .str.replace_many(sources, [_FOLD_TARGET[s] for s in sources])
+            .str.strip_chars_start(_CURRENCY_PREFIXES)
+            .str.strip_suffix(_CURRENCY_SUFFIX)
+            .alias("folded")
+        )
+        .with_columns(
+            pl.col("folded").str.replace_all(",", "", literal=True).alias("bare"),
+            pl.col("folded").str.contains(f"^(?:{_NUMBER.pattern})$").alias("number"),
+        )
+        .with_columns(pl.col("bare").str.strip_prefix("+").alias("plain"))
+        .with_columns(
+            pl.col("plain").str.extract(r"^([0-9]*)", 1).str.strip_chars_start("0").alias("int"),
+            pl.col("plain").str.extract(r"\.([0-9]*)$", 1).fill_null("").alias("fraction"),
+        )
+        .with_columns(
+            pl.when(pl.col("int") == "")
+            .then(pl.lit(0, dtype=pl.Int64))
+            .otherwise(
+                pl.col("int").str.slice(0, _MAX_INTEGER_DIGITS + 1).cast(pl.Int64, strict=False)
+            )
+            .alias("whole"),
+            (pl.col("fraction") + "00").str.slice(0, 2).cast(pl.Int64, strict=False).alias("cents"),
+        )
+        .with_columns((pl.col("whole") * 100 + pl.col("cents")).alias("value"))
+        .select(
+            pl.when(pl.col("folded") == "")
+            .then(pl.lit(AmountProblem.EMPTY.value))
+            .when(pl.col("bare").str.contains(f"^{_NEGATIVE.pattern}$"))
+            .then(pl.lit(AmountProblem.NOT_POSITIVE.value))
+            .when(~pl.col("number"))
+            .then(pl.lit(AmountProblem.NOT_A_NUMBER.value))
+            .when(pl.col("int").str.len_chars() > _MAX_INTEGER_DIGITS)
+            .then(pl.lit(AmountProblem.ABOVE_MAX.value))
+            .when(pl.col("fraction").str.slice(2).str.contains("[1-9]"))
+            .then(pl.lit(AmountProblem.FINER_THAN_FEN.value))
+            .when(pl.col("value") <= 0)
+            .then(pl.lit(AmountProblem.NOT_POSITIVE.value))
+            .when(pl.col("value") > limit)
+            .then(pl.lit(AmountProblem.ABOVE_MAX.value))
+            .alias("problem"),
+            "value",
+        )
+        .select(pl.when(pl.col("problem").is_null()).then(pl.col("value")).alias("fen"), "problem")
     )
-    plain = folded.str.replace_all(",", "", literal=True).str.strip_prefix("+")
-    integer_text = plain.str.extract(r"^([0-9]*)", 1).str.strip_chars_start("0")
-    fraction = plain.str.extract(r"\.([0-9]*)$", 1).fill_null("")
-    cents_text = (fraction + "00").str.slice(0, 2)
-    finer = fraction.str.slice(2).str.contains("[1-9]")
-    whole = (
-        pl.when(integer_text == "")
-        .then(pl.lit(0, dtype=pl.Int64))
-        .otherwise(integer_text.str.slice(0, _MAX_INTEGER_DIGITS + 1).cast(pl.Int64, strict=False))
-    )
-    fen_value = whole * 100 + cents_text.cast(pl.Int64, strict=False)
-    problem = (
-        pl.when(folded == "")
-        .then(pl.lit(AmountProblem.EMPTY.value))
-        .when(folded.str.replace_all(",", "", literal=True).str.contains(f"^{_NEGATIVE.pattern}$"))
-        .then(pl.lit(AmountProblem.NOT_POSITIVE.value))
-        .when(~folded.str.contains(f"^(?:{_NUMBER.pattern})$"))
-        .then(pl.lit(AmountProblem.NOT_A_NUMBER.value))
-        .when(integer_text.str.len_chars() > _MAX_INTEGER_DIGITS)
-        .then(pl.lit(AmountProblem.ABOVE_MAX.value))
-        .when(finer)
-        .then(pl.lit(AmountProblem.FINER_THAN_FEN.value))
-        .when(fen_value <= 0)
-        .then(pl.lit(AmountProblem.NOT_POSITIVE.value))
-        .when(fen_value > limit)
-        .then(pl.lit(AmountProblem.ABOVE_MAX.value))
-    )
-    fen = pl.when(problem.is_null()).then(fen_value)
-    return fen, problem
+    return staged.collect()
 
 
 # The per-character folding of normalise_amount_text, as replace_many pairs.

@@ -59,7 +59,7 @@ from shebao.identity.id_number import IdErrorCode
 from shebao.identity.names import normalize_name
 from shebao.intake.formats import PersonStatus, register_intake_macros
 from shebao.intake.formats.kinds import PERSON_STATUS_VALUES
-from shebao.payments.domain.amounts import AmountProblem, amount_fen_expressions
+from shebao.payments.domain.amounts import AmountProblem, amounts_to_fen
 from shebao.payments.domain.programme import PaymentProgramme, Period, PeriodForm, parse_period
 from shebao.payments.domain.reasons import REASON_SEPARATOR, Reason
 
@@ -192,14 +192,14 @@ def check_batch(
     if paid is not None:
         _require(paid, "已发放数据", ("id_number", "programme", "period"))
 
-    fen, problem = amount_fen_expressions(pl.col("amount"), max_fen=programme.max_amount_fen)
+    amounts = amounts_to_fen(
+        batch["amount"].cast(pl.String), max_fen=programme.max_amount_fen
+    ).rename({"fen": "amount_fen", "problem": "amount_problem"})
     rows = batch.select(
         pl.col("row").cast(pl.Int64),
         _text(batch, "id_number"),
         pl.col("name").cast(pl.String).fill_null(""),
-        fen.alias("amount_fen"),
-        problem.alias("amount_problem"),
-    )
+    ).hstack(amounts)
     con = duckdb.connect()
     try:
         if memory_limit:
