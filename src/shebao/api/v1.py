@@ -9,6 +9,7 @@ from shebao.partners.api import router as partners_router
 from shebao.payments.api import router as payments_router
 from shebao.registration.api import router as registration_router
 from shebao.registry.api import router as registry_router
+from shebao.usage.api import router as usage_router
 
 api = NinjaAPI(
     title="shebao API",
@@ -24,3 +25,4 @@ api.add_router("/cards", cards_router, tags=["社保卡发行（银行、制卡�
 api.add_router("/registration", registration_router, tags=["全民参保登记"])
 api.add_router("/partners", partners_router)
 api.add_router("/payments", payments_router, tags=["待遇及补贴发放"])
+api.add_router("/usage", usage_router)
