@@ -55,7 +55,6 @@ from shebao.payments.services.checking import (
     parse_batch_period,
     payment_targets,
 )
-from shebao.registry.choices import LifeStatus
 from shebao.registry.models import Person
 
 __all__ = [
@@ -99,6 +98,7 @@ AMOUNT_HEADERS: Final[tuple[str, ...]] = (
 _OFFICE_ROLES: Final[frozenset[str]] = frozenset({Role.PAYING_OFFICE_CLERK, Role.SYSTEM_ADMIN})
 _TARGET: Final[str] = "payment_batch"
 _CHUNK: Final[int] = 1 << 20
+_IN_CHUNK: Final[int] = 10_000
 
 
 class BatchFileInvalid(ValidationFailed):
@@ -422,10 +422,12 @@ def _programme(programme_id: int) -> PaymentProgramme:
     return programme
 
 
-def _beneficiaries(programme: PaymentProgramme, period_start: date) -> pl.DataFrame:
-    """id_number, name of everyone whose benefit of the programme's scheme is 正常发放 in the
-    current 待遇领取 department data and who is alive in the registry (a death before the
-    period is the check's DECEASED, not a silent omission: such persons are left in)."""
+def _beneficiaries(programme: PaymentProgramme) -> pl.DataFrame:
+    """id_number, name of everyone in the registry whose benefit of the programme's scheme
+    is 正常发放 in the current 待遇领取 department data. Nobody is left out silently: a person
+    the registry knows dead before the period stays in and the check reports DECEASED (the
+    benefit office must stop that benefit); a death on or after the period's first day does
+    not stop the period's payment."""
     if programme.scheme_id is None:
         raise ValidationFailed(
             f"发放项目“{programme.name}”没有对应的险种，不能按系统数据生成，请导入发放名单",
@@ -449,19 +451,17 @@ def _beneficiaries(programme: PaymentProgramme, period_start: date) -> pl.DataFr
     )
     if paid.is_empty():
         return pl.DataFrame(schema={"id_number": pl.String, "name": pl.String})
-    persons = pl.DataFrame(
-        list(
-            Person.objects.filter(
-                id_number__in=paid["id_number"].to_list(), life_status=LifeStatus.ALIVE
+    numbers = paid["id_number"].to_list()
+    found: list[tuple[str, str]] = []
+    for start in range(0, len(numbers), _IN_CHUNK):
+        found.extend(
+            Person.objects.filter(id_number__in=numbers[start : start + _IN_CHUNK]).values_list(
+                "id_number", "name"
             )
-            .order_by("id_number")
-            .values_list("id_number", "name")
-            .iterator(chunk_size=20_000)
-        ),
-        schema={"id_number": pl.String, "name": pl.String},
-        orient="row",
-    )
-    return persons
+        )
+    return pl.DataFrame(
+        found, schema={"id_number": pl.String, "name": pl.String}, orient="row"
+    ).sort("id_number")
 
 
 def payment_batch_generate(
@@ -472,9 +472,9 @@ def payment_batch_generate(
     amount_fen: int | None = None,
     check: bool = True,
 ) -> GenerateResult:
-    """A batch generated from the system's data: every person whose benefit of the
+    """A batch generated from the system's data: every registry person whose benefit of the
     programme's scheme (养老 110/120/170, 失业 210, 工伤 410) is 正常发放 in the current 待遇领取
-    data, alive in the registry, each paid `amount_fen` (default: the programme's standard
+    data (see `_beneficiaries`), each paid `amount_fen` (default: the programme's standard
     amount). The same data generates the same batch again (idempotent)."""
     programme = _programme(programme_id)
     _ensure_office_clerk(actor, programme)
@@ -490,8 +490,8 @@ def payment_batch_generate(
             checked.problem.message(format_yuan(amount), programme.max_amount_fen),
             code="PAYMENT_GENERATE_AMOUNT_INVALID",
         )
-    _, period_start = parse_batch_period(programme, period)
-    people = _beneficiaries(programme, period_start)
+    parse_batch_period(programme, period)
+    people = _beneficiaries(programme)
     if people.is_empty():
         raise ValidationFailed(
             f"没有{programme.scheme}待遇状态为正常发放的人员，未生成发放批次",
