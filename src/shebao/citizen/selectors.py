@@ -57,6 +57,15 @@ def person_access_log(*, person_id: int, holder_user_id: int) -> list[AccessRow]
             )
         elif e.user_id == holder_user_id or (e.user_id is None and e.username == "citizen"):
             continue  # the holder's own actions
+        elif e.user_id is None and e.organisation_id is None and e.username in ("", "system"):
+            rows.append(
+                AccessRow(
+                    at=e.at,
+                    who="系统（批量处理）",
+                    action=_label(AuditAction, e.action, e.action),
+                    purpose=_label(Purpose, e.purpose, "未说明"),
+                )
+            )
         else:
             organisation = e.organisation.name if e.organisation is not None else "合作机构"
             rows.append(

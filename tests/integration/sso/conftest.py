@@ -63,3 +63,12 @@ def holder(sms_outbox: None) -> Person:
     person = make_person(COUNTY, name="李四", phone=PHONE)
     make_card(person, custodian=office, status="active")
     return person
+
+
+def sms_sign_in(client: Any, person: Person) -> None:
+    """Sign a Django test client in as the holder through the provider's sign-in page."""
+    card_number = person.cards.get().card_number
+    sent = client.post("/sso/login/", {"step": "send", "card_number": card_number})
+    assert "验证码已发送至" in sent.content.decode(), sent.content.decode()
+    done = client.post("/sso/login/", {"step": "verify", "code": last_code()})
+    assert done.status_code == 302, done.content.decode()
