@@ -179,7 +179,10 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
     {"NAME": "shebao.accounts.passwords.CharacterClassValidator"},
 ]
+# Argon2id for new and changed passwords (memory-hard, as 等保 reviews expect); a PBKDF2 or
+# scrypt hash from before is upgraded to Argon2 the next time its user signs in.
 PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
     "django.contrib.auth.hashers.ScryptPasswordHasher",
 ]
