@@ -9,10 +9,12 @@ the pages."""
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import date, datetime
 
-from django.http import HttpRequest
-from ninja import Query, Router, Schema
+from django.http import HttpRequest, HttpResponse
+from ninja import File, Query, Router, Schema
+from ninja.files import UploadedFile
 
 from shebao.accounts.models import User
 from shebao.errors import PermissionDenied
@@ -21,11 +23,14 @@ from shebao.payments.domain.batch_lifecycle import BatchStatus
 from shebao.payments.models import PaymentBatch
 from shebao.payments.roles import BANK_ROLES, BATCH_VIEW_ROLES, OFFICE_ROLES
 from shebao.payments.selectors import (
+    bank_file_visible_get,
     bank_files_visible,
+    batch_reconciliation_view,
     batch_rows,
     batch_visible_get,
     batches_visible,
 )
+from shebao.payments.services.bank import payment_file_download, payment_results_import
 from shebao.payments.services.batches import payment_batch_approve
 from shebao.payments.services.viewing import payment_rows_viewed
 
@@ -225,3 +230,97 @@ def _file_out_list(user: User) -> list[BankFileOut]:
 def bank_files(request: HttpRequest) -> list[BankFileOut]:
     user = _user(request, BANK_ROLES | BATCH_VIEW_ROLES)
     return _file_out_list(user)
+
+
+def _file_response(data: bytes, name: str) -> HttpResponse:
+    response = HttpResponse(data, content_type="application/octet-stream")
+    response["Content-Disposition"] = f'attachment; filename="{name}.sm4"'
+    return response
+
+
+@router.get(
+    "/bank-files/{code}/file",
+    response={200: bytes, 403: ErrorOut, 404: ErrorOut},
+    summary="下载发放文件（SM4 加密）",
+    description="只有收件银行（网点：只有发给本网点的）可以下载；首次下载即视为已发送银行。",
+)
+def bank_file_download(request: HttpRequest, code: str) -> HttpResponse:
+    user = _user(request, BANK_ROLES)
+    found = bank_file_visible_get(user, code)
+    record, data = payment_file_download(actor=user, file_id=found.pk)
+    return _file_response(data, record.code)
+
+
+class ResultsOut(Schema):
+    file: str
+    paid: int
+    failed: int
+    unchanged: int
+    never_sent: int
+    already_imported: bool
+
+
+@router.post(
+    "/bank-files/results",
+    response={200: ResultsOut, 403: ErrorOut, 404: ErrorOut, 422: ErrorOut},
+    summary="上传发放结果（SM4 加密回盘）",
+    description="列：流水号、社会保障号码、银行账号、结果（成功/失败）、金额、失败原因。"
+    "整份导入或整份拒绝（指明行和列）；同一文件重复上传不重复记账。",
+)
+def bank_results(request: HttpRequest, file: UploadedFile = File(...)) -> ResultsOut:  # noqa: B008
+    user = _user(request, BANK_ROLES)
+    result = payment_results_import(actor=user, data=b"".join(file.chunks()))
+    return ResultsOut(
+        file=result.file.code,
+        paid=result.paid,
+        failed=result.failed,
+        unchanged=result.unchanged,
+        never_sent=result.never_sent,
+        already_imported=result.already_imported,
+    )
+
+
+class BankTotalsOut(Schema):
+    bank: str
+    sent_count: int
+    sent_fen: int
+    paid_count: int
+    paid_fen: int
+    failed_count: int
+    failed_fen: int
+    pending_count: int
+    pending_fen: int
+    overdue_count: int
+
+
+class DifferenceOut(Schema):
+    bank: str
+    kind: str
+    label: str
+    reference: str
+    sent_fen: int | None
+    reported_fen: int | None
+
+
+class ReconciliationOut(Schema):
+    batch: str
+    totals: list[BankTotalsOut]
+    differences: list[DifferenceOut]
+
+
+@router.get(
+    "/batches/{code}/reconciliation",
+    response={200: ReconciliationOut, 403: ErrorOut, 404: ErrorOut},
+    summary="批次对账（精确到分）",
+    description="按合作银行：发送、成功、失败、待回盘的笔数和金额（分），以及每一处差异"
+    "（回盘中有未发送的记录、实发金额不符、回盘结果前后不一致、超过期限仍无回盘）。",
+)
+def reconciliation(request: HttpRequest, code: str) -> ReconciliationOut:
+    user = _user(request, BATCH_VIEW_ROLES)
+    found = batch_visible_get(user, code)
+    view = batch_reconciliation_view(actor=user, batch=found)
+    return ReconciliationOut(
+        batch=found.code,
+        totals=[BankTotalsOut(**asdict(t)) for t in view.totals],
+        differences=[DifferenceOut(**asdict(d)) for d in view.differences],
+    )

@@ -16,12 +16,13 @@ from datetime import date
 from django.db.models import Count, Q, QuerySet, Sum
 
 from shebao.accounts.choices import OrganisationKind, Role
-from shebao.accounts.models import AuditEvent, User
+from shebao.accounts.models import AuditEvent, Organisation, User
 from shebao.accounts.scoping import Scope
 from shebao.errors import NotFound
 from shebao.payments.domain.amounts import format_yuan
 from shebao.payments.domain.batch_lifecycle import FROZEN, BatchStatus
 from shebao.payments.domain.reasons import Reason
+from shebao.payments.domain.reconcile import DifferenceKind
 from shebao.payments.models import (
     BankPaymentFile,
     BankPaymentLine,
@@ -34,14 +35,19 @@ from shebao.payments.models import (
     PaymentRow,
 )
 from shebao.payments.roles import OFFICE_ROLES, READ_ONLY_ROLES
+from shebao.payments.selectors_bank import batch_reconciliation
 
 __all__ = [
+    "BankTotals",
+    "BatchReconciliationView",
+    "Difference",
     "PersonPayment",
     "ReasonText",
     "bank_file_visible_get",
     "bank_files_visible",
     "batch_audit_events",
     "batch_history",
+    "batch_reconciliation_view",
     "batch_rows",
     "batch_visible_get",
     "batches_visible",
@@ -284,3 +290,72 @@ def paid_into_cards(
             totals.items(), key=lambda kv: (kv[0][2], kv[0][0], kv[0][1])
         )
     ]
+
+
+@dataclass(frozen=True, slots=True)
+class BankTotals:
+    bank: str
+    sent_count: int
+    sent_fen: int
+    paid_count: int
+    paid_fen: int
+    failed_count: int
+    failed_fen: int
+    pending_count: int
+    pending_fen: int
+    overdue_count: int
+
+
+@dataclass(frozen=True, slots=True)
+class Difference:
+    bank: str
+    kind: str  # the code
+    label: str  # in Chinese
+    reference: str
+    sent_fen: int | None
+    reported_fen: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class BatchReconciliationView:
+    totals: list[BankTotals]
+    differences: list[Difference]
+
+
+def batch_reconciliation_view(
+    *, actor: User, batch: PaymentBatch, as_of: date | None = None
+) -> BatchReconciliationView:
+    """The batch's reconciliation to the fen (per bank: sent / paid / failed / pending and
+    every difference) with the banks' names, for the pages and the API."""
+    reconciliation = batch_reconciliation(actor=actor, batch_id=batch.pk, as_of=as_of)
+    bank_ids = set(reconciliation.totals["bank_id"].to_list()) | set(
+        reconciliation.differences["bank_id"].to_list()
+    )
+    names = dict(Organisation.objects.filter(pk__in=bank_ids).values_list("pk", "name"))
+    totals = [
+        BankTotals(
+            bank=names.get(t["bank_id"], str(t["bank_id"])),
+            sent_count=t["sent_count"],
+            sent_fen=t["sent_fen"],
+            paid_count=t["paid_count"],
+            paid_fen=t["paid_fen"],
+            failed_count=t["failed_count"],
+            failed_fen=t["failed_fen"],
+            pending_count=t["pending_count"],
+            pending_fen=t["pending_fen"],
+            overdue_count=t["overdue_count"],
+        )
+        for t in reconciliation.totals.iter_rows(named=True)
+    ]
+    differences = [
+        Difference(
+            bank=names.get(d["bank_id"], str(d["bank_id"])),
+            kind=d["kind"],
+            label=DifferenceKind(d["kind"]).label,
+            reference=d["reference"],
+            sent_fen=d["sent_fen"],
+            reported_fen=d["reported_fen"],
+        )
+        for d in reconciliation.differences.iter_rows(named=True)
+    ]
+    return BatchReconciliationView(totals=totals, differences=differences)

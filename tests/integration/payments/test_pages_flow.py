@@ -192,6 +192,9 @@ def test_bank_downloads_its_file_uploads_results_and_office_repays_the_failure(
     payer, checker = _client(world.payer), _client(world.checker)
     page = payer.get(reverse("payments:batch", args=[batch.code])).content.decode()
     assert "银行发放文件与对账" in page and record.code in page
+    # Reconciliation to the fen: 3 sent, 2 paid, 1 failed, no difference.
+    assert 'data-testid="reconciliation"' in page and 'data-testid="no-differences"' in page
+    assert "5,000.00" in page and "1,500.00" in page
     failure = PaymentFailure.objects.get()
     failures_page = payer.get(reverse("payments:failures")).content.decode()
     assert "账户已销户" in failures_page

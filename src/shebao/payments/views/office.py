@@ -34,6 +34,7 @@ from shebao.payments.selectors import (
     bank_files_visible,
     batch_audit_events,
     batch_history,
+    batch_reconciliation_view,
     batch_rows,
     batch_visible_get,
     batches_visible,
@@ -283,7 +284,8 @@ def batch_detail(request: HttpRequest, code: str) -> HttpResponse:
     rows = [_row_view(r) for r in rows_page.object_list]
     payment_rows_viewed(actor=actor, batch=batch, row_numbers=[r["number"] for r in rows])
     events = set(allowed_events(status)) if _may_work(actor) else set()
-    files = bank_files_visible(actor).filter(batch=batch)
+    files = list(bank_files_visible(actor).filter(batch=batch))
+    reconciliation = batch_reconciliation_view(actor=actor, batch=batch) if files else None
     return render(
         request,
         "payments/batch.html",
@@ -321,6 +323,7 @@ def batch_detail(request: HttpRequest, code: str) -> HttpResponse:
                 }
                 for f in files
             ],
+            "reconciliation": reconciliation,
             "history": [
                 {
                     "at": h.at,
