@@ -23,6 +23,7 @@ ACCOUNTS = [
     "admin",
     "payer",
     "checker",
+    "partner",
 ]
 
 

@@ -38,6 +38,7 @@ from shebao.geo.services import (
     regions_load,
     villages_generate,
 )
+from shebao.partners.demo import demo_seed as partners_demo_seed
 from shebao.payments.demo import demo_seed as payments_demo_seed
 from shebao.registration.demo import registration_demo_seed
 from shebao.registry.bulk import BulkLoadResult, registry_dataset_load
@@ -499,6 +500,17 @@ def demo_build(
             password=DEMO_PASSWORD,
         )
         for c in payments.accounts
+    ]
+    step("一卡通合作机构、终端和应用目录")
+    accounts += [
+        DemoAccount(
+            username=a.username,
+            role=a.role,
+            role_label=a.role_label,
+            organisation=a.organisation,
+            password=DEMO_PASSWORD,
+        )
+        for a in partners_demo_seed(city_code=city.code, password=DEMO_PASSWORD)
     ]
     step("单点登录演示网站")
     sso_demo_seed()

@@ -51,6 +51,16 @@ def _region(code: str) -> Region:
     return region
 
 
+def _regions_for(user: User) -> list[Region]:
+    """The regions a card-centre user registers partners and service points in: its own
+    organisation's region and the counties below it (the whole country for an admin)."""
+    qs = Region.objects.filter(level__lte=3)
+    org = user.organisation
+    if org is not None:
+        qs = qs.filter(code__startswith=org.region.prefix)
+    return list(qs.order_by("code")[:300])
+
+
 def _denied(request: HttpRequest, exc: ShebaoError) -> HttpResponse:
     return render(request, "partners/denied.html", {"message": exc.message}, status=exc.status)
 
@@ -95,7 +105,7 @@ def partner_list_view(request: HttpRequest) -> HttpResponse:
             "field": field,
             "statuses": PartnerStatus.choices,
             "fields": PartnerField.choices,
-            "regions": Region.objects.filter(level__lte=3).order_by("code")[:300],
+            "regions": _regions_for(user),
         },
     )
 
@@ -115,7 +125,7 @@ def _detail_context(user: User, pk: int) -> dict[str, Any]:
         "point_kinds": ServicePointKind.choices,
         "fields_all": PartnerField.choices,
         "card_functions": CardFunction.choices,
-        "regions": Region.objects.filter(level__lte=3).order_by("code")[:300],
+        "regions": _regions_for(user),
         "can_manage": selectors.can_change_partners(user),
     }
 

@@ -8,7 +8,7 @@ a replay: `X-Shebao-Signature: t=<unix seconds>,sm3=<hex of HMAC-SM3(secret, t +
 from __future__ import annotations
 
 import hmac
-from typing import Final
+from typing import Any, Final, cast
 
 from gmalglib.sm3 import SM3
 
@@ -46,7 +46,8 @@ class _Sm3Hash:
 
 
 def hmac_sm3(key: bytes, message: bytes) -> bytes:
-    return hmac.new(key, message, _Sm3Hash).digest()
+    # The stdlib HMAC accepts any hashlib-shaped constructor; typeshed names only its own.
+    return hmac.new(key, message, cast(Any, _Sm3Hash)).digest()
 
 
 def signature_header(*, secret: str, body: bytes, timestamp: int) -> str:
