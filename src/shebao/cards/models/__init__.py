@@ -28,6 +28,7 @@ from shebao.cards.models.custody import (
     Receipt,
     ReceiptLine,
 )
+from shebao.cards.models.home_service import HomeServiceAppointment
 from shebao.cards.models.postal import PostalDispatch, PostalDispatchStatus
 from shebao.cards.models.production import CardSeries, ProductionBatch, ProductionBatchStatus
 
@@ -50,6 +51,7 @@ __all__ = [
     "CooperatingBank",
     "Handover",
     "HandoverItem",
+    "HomeServiceAppointment",
     "PostalDispatch",
     "PostalDispatchStatus",
     "ProductionBatch",
