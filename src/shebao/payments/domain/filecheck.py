@@ -100,9 +100,12 @@ class _HeaderNotOnTop(Exception):
     """The first row is not the header (title rows above it): read the slower way."""
 
 
-def _read_listed(path: Path, specs: tuple[ColumnSpec, ...], what: str) -> pl.DataFrame:
-    """`row` and one String column per spec key ("" for a missing optional column; blank
-    rows left out, the others keeping their numbers).
+def _read_listed(
+    path: Path, specs: tuple[ColumnSpec, ...], what: str, wanted: tuple[str, ...] | None = None
+) -> pl.DataFrame:
+    """`row` and one String column per spec key in `wanted` (default: all; "" for a missing
+    optional column; blank rows left out, the others keeping their numbers). Columns not
+    wanted are not read at all (a cards file's account numbers are its longest cells).
 
     The intake's reader goes column by column and never holds the file as one Python
     string (a 10-million-row cards file is read in seconds and little memory), but it finds
@@ -111,13 +114,14 @@ def _read_listed(path: Path, specs: tuple[ColumnSpec, ...], what: str) -> pl.Dat
     looks for these very headers in the top 30 rows, reads the file instead. Either way a
     missing column is reported by the latter, naming the file and the column."""
     keys = {spec.key: {header_key(n) for n in spec.names} for spec in specs}
+    wanted = wanted or tuple(spec.key for spec in specs)
     found: dict[str, int] = {}
 
     def select(headers: tuple[str, ...]) -> list[int]:
         normalised = [header_key(h) for h in headers]
         for spec in specs:
             position = next((i for i, h in enumerate(normalised) if h in keys[spec.key]), None)
-            if position is not None:
+            if position is not None and spec.key in wanted:
                 found[spec.key] = position
             elif spec.required:
                 raise _HeaderNotOnTop
@@ -127,11 +131,11 @@ def _read_listed(path: Path, specs: tuple[ColumnSpec, ...], what: str) -> pl.Dat
         raw = read_raw(path, select=select)
     except _HeaderNotOnTop:
         table = read_table(path, specs, what=what)
-        return table.canonical(specs).rename({ROW: "row"})
+        return table.canonical(specs).select(pl.col(ROW).alias("row"), *wanted)
     except IntakeError as error:
         if error.code == IntakeErrorCode.NO_HEADER:
             table = read_table(path, specs, what=what)  # says which columns it wants
-            return table.canonical(specs).rename({ROW: "row"})
+            return table.canonical(specs).select(pl.col(ROW).alias("row"), *wanted)
         raise ShebaoError(
             code=error.code, message=f"{what}：{error.message}", status=422
         ) from error
@@ -144,6 +148,7 @@ def _read_listed(path: Path, specs: tuple[ColumnSpec, ...], what: str) -> pl.Dat
             .cast(pl.String)
             .alias(spec.key)
             for spec in specs
+            if spec.key in wanted
         ),
     )
 
@@ -154,11 +159,15 @@ def read_batch(path: Path) -> pl.DataFrame:
 
 
 def read_cards(path: Path) -> pl.DataFrame:
-    return _read_listed(path, CARD_COLUMNS, "持卡文件").drop("row")
+    """id_number, status, account_status: what the check needs of a card."""
+    wanted = ("id_number", "status", "account_status")
+    return _read_listed(path, CARD_COLUMNS, "持卡文件", wanted).drop("row")
 
 
 def read_paid(path: Path) -> pl.DataFrame:
-    return _read_listed(path, PAID_COLUMNS, "已发放文件").drop("row")
+    """id_number, programme, period."""
+    wanted = ("id_number", "programme", "period")
+    return _read_listed(path, PAID_COLUMNS, "已发放文件", wanted).drop("row")
 
 
 def _read_kind(path: Path, kind: SourceKind, fields: tuple[str, ...]) -> pl.DataFrame:
