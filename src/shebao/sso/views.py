@@ -64,6 +64,22 @@ def _scope_labels(scopes: list[str]) -> list[str]:
     return [str(described[s]) for s in scopes if s in described]
 
 
+def _allow_redirect_to(response: HttpResponse, application: AbstractApplication | None) -> None:
+    """Let this page's forms end at the portal: the CSP's form-action is checked along the
+    redirects a form submission follows (sign-in → authorize → the portal's redirect URI)."""
+    if application is None:
+        return
+    origins = sorted(
+        {
+            f"{parts.scheme}://{parts.netloc}"
+            for parts in (urlsplit(u) for u in application.redirect_uris.split())
+            if parts.scheme and parts.netloc
+        }
+    )
+    if origins:
+        response._csp_update = {"form-action": origins}  # type: ignore[attr-defined]
+
+
 def _qr_png(text: str) -> str:
     png = segno.make(text, error="m").png_data_uri(scale=5, border=2)
     return str(png)
@@ -115,7 +131,7 @@ def login_view(request: HttpRequest) -> HttpResponse:
     confirm_url = request.build_absolute_uri(
         reverse("sso:qr_confirm", kwargs={"token": started.qr.token})
     )
-    return render(
+    response = render(
         request,
         "sso/login.html",
         {
@@ -128,6 +144,8 @@ def login_view(request: HttpRequest) -> HttpResponse:
             "qr_seconds": int((started.qr.expires_at - started.qr.created_at).total_seconds()),
         },
     )
+    _allow_redirect_to(response, application)
+    return response
 
 
 @require_GET
@@ -255,6 +273,7 @@ class CitizenAuthorizationView(AuthorizationView):
             return redirected
         context["scope_labels"] = _scope_labels(scopes)
         response: HttpResponse = super().render_to_response(context, **kwargs)
+        _allow_redirect_to(response, application)
         return response
 
     def form_valid(self, form: Any) -> HttpResponse:

@@ -38,6 +38,8 @@ def test_a_holder_confirms_on_the_phone_and_the_computer_is_signed_in(holder: Pe
     page = computer.get(first["Location"])
     html = page.content.decode()
     assert "「湖北政务服务网」请求使用电子社保卡登录" in html and "data:image/png;base64," in html
+    # The page's forms may end at the portal (CSP form-action follows the redirects).
+    assert "http://zwfw.example.cn" in page["Content-Security-Policy"]
     qr = QrLogin.objects.get()
     assert computer.get("/sso/login/qr/status/").json()["status"] == "pending"
 
