@@ -171,3 +171,12 @@ def test_an_earlier_output_is_replaced_whole(tmp_path: Path) -> None:
     files = world.files(tmp_path)
     assert len(run(tmp_path, **files)) == 1
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["payments.csv", "summary.json"]
+
+
+def test_a_batch_with_a_header_and_no_rows(tmp_path: Path) -> None:
+    world, _, _ = two_people()
+    files = world.files(tmp_path)
+    assert run(tmp_path, **files) == []
+    summary = (tmp_path / "out" / "summary.json").read_text(encoding="utf-8")
+    assert '"rows": 0' in summary
+    assert '"payable_fen": 0' in summary
