@@ -89,6 +89,8 @@ def caller_cache_clear() -> None:
     """Tests and scope changes in the same process: drop every cached caller."""
     with _callers_lock:
         _callers.clear()
+    with _verified_lock:
+        _verified_known.clear()
 
 
 def terminal_authenticate(raw_token: str) -> TerminalCaller | None:
@@ -205,6 +207,31 @@ def _resolve_business_token(caller: TerminalCaller, token: str) -> int:
     return int(visit.person_id)
 
 
+_verified_known: set[tuple[int, int]] = set()
+_verified_lock = Lock()
+
+
+def _remember_verified(partner_id: int, person: Person) -> None:
+    """Record that the partner has verified the person (for the change feed), once: a pair
+    this process has already written is not written again."""
+    key = (partner_id, person.pk)
+    with _verified_lock:
+        if key in _verified_known:
+            return
+    VerifiedPerson.objects.bulk_create(
+        [VerifiedPerson(partner_id=partner_id, person=person)], ignore_conflicts=True
+    )
+
+    def known() -> None:
+        with _verified_lock:
+            if len(_verified_known) > 200_000:
+                _verified_known.clear()
+            _verified_known.add(key)
+
+    # Only once the row is committed: a rolled-back call must not be remembered.
+    transaction.on_commit(known)
+
+
 def _decide(
     *,
     caller: TerminalCaller,
@@ -271,10 +298,7 @@ def identity_verify(
         raise ValidationFailed("未知的核验方式", code="VERIFY_METHOD_INVALID")
     with transaction.atomic():
         if result.verified and person is not None:
-            VerifiedPerson.objects.bulk_create(
-                [VerifiedPerson(partner_id=caller.partner_id, person=person)],
-                ignore_conflicts=True,
-            )
+            _remember_verified(caller.partner_id, person)
         audit_record(
             actor=caller.service_user,
             action=AuditAction.IDENTITY_VERIFY,
@@ -321,9 +345,7 @@ def qr_redeem_for_terminal(*, caller: TerminalCaller, text: str) -> dict[str, An
     )
     person = Person.objects.get(pk=redeemed.person_id)
     card = Card.objects.filter(card_number=redeemed.card_number).first()
-    VerifiedPerson.objects.bulk_create(
-        [VerifiedPerson(partner_id=caller.partner_id, person=person)], ignore_conflicts=True
-    )
+    _remember_verified(caller.partner_id, person)
     return {
         "ok": True,
         "business_token": redeemed.business_token,
