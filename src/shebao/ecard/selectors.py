@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.db.models import QuerySet
 
 from shebao.cards.models import Card
 from shebao.ecard.domain.lifecycle import ISSUABLE_CARD_STATUSES
-from shebao.ecard.models import ECard
+from shebao.ecard.models import ECard, QrCode
 
-__all__ = ["ecard_of_person", "issuable_cards"]
+__all__ = ["codes_issued_since", "ecard_of_person", "issuable_cards"]
 
 
 def ecard_of_person(person_id: int) -> ECard | None:
@@ -20,3 +22,8 @@ def issuable_cards(person_id: int) -> QuerySet[Card]:
     return Card.objects.filter(
         person_id=person_id, status__in=[s.value for s in ISSUABLE_CARD_STATUSES]
     ).order_by("-issued_on", "-pk")
+
+
+def codes_issued_since(ecard_id: int, since: datetime) -> int:
+    """How many codes the e-card has shown since `since` (the page's refresh limit)."""
+    return QrCode.objects.filter(ecard_id=ecard_id, expires_at__gt=since).count()

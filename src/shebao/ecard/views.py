@@ -17,6 +17,7 @@ from urllib.parse import urlencode
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -24,7 +25,7 @@ from shebao.accounts.clients import request_client_address
 from shebao.ecard.domain.lifecycle import ECardStatus
 from shebao.ecard.domain.qr import ALG, QR_TTL_SECONDS
 from shebao.ecard.domain.sm2 import SIGNER_ID
-from shebao.ecard.selectors import ecard_of_person, issuable_cards
+from shebao.ecard.selectors import codes_issued_since, ecard_of_person, issuable_cards
 from shebao.ecard.services.common import QrRefused
 from shebao.ecard.services.ecards import ecard_issue_confirm, ecard_issue_start
 from shebao.ecard.services.holders import holder_person
@@ -35,6 +36,8 @@ from shebao.identity.masking import mask_id_number, mask_name
 from shebao.registry.models import Person
 
 APPLY_SESSION_KEY: Final[str] = "ecard_apply"
+# A page refreshes once a minute; a holder pressing "刷新" now and then stays far below this.
+CODES_PER_MINUTE: Final[int] = 20
 
 HolderView = Callable[[HttpRequest, Person], HttpResponse]
 
@@ -105,6 +108,11 @@ def next_code(request: HttpRequest, person: Person) -> HttpResponse:
     if ecard is None:
         return JsonResponse(
             {"error": {"code": "ECARD_NONE", "message": "您还没有电子社保卡"}}, status=404
+        )
+    if codes_issued_since(ecard.pk, timezone.now()) >= CODES_PER_MINUTE:
+        # Codes still valid now were all issued within the last minute.
+        return JsonResponse(
+            {"error": {"code": "QR_TOO_MANY", "message": "刷新过于频繁，请稍后再试"}}, status=429
         )
     try:
         issued = qr_issue(ecard)

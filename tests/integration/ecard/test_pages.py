@@ -92,3 +92,12 @@ def test_the_key_list_is_public_json() -> None:
     assert body["alg"] == "SM2-SM3" and body["signer_id"] == "1234567812345678"
     assert [k["kid"] for k in body["keys"]] == [k.kid for k in keys]
     assert body["keys"][0]["public_key"].startswith("04") and body["keys"][0]["current"]
+
+
+def test_refreshing_is_limited_per_minute(world: World) -> None:
+    from shebao.ecard.services.ecards import ecard_issue_by_operator
+
+    ecard_issue_by_operator(card_number=world.cards[0].card_number, actor=world.clerk)
+    client = _holder_client(world)
+    statuses = [client.post("/ecard/qr/").status_code for _ in range(21)]
+    assert statuses[:20] == [200] * 20 and statuses[20] == 429
