@@ -1,6 +1,6 @@
 from django.urls import URLPattern
 
-from shebao.cards.views import custody, instant, issuing, postal, reissue
+from shebao.cards.views import custody, home_service, instant, issuing, postal, reissue
 
 app_name = "cards"
 
@@ -10,4 +10,5 @@ urlpatterns: list[URLPattern] = [
     *postal.urlpatterns,
     *reissue.urlpatterns,
     *instant.urlpatterns,
+    *home_service.urlpatterns,
 ]
