@@ -237,6 +237,34 @@ NAV: tuple[NavItem, ...] = (
         description="输入社保卡号或扫描电子社保卡二维码，打开办事群众的人员信息（记入审计，用途为办事）。",
     ),
     NavItem(
+        "用卡记录",
+        "usage:records",
+        roles=frozenset(
+            {Role.CARD_CENTRE_OPERATOR, Role.LEADER_VIEWER, Role.DISTRICT_CLERK, Role.SYSTEM_ADMIN}
+        ),
+        description="各合作机构上传的用卡记录：按领域、服务、地区、月份、卡号查询（持卡人脱敏）。",
+    ),
+    NavItem(
+        "上传用卡记录",
+        "usage:upload",
+        roles=frozenset({Role.PARTNER_OPERATOR}),
+        description="为本机构的终端上传用卡记录 CSV 文件，重复上传不会重复记录。",
+    ),
+    NavItem(
+        "上门服务",
+        "cards:home_service_work",
+        roles=frozenset(
+            {Role.TOWN_CLERK, Role.DISTRICT_CLERK, Role.CARD_CENTRE_OPERATOR, Role.SYSTEM_ADMIN}
+        ),
+        description="辖区内行动不便群众预约的上门服务：接单、上门登记办结或取消。",
+    ),
+    NavItem(
+        "用卡评估指标",
+        "usage:metrics",
+        on_home=False,
+        description="各地区服务网点数、每月用卡次数、持卡人在各领域用卡的比例（公开页面）。",
+    ),
+    NavItem(
         "应用目录",
         "partners:directory",
         on_home=False,
