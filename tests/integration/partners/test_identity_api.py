@@ -192,7 +192,7 @@ def test_the_public_directory_api_needs_no_sign_in() -> None:
     client = Client()
     entries = client.get("/api/v1/partners/directory?field=medical&region=420704").json()
     assert [(e["name"], e["partner"]) for e in entries] == [("持卡就医结算", "鄂州市中心医院")]
-    assert entries[0]["card_function_labels"] == ["电子卡", "金融", "实体卡"]
+    assert entries[0]["card_function_labels"] == ["实体卡", "电子卡", "金融"]
     assert client.get("/api/v1/partners/directory?field=transport").json() == []
     page = client.get("/partners/directory/?field=medical")
     assert page.status_code == 200

@@ -386,8 +386,10 @@ def directory_service_create(
     card, with the card functions it uses, where and since when."""
     require_card_centre(actor)
     partner = _locked_partner(partner_id)
-    functions = sorted(set(card_functions))
-    unknown = [f for f in functions if f not in CardFunction.values]
+    # In the directory's own order: 实体卡, 电子卡, 身份凭证, 金融, 交通.
+    wanted = set(card_functions)
+    functions = [f for f in CardFunction.values if f in wanted]
+    unknown = sorted(wanted - set(CardFunction.values))
     if unknown or not functions:
         raise ValidationFailed("请选择有效的用卡功能", code="CARD_FUNCTION_INVALID")
     if field not in PartnerField.values:
