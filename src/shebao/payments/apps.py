@@ -8,7 +8,10 @@ class PaymentsConfig(AppConfig):
     verbose_name = "待遇及补贴发放"
 
     def ready(self) -> None:
-        from shebao.payments import jobs_bank  # noqa: F401 - registers the bank-side jobs
+        from shebao.payments import (
+            jobs_bank,  # noqa: F401 - registers the bank-side jobs
+            jobs_batches,  # noqa: F401 - registers the batches' jobs
+        )
         from shebao.payments.receivers import person_saved
         from shebao.registry.models import Person
 
