@@ -218,9 +218,9 @@ def check_batch(
             first_day=period.first_day,
             as_of=as_of,
         )
+        flags = _name_mismatch(con, flags)
     finally:
         con.close()
-    flags = _name_mismatch(flags)
     return CheckResult(_reasons(flags, programme.max_amount_fen), programme, period)
 
 
@@ -338,15 +338,13 @@ def _flags(
         "FROM paid_in"
     )
     return con.sql(
-        """WITH names AS (SELECT id, list(DISTINCT name) AS names FROM pop GROUP BY id),
-                firsts AS (SELECT id_norm, min(row) AS first_row FROM b
+        """WITH firsts AS (SELECT id_norm, min(row) AS first_row FROM b
                            WHERE id_error IS NULL GROUP BY id_norm)
            SELECT b.row,
                   CASE WHEN b.id_error IS NULL THEN b.id_norm ELSE b.id_raw END AS id_number,
                   b.name, b.amount_fen, b.amount_problem, b.id_error,
                   b.id_error IS NULL AND n.id IS NULL AS not_in_population,
-                  CASE WHEN b.id_error IS NULL AND n.id IS NOT NULL
-                       AND NOT list_contains(n.names, b.name) THEN n.names END AS other_names,
+                  b.id_error IS NULL AND n.id IS NOT NULL AND w.id IS NULL AS name_differs,
                   b.id_error IS NULL AND coalesce(d.died_before, false) AS deceased,
                   b.id_error IS NULL AND j.id IS NOT NULL AS imprisoned,
                   b.id_error IS NULL AND u.id IS NULL AS no_card_account,
@@ -354,7 +352,9 @@ def _flags(
                   CASE WHEN f.first_row < b.row THEN f.first_row END AS first_row,
                   b.id_error IS NULL AND a.id IS NOT NULL AS already_paid
            FROM b
-           LEFT JOIN names n ON n.id = b.id_norm
+           LEFT JOIN (SELECT DISTINCT id FROM pop) n ON n.id = b.id_norm
+           LEFT JOIN (SELECT DISTINCT id, name FROM pop) w
+                  ON w.id = b.id_norm AND w.name = b.name
            LEFT JOIN dead d ON d.id = b.id_norm
            LEFT JOIN jailed j ON j.id = b.id_norm
            LEFT JOIN usable u ON u.id = b.id_norm
@@ -364,27 +364,31 @@ def _flags(
     ).pl()
 
 
-def _name_mismatch(flags: pl.DataFrame) -> pl.DataFrame:
+def _name_mismatch(con: duckdb.DuckDBPyConnection, flags: pl.DataFrame) -> pl.DataFrame:
     """`name_mismatch`: the row's name differs from every population name of its number
-    after normalisation. Only rows whose name differs as written (`other_names` not null)
-    are normalised, each distinct name once."""
-    candidates = flags.filter(pl.col("other_names").is_not_null()).select(
-        "row", "name", pl.col("other_names").alias("pop_name")
-    )
+    after normalisation. Only rows whose name differs as written (`name_differs`) are
+    looked at, and each distinct name is normalised once."""
+    candidates = flags.filter(pl.col("name_differs")).select("row", "id_number", "name")
     mismatched: list[int] = []
     if candidates.height:
-        pairs = candidates.explode("pop_name")
-        distinct = set(pairs["name"].to_list()) | set(pairs["pop_name"].fill_null("").to_list())
+        con.register("name_candidates", candidates.to_arrow())
+        pairs = con.sql(
+            """SELECT c.row, c.name, p.name AS pop_name
+               FROM name_candidates c JOIN (SELECT DISTINCT id, name FROM pop) p
+               ON p.id = c.id_number"""
+        ).pl()
+        con.unregister("name_candidates")
+        distinct = set(pairs["name"].to_list()) | set(pairs["pop_name"].to_list())
         normalised = {name: normalize_name(name) for name in distinct}
         same = pairs.filter(
             pl.col("name").replace_strict(normalised, return_dtype=pl.String)
-            == pl.col("pop_name").fill_null("").replace_strict(normalised, return_dtype=pl.String)
+            == pl.col("pop_name").replace_strict(normalised, return_dtype=pl.String)
         )
         mismatched = candidates.join(same.select("row").unique(), on="row", how="anti")[
             "row"
         ].to_list()
     return flags.with_columns(pl.col("row").is_in(mismatched).alias("name_mismatch")).drop(
-        "other_names"
+        "name_differs"
     )
 
 
