@@ -19,6 +19,7 @@ from shebao.accounts.choices import OrganisationKind, Role
 from shebao.accounts.models import AuditEvent, Organisation, User
 from shebao.accounts.scoping import Scope
 from shebao.errors import NotFound
+from shebao.geo.models import Region
 from shebao.payments.domain.amounts import format_yuan
 from shebao.payments.domain.batch_lifecycle import FROZEN, BatchStatus
 from shebao.payments.domain.reasons import Reason
@@ -53,6 +54,7 @@ __all__ = [
     "batches_visible",
     "failures_visible",
     "paid_into_cards",
+    "paid_into_cards_panel",
     "person_payments",
     "programmes_visible",
     "reason_texts",
@@ -359,3 +361,58 @@ def batch_reconciliation_view(
         for d in reconciliation.differences.iter_rows(named=True)
     ]
     return BatchReconciliationView(totals=totals, differences=differences)
+
+
+@dataclass(frozen=True, slots=True)
+class PaidPanelRow:
+    programme: str
+    region_code: str
+    region_name: str
+    month: str
+    count: int
+    paid_fen: int
+
+    @property
+    def paid_yuan(self) -> str:
+        return format_yuan(self.paid_fen)
+
+
+@dataclass(frozen=True, slots=True)
+class PaidPanel:
+    year: int
+    month: int
+    rows: list[PaidPanelRow]
+    total_count: int
+    total_fen: int
+
+    @property
+    def total_yuan(self) -> str:
+        return format_yuan(self.total_fen)
+
+
+def paid_into_cards_panel(*, region_prefix: str, year: int, month: int) -> PaidPanel:
+    """The dashboard's panel: what the banks confirmed paid into cards from January to the
+    month shown, per programme, county and month, for payees living in the region."""
+    until = date(year + (month == 12), month % 12 + 1, 1)
+    figures = paid_into_cards(region_prefix=region_prefix, since=date(year, 1, 1), until=until)
+    names = dict(
+        Region.objects.filter(code__in={f.region_code for f in figures}).values_list("code", "name")
+    )
+    rows = [
+        PaidPanelRow(
+            programme=f.programme,
+            region_code=f.region_code,
+            region_name=names.get(f.region_code, f.region_code or "—"),
+            month=f.month,
+            count=f.count,
+            paid_fen=f.paid_fen,
+        )
+        for f in figures
+    ]
+    return PaidPanel(
+        year=year,
+        month=month,
+        rows=rows,
+        total_count=sum(r.count for r in rows),
+        total_fen=sum(r.paid_fen for r in rows),
+    )

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from itertools import islice
 from typing import Final
 
@@ -18,9 +18,11 @@ from shebao.accounts.scoping import Scope
 from shebao.errors import NotFound
 from shebao.geo.codes import level_of, parent_code_of
 from shebao.geo.models import Region
+from shebao.payments.selectors import paid_into_cards
 from shebao.reports.domain.bulletin import (
     BankFigures,
     BulletinFigures,
+    PaymentFigures,
     RegionFigures,
     bank_sort_key,
 )
@@ -291,6 +293,7 @@ def bulletin_figures(*, year: int, month: int, region_code: str) -> BulletinFigu
         )
 
     return BulletinFigures(
+        payments=_payment_figures(region, year=year, month=month),
         year=year,
         month=month,
         region=figures_of(region.code, region.name),
@@ -298,6 +301,27 @@ def bulletin_figures(*, year: int, month: int, region_code: str) -> BulletinFigu
         subordinate_level=min((lv for _c, _n, lv in direct), default=region.level + 1),
         subordinates=tuple(subordinates),
         banks=tuple(banks),
+    )
+
+
+def _payment_figures(region: Region, *, year: int, month: int) -> tuple[PaymentFigures, ...]:
+    """Payments into cards confirmed by the banks for periods starting in the month, per
+    programme and county of the payees' residence (issue #12)."""
+    start = date(year, month, 1)
+    until = date(year + (month == 12), month % 12 + 1, 1)
+    figures = paid_into_cards(region_prefix=region.prefix, since=start, until=until)
+    names = dict(
+        Region.objects.filter(code__in={f.region_code for f in figures}).values_list("code", "name")
+    )
+    totals: dict[tuple[str, str], list[int]] = {}
+    for f in figures:
+        key = (f.programme, names.get(f.region_code, f.region_code or "其他"))
+        acc = totals.setdefault(key, [0, 0])
+        acc[0] += f.count
+        acc[1] += f.paid_fen
+    return tuple(
+        PaymentFigures(programme=p, region=r, count=c, paid_fen=fen)
+        for (p, r), (c, fen) in sorted(totals.items())
     )
 
 

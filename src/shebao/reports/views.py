@@ -36,6 +36,7 @@ from shebao.geo.models import Region
 from shebao.geo.selectors import region_ancestors
 from shebao.pages import breadcrumbs as _crumbs
 from shebao.pages import error_page as _error_page
+from shebao.payments.selectors import paid_into_cards_panel
 from shebao.registration.roles import COVERAGE_ROLES
 from shebao.reports.choices import BulletinFormat, WorkPlanStatus
 from shebao.reports.documents import PdfUnsupported
@@ -474,6 +475,9 @@ def dashboard_view(request: HttpRequest) -> HttpResponse:
             account_stats=account_opening_stats(actor=user) if is_current else [],
             # Card use (用卡) of the region and month, counted live (issue #11 §5).
             usage=usage_summary(region_prefix=region.prefix, year=data.year, month=data.month),
+            payments=paid_into_cards_panel(
+                region_prefix=region.prefix, year=data.year, month=data.month
+            ),
         )
         if user.is_superuser or user.has_role(*COVERAGE_ROLES):
             coverage_query = urlencode({"region": region.code})

@@ -31,6 +31,7 @@ __all__ = [
     "BankLine",
     "BulletinFigures",
     "BulletinReport",
+    "PaymentFigures",
     "RegionFigures",
     "RegionLine",
     "bank_sort_key",
@@ -87,6 +88,17 @@ class BankFigures:
 
 
 @dataclass(frozen=True, slots=True)
+class PaymentFigures:
+    """Benefits and subsidies the banks confirmed paid into cards in the month (by the
+    period's first day), for one programme and one subordinate region: exact fen."""
+
+    programme: str
+    region: str  # the subordinate region's name
+    count: int
+    paid_fen: int
+
+
+@dataclass(frozen=True, slots=True)
 class BulletinFigures:
     """Everything a bulletin is computed from; stored as JSON with each published bulletin."""
 
@@ -97,9 +109,14 @@ class BulletinFigures:
     subordinate_level: int
     subordinates: tuple[RegionFigures, ...]
     banks: tuple[BankFigures, ...]
+    # 待遇及补贴发放进卡 (issue #12): absent from the snapshot when there is none, so the
+    # snapshots (and digests) of bulletins without payments stay as they were.
+    payments: tuple[PaymentFigures, ...] = ()
 
     def to_snapshot(self) -> dict[str, Any]:
+        payments = {"payments": [asdict(p) for p in self.payments]} if self.payments else {}
         return {
+            **payments,
             "version": SNAPSHOT_VERSION,
             "year": self.year,
             "month": self.month,
@@ -122,6 +139,7 @@ class BulletinFigures:
             subordinate_level=int(data["subordinate_level"]),
             subordinates=tuple(RegionFigures(**r) for r in data["subordinates"]),
             banks=tuple(BankFigures(**b) for b in data["banks"]),
+            payments=tuple(PaymentFigures(**p) for p in data.get("payments", ())),
         )
 
 

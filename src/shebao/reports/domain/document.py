@@ -240,6 +240,52 @@ def _bank_table(report: BulletinReport, when: str) -> Table:
     return Table("附表二", f"{when}各合作银行社会保障卡建设情况统计表", columns, tuple(rows))
 
 
+def _yuan(fen: int) -> str:
+    """Integer fen as yuan with thousands separators, exact (`1,234.50`)."""
+    sign = "-" if fen < 0 else ""
+    whole, cents = divmod(abs(fen), 100)
+    return f"{sign}{whole:,}.{cents:02d}"
+
+
+def _payments(report: BulletinReport, when: str, area: str) -> str:
+    payments = report.figures.payments
+    count = sum(p.count for p in payments)
+    fen = sum(p.paid_fen for p in payments)
+    by_programme: dict[str, int] = {}
+    for p in payments:
+        by_programme[p.programme] = by_programme.get(p.programme, 0) + p.paid_fen
+    items = "、".join(f"{name}{_yuan(v)}元" for name, v in sorted(by_programme.items()))
+    return (
+        f"{when}，{area}通过社会保障卡银行账户发放各项待遇及补贴{count:,}笔、"
+        f"{_yuan(fen)}元，其中{items}（详见附表三）。"
+    )
+
+
+def _payment_table(report: BulletinReport, when: str) -> Table:
+    columns = (
+        Column("序号"),
+        Column("发放项目"),
+        Column("地区"),
+        Column("发放笔数（笔）"),
+        Column("发放金额（元）"),
+    )
+    payments = sorted(report.figures.payments, key=lambda p: (p.programme, p.region))
+    rows: list[tuple[Cell, ...]] = [
+        (str(i), p.programme, p.region, f"{p.count:,}", _yuan(p.paid_fen))
+        for i, p in enumerate(payments, start=1)
+    ]
+    rows.append(
+        (
+            "",
+            "合计",
+            "",
+            f"{sum(p.count for p in payments):,}",
+            _yuan(sum(p.paid_fen for p in payments)),
+        )
+    )
+    return Table("附表三", f"{when}待遇及补贴发放进卡情况统计表", columns, tuple(rows))
+
+
 def date_words(day: date) -> str:
     """`2026年12月7日`, as documents date themselves."""
     return f"{day.year}年{day.month}月{day.day}日"
@@ -275,6 +321,10 @@ def bulletin_document(
         ),
         "（二）合作银行开户情况。" + _banks(report, month_words),
     ]
+    tables = [_region_table(report, when, noun), _bank_table(report, when)]
+    if figures.payments:
+        progress.append("（三）待遇及补贴发放进卡情况。" + _payments(report, when, area))
+        tables.append(_payment_table(report, when))
     signature: tuple[str, ...] = (issuer or f"{region_name}人力资源和社会保障局",)
     if issued_on is not None:
         signature += (date_words(issued_on),)
@@ -285,7 +335,7 @@ def bulletin_document(
         intro=f"现将{when}社会保障卡建设进展情况通报如下：",
         headings=("一、社会保障卡建设进展情况",),
         paragraphs=(tuple(progress),),
-        tables=(_region_table(report, when, noun), _bank_table(report, when)),
+        tables=tuple(tables),
         signature=signature,
     )
 
