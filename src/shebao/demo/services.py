@@ -47,6 +47,7 @@ from shebao.registry.models import BankAccount, Person
 from shebao.reports.services import live_figures_refresh, reports_demo_seed
 from shebao.sso.demo import demo_seed as sso_demo_seed
 from shebao.synthetic import SyntheticDataset, Village, dataset_generate, write_department_files
+from shebao.usage.demo import demo_seed as usage_demo_seed
 
 __all__ = [
     "DEMO_AS_OF",
@@ -514,6 +515,8 @@ def demo_build(
     ]
     step("单点登录演示网站")
     sso_demo_seed()
+    step("用卡记录、第二个城市的卡中心和上门服务预约")
+    usage_demo_seed(city_code=city.code)
     step("刷新实时统计")
     live_figures_refresh(full=True)
     persons_in_city = Person.objects.filter(residence_region__code__startswith=city.prefix).count()
