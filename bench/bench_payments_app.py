@@ -182,10 +182,11 @@ def main() -> None:
             schema={
                 "id_number": pl.String,
                 "scheme_code": pl.String,
+                "employer_credit_code": pl.String,
+                "insurance_region_code": pl.String,
                 "status": pl.String,
                 "start_date": pl.Date,
                 "end_date": pl.Date,
-                "employer_credit_code": pl.String,
             }
         ),
     )

@@ -8,6 +8,7 @@ from datetime import date
 
 import pytest
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from shebao.errors import ShebaoError, ValidationFailed
 from shebao.payments.domain.bankfile import FailureReason, Outcome, ResultLine
@@ -219,6 +220,25 @@ def test_a_failure_is_corrected_and_repaid_once_in_a_later_batch() -> None:
             amount_fen=99_999,
             repays_id=a3.row_id,
         )
+    # Checked and approved like any batch (here as approval leaves it), paid by bank B: the
+    # failure is closed as re-paid.
+    PaymentRow.objects.filter(pk=row.pk).update(
+        payable=True,
+        frozen_name=row.name,
+        frozen_id_number=row.id_number,
+        frozen_bank=world.bank_b,
+        frozen_account_number="6221880000000001",
+    )
+    type(batch).objects.filter(pk=batch.pk).update(
+        status="approved", approved_by=world.checker, approved_at=timezone.now()
+    )
+    (record,) = payment_files_export(actor=world.maker, batch_id=batch.pk)
+    payment_file_download(actor=world.bank_b_user, file_id=record.pk)
+    record = BankPaymentFile.objects.select_related("bank").get(pk=record.pk)
+    (line,) = _lines(record)
+    payment_results_import(actor=world.bank_b_user, data=bank_results_file(record, [_ok(line, 1)]))
+    failure.refresh_from_db()
+    assert failure.status == "repaid"
 
 
 def test_a_payment_after_a_recorded_death_is_listed_for_recovery() -> None:

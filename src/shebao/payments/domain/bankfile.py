@@ -20,7 +20,6 @@ services import nothing while there is any error.
 
 from __future__ import annotations
 
-import csv
 import io
 import re
 from collections.abc import Iterable, Sequence
@@ -28,12 +27,15 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Final
 
+import polars as pl
+
 from shebao.identity.spreadsheet import safe_csv_writer
 
 __all__ = [
     "DEDUCTION_FILE_HEADER",
     "PAYMENT_FILE_HEADER",
     "RESULT_FILE_HEADER",
+    "RESULT_FRAME_SCHEMA",
     "DeductionLine",
     "FailureReason",
     "Outcome",
@@ -47,6 +49,7 @@ __all__ = [
     "normalise_failure_reason",
     "payment_file_rows",
     "read_results",
+    "read_results_frame",
     "result_file_rows",
     "yuan_to_fen_strict",
 ]
@@ -261,84 +264,172 @@ class ResultsRead:
     errors: tuple[RowError, ...]
 
 
-def read_results(content: bytes) -> ResultsRead:
-    """Parse and check a results file's plaintext. Every row is checked; rows with an error
-    are not in `lines`. A reference twice in one file is an error on the later row (which of
-    the two answers would be true cannot be known)."""
+def _decode(content: bytes) -> str | None:
     try:
-        text = content.decode("utf-8-sig")
+        return content.decode("utf-8-sig")
     except UnicodeDecodeError:
         try:
-            text = content.decode("gb18030")
+            return content.decode("gb18030")
         except UnicodeDecodeError:
-            return ResultsRead((), (RowError(0, "文件", "不是 UTF-8 或 GB18030 编码的文本"),))
-    reader = csv.reader(io.StringIO(text))
-    header = [h.strip() for h in next(reader, [])]
-    missing = [h for h in RESULT_FILE_HEADER if h not in header]
+            return None
+
+
+RESULT_FRAME_SCHEMA: Final[dict[str, pl.DataType | type[pl.DataType]]] = {
+    "row_number": pl.Int64,
+    "reference": pl.Utf8,
+    "id_number": pl.Utf8,
+    "account_number": pl.Utf8,
+    "outcome": pl.Utf8,
+    "amount_fen": pl.Int64,
+    "failure_reason": pl.Utf8,
+    "failure_text": pl.Utf8,
+}
+
+
+def _reason_expr(text: pl.Expr) -> pl.Expr:
+    compact = text.str.replace_all(r"\s", "")
+    expr: pl.Expr = pl.lit(FailureReason.OTHER.value)
+    for keyword, reason in reversed(_REASON_KEYWORDS):
+        expr = (
+            pl.when(compact.str.contains(keyword, literal=True))
+            .then(pl.lit(reason.value))
+            .otherwise(expr)
+        )
+    return expr
+
+
+def read_results_frame(content: bytes) -> tuple[pl.DataFrame, tuple[RowError, ...]]:
+    """Parse and check a results file's plaintext, vectorised (a million rows in seconds):
+    the good rows as a frame of RESULT_FRAME_SCHEMA and every error, ordered by row. A
+    reference twice in one file is an error on the later row (which of the two answers
+    would be true cannot be known)."""
+    text = _decode(content)
+    if text is None:
+        return pl.DataFrame(schema=RESULT_FRAME_SCHEMA), (
+            RowError(0, "文件", "不是 UTF-8 或 GB18030 编码的文本"),
+        )
+    try:
+        raw = pl.read_csv(
+            io.StringIO(text),
+            infer_schema_length=0,
+            truncate_ragged_lines=True,
+        )
+    except (pl.exceptions.ComputeError, pl.exceptions.NoDataError):
+        raw = pl.DataFrame()
+    raw = raw.rename({c: c.strip() for c in raw.columns})
+    missing = [h for h in RESULT_FILE_HEADER if h not in raw.columns]
     if missing:
-        return ResultsRead((), tuple(RowError(0, column, "缺少此列") for column in missing))
-    index = {h: header.index(h) for h in RESULT_FILE_HEADER}
-    lines: list[ResultLine] = []
-    errors: list[RowError] = []
-    seen: dict[str, int] = {}
-    for n, raw in enumerate(reader, start=1):
-        if not any(cell.strip() for cell in raw):
-            continue
-        cells = {h: (raw[i].strip() if i < len(raw) else "") for h, i in index.items()}
-        row_errors = _check_result_row(n, cells, seen)
-        if row_errors:
-            errors.extend(row_errors)
-            continue
-        outcome = Outcome.SUCCEEDED if cells["结果"].lower() in _SUCCESS_WORDS else Outcome.FAILED
-        amount = yuan_to_fen_strict(cells["金额（元）"]) or 0  # checked above: never None
-        lines.append(
-            ResultLine(
-                row=n,
-                reference=cells["流水号"].upper(),
-                id_number=cells["社会保障号码"].upper(),
-                account_number=cells["银行账号"].replace(" ", ""),
-                amount_fen=amount,
-                outcome=outcome,
-                reason=normalise_failure_reason(cells["失败原因"])
-                if outcome is Outcome.FAILED
-                else None,
-                reason_text=cells["失败原因"][:255] if outcome is Outcome.FAILED else "",
-            )
+        return pl.DataFrame(schema=RESULT_FRAME_SCHEMA), tuple(
+            RowError(0, column, "缺少此列") for column in missing
         )
-    return ResultsRead(tuple(lines), tuple(errors))
+    cells = raw.select(
+        pl.int_range(1, pl.len() + 1, dtype=pl.Int64).alias("row"),
+        *[pl.col(h).fill_null("").str.strip_chars().alias(h) for h in RESULT_FILE_HEADER],
+    ).filter(pl.any_horizontal([pl.col(h) != "" for h in RESULT_FILE_HEADER]))
+    amount = pl.col("金额（元）").str.extract_groups(r"^(\d{1,12})(?:\.(\d{1,2}))?$")
+    outcome = pl.col("结果").str.to_lowercase()
+    checked = (
+        cells.with_columns(
+            pl.col("流水号").str.to_uppercase().alias("reference"),
+            pl.col("银行账号").str.replace_all(" ", "", literal=True).alias("account"),
+            (
+                amount.struct.field("1").cast(pl.Int64, strict=False) * 100
+                + amount.struct.field("2")
+                .fill_null("")
+                .str.pad_end(2, "0")
+                .cast(pl.Int64, strict=False)
+            ).alias("fen"),
+            outcome.is_in(list(_SUCCESS_WORDS)).alias("ok"),
+            outcome.is_in(list(_FAILURE_WORDS)).alias("bad"),
+        )
+        .with_columns(
+            pl.col("reference").str.contains(r"^[A-Z0-9-]{4,40}$").alias("ref_ok"),
+        )
+        .with_columns(
+            pl.col("row").min().over("reference").alias("first_row"),
+        )
+    )
+    row, col = pl.col("row"), pl.col
+    problems = [
+        (1, "流水号", ~col("ref_ok"), pl.lit("为空或格式不对（应为本系统发出文件中的流水号）")),
+        (
+            1,
+            "流水号",
+            col("ref_ok") & (row != col("first_row")),
+            pl.format("与第 {} 行重复", col("first_row")),
+        ),
+        (2, "社会保障号码", col("社会保障号码") == "", pl.lit("不能为空")),
+        (3, "银行账号", ~col("account").str.contains(r"^\d{8,32}$"), pl.lit("应为 8 至 32 位数字")),
+        (
+            4,
+            "金额（元）",
+            col("fen").is_null(),
+            pl.format("“{}”不是金额（应如 1234.50，至多两位小数）", col("金额（元）")),
+        ),
+        (5, "金额（元）", col("ok") & (col("fen") <= 0), pl.lit("成功的记录金额应大于零")),
+        (5, "失败原因", col("bad") & (col("失败原因") == ""), pl.lit("失败的记录须注明原因")),
+        (
+            5,
+            "结果",
+            ~col("ok") & ~col("bad"),
+            pl.format("“{}”应为“成功”或“失败”", col("结果")),
+        ),
+    ]
+    flagged = pl.concat(
+        [
+            checked.filter(condition.fill_null(False)).select(
+                row,
+                pl.lit(order).alias("order"),
+                pl.lit(column).alias("column"),
+                reason.alias("reason"),
+            )
+            for order, column, condition, reason in problems
+        ]
+    ).sort(["row", "order"], maintain_order=True)
+    errors = tuple(
+        RowError(int(r), str(c), str(why))
+        for r, c, why in flagged.select("row", "column", "reason").iter_rows()
+    )
+    bad_rows = flagged["row"].unique()
+    good = checked.filter(~pl.col("row").is_in(bad_rows.implode())).select(
+        pl.col("row").alias("row_number"),
+        "reference",
+        pl.col("社会保障号码").str.to_uppercase().alias("id_number"),
+        pl.col("account").alias("account_number"),
+        pl.when(pl.col("ok"))
+        .then(pl.lit(Outcome.SUCCEEDED.value))
+        .otherwise(pl.lit(Outcome.FAILED.value))
+        .alias("outcome"),
+        pl.col("fen").alias("amount_fen"),
+        pl.when(pl.col("ok"))
+        .then(pl.lit(""))
+        .otherwise(_reason_expr(pl.col("失败原因")))
+        .alias("failure_reason"),
+        pl.when(pl.col("ok"))
+        .then(pl.lit(""))
+        .otherwise(pl.col("失败原因").str.slice(0, 255))
+        .alias("failure_text"),
+    )
+    return good.select([pl.col(c).cast(t) for c, t in RESULT_FRAME_SCHEMA.items()]), errors
 
 
-def _check_result_row(n: int, cells: dict[str, str], seen: dict[str, int]) -> list[RowError]:
-    errors: list[RowError] = []
-    reference = cells["流水号"].upper()
-    if not _REFERENCE_RE.match(reference):
-        errors.append(RowError(n, "流水号", "为空或格式不对（应为本系统发出文件中的流水号）"))
-    elif reference in seen:
-        errors.append(RowError(n, "流水号", f"与第 {seen[reference]} 行重复"))
-    else:
-        seen[reference] = n
-    if not cells["社会保障号码"]:
-        errors.append(RowError(n, "社会保障号码", "不能为空"))
-    account = cells["银行账号"].replace(" ", "")
-    if not account.isdigit() or not 8 <= len(account) <= 32:
-        errors.append(RowError(n, "银行账号", "应为 8 至 32 位数字"))
-    amount = yuan_to_fen_strict(cells["金额（元）"])
-    if amount is None:
-        errors.append(
-            RowError(
-                n, "金额（元）", f"“{cells['金额（元）']}”不是金额（应如 1234.50，至多两位小数）"
-            )
+def read_results(content: bytes) -> ResultsRead:
+    """`read_results_frame` as objects, for small files and tests."""
+    good, errors = read_results_frame(content)
+    lines = tuple(
+        ResultLine(
+            row=r["row_number"],
+            reference=r["reference"],
+            id_number=r["id_number"],
+            account_number=r["account_number"],
+            amount_fen=r["amount_fen"],
+            outcome=Outcome(r["outcome"]),
+            reason=FailureReason(r["failure_reason"]) if r["failure_reason"] else None,
+            reason_text=r["failure_text"],
         )
-    outcome = cells["结果"].lower()
-    if outcome in _SUCCESS_WORDS:
-        if amount is not None and amount <= 0:
-            errors.append(RowError(n, "金额（元）", "成功的记录金额应大于零"))
-    elif outcome in _FAILURE_WORDS:
-        if not cells["失败原因"]:
-            errors.append(RowError(n, "失败原因", "失败的记录须注明原因"))
-    else:
-        errors.append(RowError(n, "结果", f"“{cells['结果']}”应为“成功”或“失败”"))
-    return errors
+        for r in good.iter_rows(named=True)
+    )
+    return ResultsRead(lines, errors)
 
 
 def csv_bytes(header: Sequence[str], rows: Iterable[Sequence[object]]) -> bytes:

@@ -37,7 +37,7 @@ from shebao.payments.domain.bankfile import (
     RESULT_FILE_HEADER,
     ResultLine,
     csv_bytes,
-    read_results,
+    read_results_frame,
     result_file_rows,
 )
 from shebao.payments.models import (
@@ -52,6 +52,8 @@ from shebao.payments.models import (
 from shebao.payments.services.bank import (
     _frame_csv,
     _read_stored,
+    _results_frame,
+    analyse,
     bank_user_may_see,
     raise_if_rows_invalid,
     seal_and_store,
@@ -336,7 +338,7 @@ def deduction_results_import(*, actor: User, data: bytes) -> DeductionImport:
     """The bank's deduction results, the same way as payment results: all rows checked
     first, nothing written on any error, the same file twice changes nothing."""
     opened = open_exchange_file(data, kind=KIND_DEDUCTION_RESULT)
-    read = read_results(opened.content)
+    good, errors = read_results_frame(opened.content)
     with transaction.atomic():
         record = (
             DeductionFile.objects.select_for_update()
@@ -352,20 +354,20 @@ def deduction_results_import(*, actor: User, data: bytes) -> DeductionImport:
             raise ValidationFailed("该代扣文件尚未发送银行，不能导入回盘", code="FILE_NOT_SENT")
         if BankResultFile.objects.filter(deduction_file=record, content_sm3=opened.digest).exists():
             return DeductionImport(record, 0, 0, already_imported=True)
-        raise_if_rows_invalid(read)
+        raise_if_rows_invalid(errors)
+        succeeded = int((good["outcome"] == "succeeded").sum())
         result_file = BankResultFile.objects.create(
             deduction_file=record,
             content_sm3=opened.digest,
-            row_count=len(read.lines),
-            succeeded_count=sum(1 for x in read.lines if x.outcome.value == "succeeded"),
-            failed_count=sum(1 for x in read.lines if x.outcome.value == "failed"),
+            row_count=good.height,
+            succeeded_count=succeeded,
+            failed_count=good.height - succeeded,
             imported_by=actor,
         )
-        from shebao.payments.services.bank import _results_frame
-
-        insert_frame(BankResultRow, _results_frame(read, result_file.pk))
+        insert_frame(BankResultRow, _results_frame(good, result_file.pk))
         line = _q(DeductionLine._meta.db_table)
         result = _q(BankResultRow._meta.db_table)
+        analyse(BankResultRow, DeductionLine)
         with connection.cursor() as cursor:
             cursor.execute(
                 f"UPDATE {line} SET status = %s, deducted_fen = r.amount_fen "
