@@ -50,6 +50,7 @@ from shebao.payments.models import (
 )
 from shebao.payments.services._bulk import insert_frame, quoted, update_from_frame
 from shebao.payments.services.checking import (
+    BatchVerdicts,
     batch_verdicts,
     current_department_frame,
     parse_batch_period,
@@ -539,14 +540,24 @@ def payment_batch_generate(
 # --- checking ------------------------------------------------------------------------------
 
 
-def _write_verdicts(batch: PaymentBatch, verdicts: pl.DataFrame) -> None:
+def _write_verdicts(verdicts: BatchVerdicts) -> None:
+    """Store the verdicts that changed (a batch checked again writes next to nothing)."""
     table = PaymentRow._meta.db_table
-    # Everything unpayable first: the partial unique index (one payable row per person)
-    # must never see two payable rows of a person in the middle of the update.
-    PaymentRow.objects.filter(batch=batch, payable=True).update(payable=False)
+    changed = verdicts.changed()
+    if changed.is_empty():
+        return
+    # Rows leaving the payable state (or moving to another person) first: the partial unique
+    # index (one payable row per person) must never see two payable rows of a person in the
+    # middle of the update.
     update_from_frame(
         table,
-        verdicts.select(
+        changed.filter(pl.col("was_payable")).select("pk", pl.lit(False).alias("payable")),
+        key="pk",
+        types={"pk": "bigint", "payable": "boolean"},
+    )
+    update_from_frame(
+        table,
+        changed.select(
             pl.col("pk"),
             pl.col("person_id"),
             pl.col("id_number").str.slice(0, 32),
@@ -575,7 +586,7 @@ def payment_batch_check(*, actor: User, batch_id: int, as_of: date | None = None
         _ensure_office_clerk(actor, batch.programme)
         step = transition(batch.batch_status, BatchEvent.CHECK)
         verdicts = batch_verdicts(batch, as_of=as_of or timezone.localdate())
-        _write_verdicts(batch, verdicts.frame)
+        _write_verdicts(verdicts)
         _recount_sql(batch)
         batch.checked_at = timezone.now()
         batch.submitted_by = None
@@ -765,30 +776,6 @@ def payment_batch_submit(*, actor: User, batch_id: int) -> PaymentBatch:
     return batch
 
 
-def _changed_rows(batch: PaymentBatch, verdicts: pl.DataFrame) -> int:
-    stored = pl.DataFrame(
-        list(
-            PaymentRow.objects.filter(batch=batch, dropped=False)
-            .values_list("pk", "payable", "reasons", "amount_fen")
-            .iterator(chunk_size=50_000)
-        ),
-        schema={
-            "pk": pl.Int64,
-            "payable_was": pl.Boolean,
-            "reasons_was": pl.String,
-            "fen_was": pl.Int64,
-        },
-        orient="row",
-    )
-    joined = stored.join(verdicts.select("pk", "payable", "reasons", "amount_fen"), on="pk")
-    differ = (
-        (pl.col("payable_was") != pl.col("payable"))
-        | (pl.col("reasons_was") != pl.col("reasons"))
-        | (pl.col("fen_was").fill_null(-1) != pl.col("amount_fen").fill_null(-1))
-    )
-    return joined.filter(differ).height + (stored.height - joined.height)
-
-
 def payment_batch_approve(*, actor: User, batch_id: int, note: str = "") -> PaymentBatch:
     """待审批 → 已审批, by a clerk of the paying office who did not prepare, check, change or
     submit the batch. In one transaction the batch is checked again against today's data
@@ -808,8 +795,7 @@ def payment_batch_approve(*, actor: User, batch_id: int, note: str = "") -> Paym
         _ensure_office_clerk(actor, batch.programme)
         step = transition(batch.batch_status, BatchEvent.APPROVE)
         ensure_not_maker(actor.pk, batch_makers(batch))
-        verdicts = batch_verdicts(batch, as_of=timezone.localdate()).frame
-        changed = _changed_rows(batch, verdicts)
+        changed = batch_verdicts(batch, as_of=timezone.localdate()).changed().height
         if changed:
             raise BatchStale(changed)
         targets = payment_targets(batch)

@@ -45,6 +45,7 @@ from shebao.registry.choices import LifeStatus
 from shebao.registry.models import BankAccount, Person
 
 __all__ = [
+    "VERDICT_COLUMNS",
     "BatchVerdicts",
     "batch_period",
     "batch_verdicts",
@@ -96,16 +97,33 @@ def parse_batch_period(programme: PaymentProgramme, text: str) -> tuple[str, dat
 @dataclass(frozen=True, slots=True)
 class BatchVerdicts:
     """One row per checked (not dropped) row: pk, row, person_id (null when the number is
-    not in the registry), id_number (normalised when valid), amount_fen, payable, reasons."""
+    not in the registry), id_number (normalised when valid), amount_fen, payable, reasons,
+    and the same as stored before the check (`was_…`)."""
 
     frame: pl.DataFrame
+
+    def changed(self) -> pl.DataFrame:
+        """The rows whose verdict differs from the stored one (nulls compared as values)."""
+        differs = pl.lit(False)
+        for column in VERDICT_COLUMNS:
+            differs = differs | pl.col(column).ne_missing(pl.col(f"was_{column}"))
+        return self.frame.filter(differs)
+
+
+VERDICT_COLUMNS: Final[tuple[str, ...]] = (
+    "person_id",
+    "id_number",
+    "amount_fen",
+    "payable",
+    "reasons",
+)
 
 
 def _rows_frame(batch: PaymentBatch) -> pl.DataFrame:
     table = quoted(PaymentRow._meta.db_table)
     return frame_from_query(
-        f"SELECT id, row_number, id_number, name, amount_text FROM {table} "
-        "WHERE batch_id = %s AND NOT dropped ORDER BY row_number",
+        f"SELECT id, row_number, id_number, name, amount_text, person_id, amount_fen, payable, "
+        f"reasons FROM {table} WHERE batch_id = %s AND NOT dropped ORDER BY row_number",
         [batch.pk],
         {
             "pk": pl.Int64,
@@ -113,6 +131,10 @@ def _rows_frame(batch: PaymentBatch) -> pl.DataFrame:
             "id_number": pl.String,
             "name": pl.String,
             "amount": pl.String,
+            "was_person_id": pl.Int64,
+            "was_amount_fen": pl.Int64,
+            "was_payable": pl.Boolean,
+            "was_reasons": pl.String,
         },
     )
 
@@ -234,11 +256,20 @@ def batch_verdicts(batch: PaymentBatch, *, as_of: date) -> BatchVerdicts:
         paid=_paid_frame(batch, rules),
     )
     persons = population.select("id_number", "person_id").unique("id_number")
+    stored = rows.select(
+        "row",
+        "pk",
+        "was_person_id",
+        pl.col("id_number").alias("was_id_number"),
+        "was_amount_fen",
+        "was_payable",
+        "was_reasons",
+    )
     verdicts = (
         result.frame.select("row", "id_number", "amount_fen", "payable", "reasons")
-        .join(rows.select("row", "pk"), on="row", how="left")
+        .join(stored, on="row", how="left")
         .join(persons, on="id_number", how="left")
-        .select("pk", "row", "person_id", "id_number", "amount_fen", "payable", "reasons")
+        .select("pk", "row", *VERDICT_COLUMNS, *(f"was_{c}" for c in VERDICT_COLUMNS))
     )
     return BatchVerdicts(verdicts)
 
