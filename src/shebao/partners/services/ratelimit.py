@@ -4,7 +4,9 @@ Why the database and not an in-process token bucket: `shebao serve` runs several
 processes (and a province runs several machines); a bucket in each process would let a
 partner through N times its limit. One row per partner and minute is incremented with a
 single atomic upsert (`INSERT … ON CONFLICT DO UPDATE … RETURNING`, the same on SQLite and
-PostgreSQL), in autocommit so that the row lock is held for that statement only. The
+PostgreSQL), in a transaction of its own that, on PostgreSQL, does not wait for the disk
+(`synchronous_commit` off for it alone), so that the row lock is held for that statement
+only and calls do not queue behind each other's fsync. The
 previous minute's count no longer changes once the minute is over, so each process keeps it
 in memory after reading it once. The sliding-window arithmetic is in `domain.ratelimit`.
 A refused call is taken off the count again: a partner at its limit is served at its limit.
@@ -15,7 +17,7 @@ from __future__ import annotations
 import time
 from threading import Lock
 
-from django.db import connection
+from django.db import connection, transaction
 
 from shebao.errors import ShebaoError
 from shebao.partners.domain.ratelimit import WINDOW_SECONDS, RateDecision, rate_decide, window_start
@@ -70,7 +72,12 @@ def rate_limit_take(
     """Count one call of the partner; raise RateLimited (HTTP 429) if it is over the limit."""
     now = time.time() if now is None else now
     window = window_start(now)
-    with connection.cursor() as cursor:
+    with transaction.atomic(), connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # The partner's row is locked from the upsert to the commit: a commit waiting
+            # for the WAL to reach the disk would make every call of the partner queue
+            # behind the fsync of the one before. A count lost in a crash is harmless.
+            cursor.execute("SET LOCAL synchronous_commit TO OFF")
         cursor.execute(_UPSERT, [partner_id, window])
         row = cursor.fetchone()
     current = int(row[0]) if row else 1
