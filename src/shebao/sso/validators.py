@@ -4,7 +4,10 @@ limited to the granted scopes and the assurance level (acr) of the sign-in."""
 from __future__ import annotations
 
 import hashlib
-from typing import Any
+import threading
+import time
+from collections import OrderedDict
+from typing import Any, Final
 
 from django.conf import settings
 from oauth2_provider.models import AbstractApplication, get_grant_model
@@ -14,6 +17,20 @@ from oauthlib.common import Request
 from shebao.sso.domain import pairwise_subject, sector_of
 from shebao.sso.holders import holder_person
 from shebao.sso.models import GrantAssurance
+
+# Client secrets are stored with the slow password hasher (Argon2id, about a second here);
+# a portal presents the same secret on every token request. A correct secret is therefore
+# remembered per process for a few minutes, keyed by the stored hash and a SHA-256 of the
+# presented secret (never the secret itself). A wrong secret is never remembered and always
+# pays the full cost; rotating a secret changes the stored hash, so the old one stops at once.
+_SECRET_CACHE_SECONDS: Final[float] = 300.0
+_SECRET_CACHE_SIZE: Final[int] = 1024
+_verified_secrets: OrderedDict[tuple[str, str], float] = OrderedDict()
+_verified_lock = threading.Lock()
+
+
+def _secret_key(provided: str, stored: str) -> tuple[str, str]:
+    return stored, hashlib.sha256(provided.encode()).hexdigest()
 
 
 def pairwise_key() -> bytes:
@@ -39,6 +56,22 @@ class ShebaoOAuth2Validator(OAuth2Validator):
         "phone_number_verified": "phone",
         "id_number": "idcard",
     }
+
+    def _check_secret(self, provided_secret: str, stored_secret: str) -> bool:
+        key = _secret_key(provided_secret, stored_secret)
+        now = time.monotonic()
+        with _verified_lock:
+            until = _verified_secrets.get(key)
+            if until is not None and until > now:
+                return True
+        ok: bool = super()._check_secret(provided_secret, stored_secret)
+        if ok:
+            with _verified_lock:
+                _verified_secrets[key] = now + _SECRET_CACHE_SECONDS
+                _verified_secrets.move_to_end(key)
+                while len(_verified_secrets) > _SECRET_CACHE_SIZE:
+                    _verified_secrets.popitem(last=False)
+        return ok
 
     def _create_authorization_code(
         self, request: Request, code: dict[str, Any], expires: Any = None
