@@ -24,6 +24,7 @@ from shebao.reports.domain.bulletin import (
     BulletinFigures,
     PaymentFigures,
     RegionFigures,
+    UsageFigures,
     bank_sort_key,
 )
 from shebao.reports.domain.dashboard import Dashboard, DashboardInput, compute_dashboard
@@ -39,6 +40,7 @@ from shebao.reports.models import (
     WorkPlan,
     WorkPlanItem,
 )
+from shebao.usage.selectors import usage_fields_of_month
 
 __all__ = [
     "FigureSources",
@@ -294,6 +296,10 @@ def bulletin_figures(*, year: int, month: int, region_code: str) -> BulletinFigu
 
     return BulletinFigures(
         payments=_payment_figures(region, year=year, month=month),
+        usage=tuple(
+            UsageFigures(field=f.label, uses=f.uses, ecard_uses=f.ecard_uses, users=f.users)
+            for f in usage_fields_of_month(region_prefix=region.prefix, year=year, month=month)
+        ),
         year=year,
         month=month,
         region=figures_of(region.code, region.name),

@@ -29,6 +29,7 @@ from shebao.usage.domain.records import (
 from shebao.usage.models import UsageRecord, UsageUpload
 
 __all__ = [
+    "FieldMonth",
     "FieldShare",
     "PersonUse",
     "UsageSummary",
@@ -39,6 +40,7 @@ __all__ = [
     "usage_by_month",
     "usage_by_region",
     "usage_by_service",
+    "usage_fields_of_month",
     "usage_for_person",
     "usage_list",
     "usage_ok_total",
@@ -307,3 +309,41 @@ def usage_summary(*, region_prefix: str, year: int, month: int) -> UsageSummary:
         ),
         shares=tuple(holders_share_by_field(region_prefix=region_prefix, since=first, until=first)),
     )
+
+
+@dataclass(frozen=True, slots=True)
+class FieldMonth:
+    field: str
+    label: str
+    uses: int  # successful uses in the month
+    ecard_uses: int
+    users: int  # distinct holders who used the card successfully
+
+
+def usage_fields_of_month(*, region_prefix: str, year: int, month: int) -> list[FieldMonth]:
+    """The month's successful card use per field in a region (for the bulletin), one
+    GROUP BY; fields without use are left out."""
+    first = date(year, month, 1)
+    rows = (
+        _base(region_prefix, first, first)
+        .filter(result=UsageResult.OK)
+        .values("field")
+        .annotate(
+            uses=Count("id"),
+            ecard_uses=Count("id", filter=Q(card_form="ecard")),
+            users=Count("person_id", distinct=True),
+        )
+        .order_by("field")
+    )
+    order = list(FIELD_LABELS)
+    out = [
+        FieldMonth(
+            str(r["field"]),
+            FIELD_LABELS.get(str(r["field"]), str(r["field"])),
+            int(r["uses"]),
+            int(r["ecard_uses"]),
+            int(r["users"]),
+        )
+        for r in rows
+    ]
+    return sorted(out, key=lambda f: order.index(f.field) if f.field in order else len(order))

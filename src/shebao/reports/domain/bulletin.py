@@ -34,6 +34,7 @@ __all__ = [
     "PaymentFigures",
     "RegionFigures",
     "RegionLine",
+    "UsageFigures",
     "bank_sort_key",
     "compute_bulletin",
     "previous_month",
@@ -99,6 +100,17 @@ class PaymentFigures:
 
 
 @dataclass(frozen=True, slots=True)
+class UsageFigures:
+    """Card use (用卡) in the month for one field of use: successful uses, those with the
+    e-card, and distinct holders who used the card (issue #11 §5)."""
+
+    field: str  # the field's name (医疗, 交通 …)
+    uses: int
+    ecard_uses: int
+    users: int
+
+
+@dataclass(frozen=True, slots=True)
 class BulletinFigures:
     """Everything a bulletin is computed from; stored as JSON with each published bulletin."""
 
@@ -112,11 +124,15 @@ class BulletinFigures:
     # 待遇及补贴发放进卡 (issue #12): absent from the snapshot when there is none, so the
     # snapshots (and digests) of bulletins without payments stay as they were.
     payments: tuple[PaymentFigures, ...] = ()
+    # 用卡 (issue #11 §5): likewise absent from the snapshot when there is no card use.
+    usage: tuple[UsageFigures, ...] = ()
 
     def to_snapshot(self) -> dict[str, Any]:
         payments = {"payments": [asdict(p) for p in self.payments]} if self.payments else {}
+        usage = {"usage": [asdict(u) for u in self.usage]} if self.usage else {}
         return {
             **payments,
+            **usage,
             "version": SNAPSHOT_VERSION,
             "year": self.year,
             "month": self.month,
@@ -140,6 +156,7 @@ class BulletinFigures:
             subordinates=tuple(RegionFigures(**r) for r in data["subordinates"]),
             banks=tuple(BankFigures(**b) for b in data["banks"]),
             payments=tuple(PaymentFigures(**p) for p in data.get("payments", ())),
+            usage=tuple(UsageFigures(**u) for u in data.get("usage", ())),
         )
 
 

@@ -286,6 +286,46 @@ def _payment_table(report: BulletinReport, when: str) -> Table:
     return Table("附表三", f"{when}待遇及补贴发放进卡情况统计表", columns, tuple(rows))
 
 
+def _usage(report: BulletinReport, when: str, area: str, table_label: str) -> str:
+    usage = report.figures.usage
+    uses = sum(u.uses for u in usage)
+    ecard = sum(u.ecard_uses for u in usage)
+    items = "、".join(f"{u.field}{u.uses:,}次" for u in usage)
+    return (
+        f"{when}，{area}持卡人在各服务网点用卡{uses:,}次，其中使用电子社保卡{ecard:,}次；"
+        f"按应用领域：{items}（详见{table_label}）。"
+    )
+
+
+def _usage_table(report: BulletinReport, when: str, label: str) -> Table:
+    columns = (
+        Column("序号"),
+        Column("应用领域"),
+        Column("用卡次数（次）"),
+        Column("其中电子社保卡（次）"),
+        Column("用卡人数（人）"),
+    )
+    usage = report.figures.usage
+    rows: list[tuple[Cell, ...]] = [
+        (str(i), u.field, f"{u.uses:,}", f"{u.ecard_uses:,}", f"{u.users:,}")
+        for i, u in enumerate(usage, start=1)
+    ]
+    # Holders who used the card in several fields are counted once in each: no total of users.
+    rows.append(
+        (
+            "",
+            "合计",
+            f"{sum(u.uses for u in usage):,}",
+            f"{sum(u.ecard_uses for u in usage):,}",
+            "—",
+        )
+    )
+    return Table(label, f"{when}社会保障卡用卡情况统计表", columns, tuple(rows))
+
+
+_ORDINALS = ("一", "二", "三", "四", "五", "六", "七", "八", "九")
+
+
 def date_words(day: date) -> str:
     """`2026年12月7日`, as documents date themselves."""
     return f"{day.year}年{day.month}月{day.day}日"
@@ -325,6 +365,13 @@ def bulletin_document(
     if figures.payments:
         progress.append("（三）待遇及补贴发放进卡情况。" + _payments(report, when, area))
         tables.append(_payment_table(report, when))
+    if figures.usage:
+        label = f"附表{_ORDINALS[len(tables)]}"
+        progress.append(
+            f"（{'四' if figures.payments else '三'}）社会保障卡应用情况。"
+            + _usage(report, when, area, label)
+        )
+        tables.append(_usage_table(report, when, label))
     signature: tuple[str, ...] = (issuer or f"{region_name}人力资源和社会保障局",)
     if issued_on is not None:
         signature += (date_words(issued_on),)
