@@ -103,7 +103,8 @@ def _free_port() -> int:
 
 def _one_login(
     base: str, cfg: dict[str, str], browser: requests.Session, portal: requests.Session
-) -> None:
+) -> tuple[float, float, float]:
+    """One login; the seconds of its three requests."""
     verifier = secrets.token_urlsafe(48)
     challenge = (
         base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
@@ -120,7 +121,9 @@ def _one_login(
             "code_challenge_method": "S256",
         }
     )
+    t0 = time.perf_counter()
     r = browser.get(f"{base}/o/authorize/?{query}", allow_redirects=False, timeout=10)
+    t1 = time.perf_counter()
     location = r.headers.get("Location", "")
     if r.status_code != 302 or not location.startswith(cfg["redirect_uri"]):
         raise RuntimeError(f"authorize {r.status_code} {location[:80]}")
@@ -138,6 +141,7 @@ def _one_login(
     )
     if t.status_code != 200 or "id_token" not in t.json():
         raise RuntimeError(f"token {t.status_code}")
+    t2 = time.perf_counter()
     u = portal.get(
         f"{base}/o/userinfo/",
         headers={"Authorization": f"Bearer {t.json()['access_token']}"},
@@ -145,6 +149,7 @@ def _one_login(
     )
     if u.status_code != 200 or "sub" not in u.json():
         raise RuntimeError(f"userinfo {u.status_code}")
+    return t1 - t0, t2 - t1, time.perf_counter() - t2
 
 
 def run(logins: int, concurrency: int, workers: int) -> None:
@@ -168,6 +173,7 @@ def run(logins: int, concurrency: int, workers: int) -> None:
                     raise
                 time.sleep(0.5)
         times: list[float] = []
+        steps: list[tuple[float, float, float]] = []
         errors: list[str] = []
         lock = threading.Lock()
         per_client = max(1, logins // concurrency)
@@ -179,7 +185,7 @@ def run(logins: int, concurrency: int, workers: int) -> None:
             for i in range(warmup + per_client):
                 started = time.perf_counter()
                 try:
-                    _one_login(base, cfg, browser, portal)
+                    step = _one_login(base, cfg, browser, portal)
                 except Exception as exc:
                     with lock:
                         errors.append(str(exc))
@@ -188,6 +194,7 @@ def run(logins: int, concurrency: int, workers: int) -> None:
                 if i >= warmup:
                     with lock:
                         times.append(elapsed)
+                        steps.append(step)
 
         threads = [threading.Thread(target=client_loop, args=(5,)) for _ in range(concurrency)]
         wall = time.perf_counter()
@@ -210,6 +217,8 @@ def run(logins: int, concurrency: int, workers: int) -> None:
                 f"mean={statistics.mean(times) * 1000:.1f} max={times[-1] * 1000:.1f}"
             )
             print(f"logins/s={len(times) / wall:.1f}")
+            for n, name in enumerate(("authorize", "token", "userinfo")):
+                print(f"{name} ms p50={statistics.median(x[n] for x in steps) * 1000:.1f}")
         if errors:
             print("first errors:", errors[:3])
     finally:
