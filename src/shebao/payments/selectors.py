@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models.functions import Coalesce
 
 from shebao.accounts.choices import OrganisationKind, Role
 from shebao.accounts.models import AuditEvent, Organisation, User
@@ -261,26 +262,26 @@ def paid_into_cards(
     *, region_prefix: str = "", since: date | None = None, until: date | None = None
 ) -> list[PaidFigure]:
     """Amounts the banks confirmed paid into cards, per programme, county and month (of the
-    period's first day), for payees living under `region_prefix`. Exact integer fen."""
-    lines = BankPaymentLine.objects.filter(status=LineStatus.PAID)
+    period's first day), for payees living under `region_prefix` (where they live, else
+    where their household is registered). Exact integer fen."""
+    # Where the payee lives; the household registration where no residence is recorded.
+    lines = BankPaymentLine.objects.filter(status=LineStatus.PAID).annotate(
+        payee_region=Coalesce("row__person__residence_region_id", "row__person__hukou_region_id")
+    )
     if region_prefix:
-        lines = lines.filter(row__person__residence_region__code__startswith=region_prefix)
+        lines = lines.filter(payee_region__startswith=region_prefix)
     if since is not None:
         lines = lines.filter(row__batch__period_start__gte=since)
     if until is not None:
         lines = lines.filter(row__batch__period_start__lt=until)
     grouped = (
-        lines.values(
-            "row__batch__programme__name",
-            "row__person__residence_region_id",
-            "row__batch__period_start",
-        )
+        lines.values("row__batch__programme__name", "payee_region", "row__batch__period_start")
         .annotate(n=Count("pk"), fen=Sum("paid_fen"))
         .order_by()
     )
     totals: dict[tuple[str, str, str], list[int]] = {}
     for item in grouped:
-        region = (item["row__person__residence_region_id"] or "")[:6]
+        region = (item["payee_region"] or "")[:6]
         start: date = item["row__batch__period_start"]
         key = (item["row__batch__programme__name"], region, f"{start:%Y-%m}")
         acc = totals.setdefault(key, [0, 0])
