@@ -97,8 +97,14 @@ class ShebaoOAuth2Validator(OAuth2Validator):
             )
         return valid
 
+    def _person(self, request: Request) -> Any:
+        """The holder behind the request's user, looked up once per request."""
+        if not hasattr(request, "shebao_person"):
+            request.shebao_person = holder_person(request.user)
+        return request.shebao_person
+
     def get_additional_claims(self, request: Request) -> dict[str, Any]:
-        person = holder_person(request.user)
+        person = self._person(request)
         if person is None:
             # Only holders reach the consent page; a token of anyone else carries no claims.
             return {}
@@ -116,7 +122,7 @@ class ShebaoOAuth2Validator(OAuth2Validator):
 
     def get_claim_dict(self, request: Request) -> dict[str, Any]:
         claims = self.get_additional_claims(request)
-        person = holder_person(request.user)
+        person = self._person(request)
         if person is not None:
             claims["sub"] = subject_for(application=request.client, person_id=person.pk)
         return claims
