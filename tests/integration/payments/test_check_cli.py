@@ -91,7 +91,7 @@ def test_the_console_command_writes_the_contract(world: World, tmp_path: Path) -
     ok, bad = id_number(1), id_number(1)[:17] + ("0" if id_number(1)[17] != "0" else "1")
     expected = f"""row,id_number,name,amount_fen,payable,reasons
 1,{ok},张三,123450,1,
-2,{bad},张三,10000,0,INVALID_ID
+2,{bad},张三,10000,0,INVALID_ID;NOT_IN_POPULATION;NO_CARD_ACCOUNT
 3,{id_number(99)},周九,10000,0,NOT_IN_POPULATION;NO_CARD_ACCOUNT
 4,{id_number(2)},李思,10000,0,NAME_MISMATCH
 5,{id_number(3)},王五,10000,0,DECEASED
@@ -103,21 +103,23 @@ def test_the_console_command_writes_the_contract(world: World, tmp_path: Path) -
 11,{id_number(3)},王武,,0,NAME_MISMATCH;DECEASED;DUPLICATE_IN_BATCH;AMOUNT_INVALID
 """
     assert (out / "payments.csv").read_text(encoding="utf-8") == expected
+    counts = {
+        "INVALID_ID": 1,
+        "NOT_IN_POPULATION": 2,
+        "NAME_MISMATCH": 2,
+        "DECEASED": 2,
+        "IMPRISONED": 1,
+        "NO_CARD_ACCOUNT": 3,
+        "DUPLICATE_IN_BATCH": 2,
+        "ALREADY_PAID": 1,
+        "AMOUNT_INVALID": 2,
+    }
     assert json.loads((out / "summary.json").read_text(encoding="utf-8")) == {
         "rows": 11,
         "payable_rows": 1,
         "payable_fen": 123450,
-        "reasons": {
-            "INVALID_ID": 1,
-            "NOT_IN_POPULATION": 1,
-            "NAME_MISMATCH": 2,
-            "DECEASED": 2,
-            "IMPRISONED": 1,
-            "NO_CARD_ACCOUNT": 2,
-            "DUPLICATE_IN_BATCH": 2,
-            "ALREADY_PAID": 1,
-            "AMOUNT_INVALID": 2,
-        },
+        **counts,
+        "reasons": counts,
     }
 
 

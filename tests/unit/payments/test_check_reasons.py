@@ -92,7 +92,14 @@ def test_invalid_id_but_not_the_usual_typing_habits(tmp_path: Path) -> None:
     world.pay(full_width)
     rows, summary = run(world, tmp_path)
     # The full-width number is the spaced one's person again: valid, and a duplicate.
-    assert reasons(rows) == ["INVALID_ID", "", "", "", "DUPLICATE_IN_BATCH"]
+    # A wrong check digit is a number nobody has: every rule it fails is listed.
+    assert reasons(rows) == [
+        "INVALID_ID;NOT_IN_POPULATION;NO_CARD_ACCOUNT",
+        "",
+        "",
+        "",
+        "DUPLICATE_IN_BATCH",
+    ]
     assert rows[2]["id_number"] == fifteen_digit  # written normalised
     assert rows[3]["id_number"] == x_person
     assert summary["reasons"]["INVALID_ID"] == 1  # type: ignore[index]

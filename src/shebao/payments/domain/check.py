@@ -25,8 +25,9 @@ middle dots), computed once per distinct name and only where the names differ as
 
 The rules (the codes of `Reason`, all that apply listed, in that order):
 
-- INVALID_ID: the batch's number fails GB 11643 (as of `as_of`). Rules about the person are
-  not applied to such a row: nobody can be identified by it.
+- INVALID_ID: the batch's number fails GB 11643 (as of `as_of`). The other rules are still
+  applied to the number as normalised (every failing code is listed, as the contract says):
+  a mistyped number is, as a rule, also not in the population and has no card account.
 - NOT_IN_POPULATION, NAME_MISMATCH (against any name the population gives the number).
 - DECEASED: died before the period's first day — a death date (population or deaths file)
   before it, or the population status 死亡 or a deaths-file row with no readable death date
@@ -269,7 +270,7 @@ def _flags(
         {"as_of": as_of},
     )
     con.execute(
-        "CREATE TEMP TABLE ids AS SELECT DISTINCT id_norm AS id FROM b WHERE id_error IS NULL"
+        "CREATE TEMP TABLE ids AS SELECT DISTINCT id_norm AS id FROM b WHERE id_norm IS NOT NULL"
     )
     # Each other input is cut down to the batch's people first: a 10-million-person
     # population meets a million-row batch in one hash semi-join; only the rows left are
@@ -339,18 +340,18 @@ def _flags(
     )
     return con.sql(
         """WITH firsts AS (SELECT id_norm, min(row) AS first_row FROM b
-                           WHERE id_error IS NULL GROUP BY id_norm)
+                           WHERE id_norm IS NOT NULL GROUP BY id_norm)
            SELECT b.row,
                   CASE WHEN b.id_error IS NULL THEN b.id_norm ELSE b.id_raw END AS id_number,
                   b.name, b.amount_fen, b.amount_problem, b.id_error,
-                  b.id_error IS NULL AND n.id IS NULL AS not_in_population,
-                  b.id_error IS NULL AND n.id IS NOT NULL AND w.id IS NULL AS name_differs,
-                  b.id_error IS NULL AND coalesce(d.died_before, false) AS deceased,
-                  b.id_error IS NULL AND j.id IS NOT NULL AS imprisoned,
-                  b.id_error IS NULL AND u.id IS NULL AS no_card_account,
-                  b.id_error IS NULL AND f.first_row < b.row AS duplicate,
+                  n.id IS NULL AS not_in_population,
+                  n.id IS NOT NULL AND w.id IS NULL AS name_differs,
+                  coalesce(d.died_before, false) AS deceased,
+                  j.id IS NOT NULL AS imprisoned,
+                  u.id IS NULL AS no_card_account,
+                  f.first_row < b.row AS duplicate,
                   CASE WHEN f.first_row < b.row THEN f.first_row END AS first_row,
-                  b.id_error IS NULL AND a.id IS NOT NULL AS already_paid
+                  a.id IS NOT NULL AS already_paid
            FROM b
            LEFT JOIN (SELECT DISTINCT id FROM pop) n ON n.id = b.id_norm
            LEFT JOIN (SELECT DISTINCT id, name FROM pop) w
