@@ -108,6 +108,7 @@ def test_payer_sees_reasons_drops_a_row_submits_and_only_another_clerk_approves(
     assert batch.status == "approved" and batch.approved_by_id == world.checker.pk
     html = checker.get(page).content.decode()
     assert "已审批" in html and "审批通过（冻结）" in html
+    assert "待遇及补贴发放" in html  # the purpose, in the batch's audit trail
     # Each view of the payees' rows is audited with the purpose 待遇及补贴发放.
     assert AuditEvent.objects.filter(
         action=AuditAction.VIEW_PERSON,

@@ -21,6 +21,7 @@ from django.shortcuts import redirect, render
 from django.urls import URLPattern, path, reverse
 from django.views.decorators.http import require_http_methods
 
+from shebao.accounts.choices import Purpose
 from shebao.accounts.models import User
 from shebao.errors import ShebaoError
 from shebao.identity.masking import mask_bank_account, mask_id_number, mask_name
@@ -335,7 +336,16 @@ def batch_detail(request: HttpRequest, code: str) -> HttpResponse:
                 }
                 for h in batch_history(batch)
             ],
-            "audit": batch_audit_events(batch),
+            "audit": [
+                {
+                    "at": e.at,
+                    "username": e.username,
+                    "action": e.get_action_display(),
+                    "event": e.detail.get("event", "") if isinstance(e.detail, dict) else "",
+                    "purpose": Purpose(e.purpose).label if e.purpose in Purpose.values else "—",
+                }
+                for e in batch_audit_events(batch)
+            ],
             "error": error,
         },
         status=400 if error else 200,
