@@ -4,23 +4,66 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('reports', '0004_bulletin_versions_and_issuer'),
+        ("reports", "0004_bulletin_versions_and_issuer"),
     ]
 
     operations = [
         migrations.RemoveConstraint(
-            model_name='workplanitemgroup',
-            name='work_plan_group_kind_valid',
+            model_name="workplanitemgroup",
+            name="work_plan_group_kind_valid",
         ),
         migrations.AlterField(
-            model_name='workplanitemgroup',
-            name='kind',
-            field=models.CharField(choices=[('bureau', '人社局'), ('card_centre', '社保卡管理中心'), ('district_card_office', '区卡办'), ('data_centre', '信息中心'), ('department', '职能部门'), ('employer', '用人单位'), ('public_institution', '事业单位'), ('school', '学校'), ('town_office', '镇（街道）办事处'), ('village_committee', '村（居）委会'), ('bank', '合作银行'), ('bank_branch', '银行网点'), ('card_vendor', '制卡厂商'), ('partner', '合作机构'), ('paying_office', '待遇发放机构')], max_length=32, verbose_name='机构类型'),
+            model_name="workplanitemgroup",
+            name="kind",
+            field=models.CharField(
+                choices=[
+                    ("bureau", "人社局"),
+                    ("card_centre", "社保卡管理中心"),
+                    ("district_card_office", "区卡办"),
+                    ("data_centre", "信息中心"),
+                    ("department", "职能部门"),
+                    ("employer", "用人单位"),
+                    ("public_institution", "事业单位"),
+                    ("school", "学校"),
+                    ("town_office", "镇（街道）办事处"),
+                    ("village_committee", "村（居）委会"),
+                    ("bank", "合作银行"),
+                    ("bank_branch", "银行网点"),
+                    ("card_vendor", "制卡厂商"),
+                    ("partner", "合作机构"),
+                    ("paying_office", "待遇发放机构"),
+                ],
+                max_length=32,
+                verbose_name="机构类型",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='workplanitemgroup',
-            constraint=models.CheckConstraint(condition=models.Q(('kind__in', ['bureau', 'card_centre', 'district_card_office', 'data_centre', 'department', 'employer', 'public_institution', 'school', 'town_office', 'village_committee', 'bank', 'bank_branch', 'card_vendor', 'partner', 'paying_office'])), name='work_plan_group_kind_valid'),
+            model_name="workplanitemgroup",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    (
+                        "kind__in",
+                        [
+                            "bureau",
+                            "card_centre",
+                            "district_card_office",
+                            "data_centre",
+                            "department",
+                            "employer",
+                            "public_institution",
+                            "school",
+                            "town_office",
+                            "village_committee",
+                            "bank",
+                            "bank_branch",
+                            "card_vendor",
+                            "partner",
+                            "paying_office",
+                        ],
+                    )
+                ),
+                name="work_plan_group_kind_valid",
+            ),
         ),
     ]
