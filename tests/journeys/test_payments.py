@@ -1,0 +1,161 @@
+"""Benefits paid into the card (issue #12 §3), on the real server:
+
+- the paying office: `payer` uploads a pension file with a problem row, reads its reason in
+  Chinese, drops it and submits; the page refuses to let the same clerk approve;
+  `checker` approves (the batch is frozen) and produces the banks' files;
+- the bank: `bank` downloads its sealed file and uploads its results (one payment failed);
+- back at the office: the reconciliation to the fen, the failure in the queue, its account
+  corrected and a re-payment batch made;
+- the auditor reads the batches, the audit trail and the queues, with no form to change them.
+
+The payees are the demo's own (the rows of its approved 2026-05 batch: activated cards at
+the demo bank's branch), paid here for 2026-08 so the file does not depend on other runs.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.journeys.conftest import Demo
+
+_PAYEES = """
+import json
+from shebao.payments.models import PaymentRow
+rows = (PaymentRow.objects.filter(batch__period="2026-05", payable=True)
+        .order_by("row_number").values_list("id_number", "name")[:4])
+print("PAYEES" + json.dumps(list(rows), ensure_ascii=False))
+"""
+
+_ANSWER = """
+import sys
+from pathlib import Path
+from shebao.payments.domain.bankfile import FailureReason, Outcome, ResultLine
+from shebao.payments.models import BankPaymentFile, BankPaymentLine
+from shebao.payments.services.bank import bank_results_file
+record = BankPaymentFile.objects.get(code="{code}")
+lines = BankPaymentLine.objects.filter(file=record).select_related("row").order_by("pk")
+results = [ResultLine(row=i + 1, reference=l.reference, id_number=l.row.frozen_id_number,
+                      account_number=l.row.frozen_account_number, amount_fen=l.amount_fen,
+                      outcome=Outcome.FAILED if i == 0 else Outcome.SUCCEEDED,
+                      reason=FailureReason.ACCOUNT_CLOSED if i == 0 else None,
+                      reason_text="账户已销户" if i == 0 else "")
+           for i, l in enumerate(lines)]
+Path("{out}").write_bytes(bank_results_file(record, results))
+print("ANSWERED", len(results))
+"""
+
+
+def _payees(demo: Demo) -> list[tuple[str, str]]:
+    done = demo.run("shell", "-c", _PAYEES)
+    line = next(x for x in done.stdout.splitlines() if x.startswith("PAYEES"))
+    payees: list[tuple[str, str]] = [tuple(p) for p in json.loads(line[6:])]  # type: ignore[misc]
+    if len(payees) < 3:
+        pytest.fail(f"the demo has no approved 2026-05 pension batch to take payees from: {payees}")
+    return payees
+
+
+def _batch_file(path: Path, payees: list[tuple[str, str]]) -> Path:
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["鄂州市城乡居民基本养老保险待遇发放名单（2026年8月）"])
+        writer.writerow(["社会保障号码", "姓名", "金额（元）"])
+        for id_number, name in payees:
+            writer.writerow([id_number, name, "1,888.80"])
+        writer.writerow([payees[0][0], payees[0][1], "壹仟元"])  # not a number: dropped
+    return path
+
+
+def test_office_bank_and_auditor_pay_into_cards(
+    demo: Demo,
+    login: Callable[[str], Any],
+    shot: Callable[[Any, str], Path],
+    tmp_path: Path,
+) -> None:
+    payees = _payees(demo)[:3]
+
+    # The paying office prepares the batch.
+    payer = login("payer")
+    payer.goto(f"{demo.url}/payments/")
+    payer.get_by_test_id("new-batch").click()
+    form = payer.get_by_test_id("import-form")
+    form.get_by_label("发放项目").select_option(
+        label="城乡居民基本养老保险待遇（鄂州市人力资源和社会保障局待遇发放科）"
+    )
+    form.get_by_label("发放期别").fill("2026-08")
+    form.get_by_label("发放文件").set_input_files(str(_batch_file(tmp_path / "养老金.csv", payees)))
+    form.get_by_role("button", name="导入并校验").click()
+    payer.wait_for_url("**/payments/batches/FF*/")
+    batch_url = payer.url
+    reasons = payer.get_by_test_id("rows").inner_text()
+    assert "金额无效" in reasons
+    assert payees[0][1] not in reasons  # names masked
+    shot(payer, "payments-01-problems")
+    payer.get_by_test_id("rows").locator("input[name=note]").first.fill("金额有误，本期不发")
+    payer.get_by_test_id("rows").get_by_role("button", name="剔除").first.click()
+    payer.get_by_test_id("submit-batch").click()
+    assert "待审批" in payer.get_by_test_id("batch-status").inner_text()
+    payer.get_by_test_id("approve-batch").click()
+    assert "不能审批本批次" in payer.get_by_test_id("form-error").inner_text()
+    shot(payer, "payments-02-maker-cannot-approve")
+
+    checker = login("checker")
+    checker.goto(batch_url)
+    checker.get_by_test_id("approve-batch").click()
+    assert "已审批" in checker.get_by_test_id("batch-status").inner_text()
+    checker.get_by_test_id("export-batch").click()
+    assert "已生成银行文件" in checker.get_by_test_id("batch-status").inner_text()
+    file_code = checker.get_by_test_id("bank-files").locator("td.mono").first.inner_text()
+    shot(checker, "payments-03-approved-exported")
+
+    # The bank downloads its file and uploads results.
+    bank = login("bank")
+    bank.goto(f"{demo.url}/payments/bank/")
+    with bank.expect_download() as downloading:
+        bank.get_by_test_id(f"download-{file_code}").click()
+    sealed = tmp_path / "order.sm4"
+    downloading.value.save_as(str(sealed))
+    assert sealed.stat().st_size > 0
+    answer = tmp_path / "result.sm4"
+    demo.run("shell", "-c", _ANSWER.format(code=file_code, out=answer))
+    bank.get_by_test_id("results-form").get_by_label("回盘文件（SM4 加密）").set_input_files(
+        str(answer)
+    )
+    bank.get_by_role("button", name="上传回盘").click()
+    assert "成功 2 笔，失败 1 笔" in bank.content()
+    shot(bank, "payments-04-bank-results")
+
+    # Back at the office: reconciliation, the failure queue, the re-payment.
+    payer.goto(batch_url)
+    recon = payer.get_by_test_id("reconciliation").inner_text()
+    assert "5,666.40" in recon and "3,777.60" in recon and "1,888.80" in recon
+    assert payer.get_by_test_id("no-differences").count() == 1
+    shot(payer, "payments-05-reconciliation")
+    payer.goto(f"{demo.url}/payments/failures/?status=open")
+    failure = payer.get_by_test_id("failures").locator("tr", has_text="账户已销户").first
+    failure.locator("input[name=account_number]").fill("6228480000000000018")
+    failure.get_by_role("button", name="更正").click()
+    payer.goto(f"{demo.url}/payments/failures/?status=corrected")
+    payer.get_by_test_id("failures").locator("input[name=failures]").first.check()
+    payer.get_by_role("button", name="所选已更正记录生成补发批次").click()
+    payer.wait_for_url("**/payments/batches/*/")
+    assert payer.url != batch_url
+    shot(payer, "payments-06-repayment-batch")
+
+    # The auditor reads everything and changes nothing.
+    auditor = login("auditor")
+    auditor.goto(batch_url)
+    assert auditor.get_by_test_id("audit").count() == 1
+    assert "审批通过（冻结）" in auditor.get_by_test_id("history").inner_text()
+    assert auditor.get_by_test_id("approve-batch").count() == 0
+    assert auditor.get_by_test_id("export-batch").count() == 0
+    shot(auditor, "payments-07-auditor")
+    auditor.goto(f"{demo.url}/payments/failures/")
+    assert auditor.get_by_test_id("repay-form").count() == 0
+    auditor.goto(f"{demo.url}/payments/recoveries/")
+    shot(auditor, "payments-08-recoveries")
