@@ -170,12 +170,16 @@ def _cards_frame(batch: PaymentBatch) -> pl.DataFrame:
     card = quoted(Card._meta.db_table)
     person = quoted(Person._meta.db_table)
     account = quoted(BankAccount._meta.db_table)
+    # Joins, not a correlated EXISTS per card: on a million rows the planner must be free to
+    # hash (a per-row subplan over the bank index is quadratic when statistics are stale).
     frame = frame_from_query(
-        f"""SELECT p.id_number, c.status,
-                   EXISTS (SELECT 1 FROM {account} a
-                           WHERE a.person_id = c.person_id AND a.bank_id = c.bank_id)
-            FROM {card} c JOIN {person} p ON p.id = c.person_id
-            WHERE p.id_number IN ({_batch_ids_sql()})""",
+        f"""WITH ppl AS (SELECT id, id_number FROM {person}
+                         WHERE id_number IN ({_batch_ids_sql()})),
+                 opened AS (SELECT DISTINCT person_id, bank_id FROM {account}
+                            WHERE person_id IN (SELECT id FROM ppl))
+            SELECT ppl.id_number, c.status, o.person_id IS NOT NULL
+            FROM {card} c JOIN ppl ON ppl.id = c.person_id
+            LEFT JOIN opened o ON o.person_id = c.person_id AND o.bank_id = c.bank_id""",
         [batch.pk],
         {"id_number": pl.String, "card_status": pl.String, "opened": pl.Boolean},
     )
