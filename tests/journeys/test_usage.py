@@ -32,8 +32,11 @@ from shebao.registry.models import Person
 cards = list(Card.objects.filter(status__in=["issued", "active"]).order_by("?")
              .values_list("card_number", flat=True)[:5])
 town = User.objects.get(username="town").organisation.region.prefix
-elder = (Person.objects.filter(life_status="alive", hukou_region__code__startswith=town,
-                               residence_region__isnull=True, birth_date__lt=date(1955, 1, 1))
+from django.db.models import Q
+# Lives in the town clerk's town (where the visit is): by residence, else household.
+here = (Q(residence_region__code__startswith=town)
+        | Q(residence_region__isnull=True, hukou_region__code__startswith=town))
+elder = (Person.objects.filter(here, life_status="alive", birth_date__lt=date(1960, 1, 1))
          .order_by("?").first())
 print("PICK" + json.dumps({"cards": cards, "elder": [elder.id_number, elder.name]},
                           ensure_ascii=False))
@@ -144,6 +147,8 @@ def test_transit_batch_twice_dashboard_and_home_service(
     clerk.goto("/cards/home-service/work/?status=booked")
     row = clerk.get_by_test_id(f"appointment-{reference}")
     row.get_by_role("button", name="由我上门").click()
+    clerk.wait_for_load_state()
+    clerk.goto("/cards/home-service/work/?status=assigned")
     row = clerk.get_by_test_id(f"appointment-{reference}")
     assert "已派单" in row.inner_text() and "13912345678" in row.inner_text()
     row.get_by_placeholder("办理结果").fill("已上门协助激活社保卡")
