@@ -30,9 +30,17 @@ from shebao.payments.selectors import (
     batch_visible_get,
     batches_visible,
 )
+from shebao.payments.selectors_withholding import (
+    deduction_file_visible_get,
+    deduction_files_visible,
+)
 from shebao.payments.services.bank import payment_file_download, payment_results_import
 from shebao.payments.services.batches import payment_batch_approve
 from shebao.payments.services.viewing import payment_rows_viewed
+from shebao.payments.services.withholding import (
+    deduction_file_download,
+    deduction_results_import,
+)
 
 router = Router()
 
@@ -323,4 +331,93 @@ def reconciliation(request: HttpRequest, code: str) -> ReconciliationOut:
         batch=found.code,
         totals=[BankTotalsOut(**asdict(t)) for t in view.totals],
         differences=[DifferenceOut(**asdict(d)) for d in view.differences],
+    )
+
+
+# ---- contributions from the card account (代扣): the bank's deduction files ------------------
+
+
+class DeductionFileOut(Schema):
+    code: str
+    bank: str
+    scheme: str
+    period: str
+    status: str
+    record_count: int
+    total_fen: int
+    deducted_count: int
+    deducted_fen: int
+    failed_count: int
+    failed_fen: int
+    created_at: datetime
+    download_count: int
+
+
+@router.get(
+    "/deduction-files",
+    response={200: list[DeductionFileOut], 403: ErrorOut},
+    summary="代扣文件",
+    description="合作银行：发给本行的月度代扣文件（代扣文件发给总行，网点没有）；"
+    "发放机构、审计员：全部。金额以分计，含扣款成功和失败的笔数与金额。",
+)
+def deduction_files(request: HttpRequest) -> list[DeductionFileOut]:
+    user = _user(request, BANK_ROLES | BATCH_VIEW_ROLES)
+    return [
+        DeductionFileOut(
+            code=f.code,
+            bank=f.bank.name,
+            scheme=f.scheme_id,
+            period=f.period,
+            status=f.status,
+            record_count=f.record_count,
+            total_fen=f.total_fen,
+            deducted_count=f.deducted_count,
+            deducted_fen=f.deducted_fen,
+            failed_count=f.failed_count,
+            failed_fen=f.failed_fen,
+            created_at=f.created_at,
+            download_count=f.download_count,
+        )
+        for f in deduction_files_visible(user)[:_MAX_LIST]
+    ]
+
+
+@router.get(
+    "/deduction-files/{code}/file",
+    response={200: bytes, 403: ErrorOut, 404: ErrorOut},
+    summary="下载代扣文件（SM4 加密）",
+    description="只有收件银行可以下载（其他银行、网点：404）；首次下载即视为已发送银行。",
+)
+def deduction_file(request: HttpRequest, code: str) -> HttpResponse:
+    user = _user(request, BANK_ROLES)
+    found = deduction_file_visible_get(user, code)
+    record, data = deduction_file_download(actor=user, file_id=found.pk)
+    return _file_response(data, record.code)
+
+
+class DeductionResultsOut(Schema):
+    file: str
+    deducted: int
+    failed: int
+    already_imported: bool
+
+
+@router.post(
+    "/deduction-files/results",
+    response={200: DeductionResultsOut, 403: ErrorOut, 404: ErrorOut, 422: ErrorOut},
+    summary="上传代扣结果（SM4 加密回盘）",
+    description="列：流水号、社会保障号码、银行账号、结果（成功/失败）、金额、失败原因。"
+    "整份导入或整份拒绝（指明行和列）；同一文件重复上传不重复记账。",
+)
+def deduction_results(
+    request: HttpRequest,
+    file: UploadedFile = File(...),  # noqa: B008
+) -> DeductionResultsOut:
+    user = _user(request, BANK_ROLES)
+    result = deduction_results_import(actor=user, data=b"".join(file.chunks()))
+    return DeductionResultsOut(
+        file=result.file.code,
+        deducted=result.deducted,
+        failed=result.failed,
+        already_imported=result.already_imported,
     )

@@ -1,6 +1,6 @@
 from django.urls import URLPattern
 
-from shebao.payments.views import bank, office, queues
+from shebao.payments.views import bank, deductions, office, queues
 
 app_name = "payments"
 
@@ -8,4 +8,5 @@ urlpatterns: list[URLPattern] = [
     *office.urlpatterns,
     *queues.urlpatterns,
     *bank.urlpatterns,
+    *deductions.urlpatterns,
 ]
