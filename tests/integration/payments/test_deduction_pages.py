@@ -12,11 +12,13 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
+from shebao.accounts.choices import OrganisationKind, Role
 from shebao.accounts.models import User
 from shebao.payments.domain.bankfile import Outcome, ResultLine
 from shebao.payments.models import DeductionFile, DeductionLine, WithholdingAuthorisation
 from shebao.payments.services.withholding import deduction_results_file, withholding_authorise
 from shebao.registry.models import Scheme
+from tests.factories import make_org, make_user
 from tests.integration.payments.bank_world import BankWorld, build_bank_world
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]
@@ -89,6 +91,19 @@ def test_office_signs_revokes_and_lists_authorisations_masked(world: BankWorld) 
     assert first.revoked_at is not None
     live = office.get("/payments/withholding/", {"live": "1"}).content.decode()
     assert live.count('data-testid="revoke-') == 1
+
+    # The auditor reads the authorisations (masked) but can neither sign nor revoke.
+    auditor = _client(make_user(Role.AUDITOR, make_org(OrganisationKind.BUREAU, "420700")))
+    read = auditor.get("/payments/withholding/").content.decode()
+    assert "签订授权" not in read and 'data-testid="revoke-' not in read
+    assert world.persons[1].id_number not in read
+    second = WithholdingAuthorisation.objects.get(person=world.persons[1])
+    refused = auditor.post(
+        "/payments/withholding/", {"action": "revoke", "authorisation": str(second.pk)}
+    )
+    assert refused.status_code == 403
+    second.refresh_from_db()
+    assert second.revoked_at is None
 
 
 def test_deduction_file_round_trip_through_pages_and_api(world: BankWorld) -> None:

@@ -21,7 +21,7 @@ from shebao.identity.masking import mask_bank_account, mask_id_number, mask_name
 from shebao.pages import breadcrumbs, error_page, paginate
 from shebao.payments.domain.amounts import parse_amount_fen
 from shebao.payments.models import DeductionFile
-from shebao.payments.roles import BANK_ROLES, OFFICE_ROLES
+from shebao.payments.roles import BANK_ROLES, BATCH_VIEW_ROLES, OFFICE_ROLES
 from shebao.payments.selectors_withholding import (
     deduction_file_visible_get,
     deduction_files_visible,
@@ -98,7 +98,10 @@ def _post_withholding(request: HttpRequest, actor: User) -> str:
 @require_http_methods(["GET", "POST"])
 def withholding(request: HttpRequest) -> HttpResponse:
     try:
-        actor = actor_with_roles(request, OFFICE_ROLES)
+        # Auditors and the card centre read the page; only the office's clerks change it.
+        actor = actor_with_roles(
+            request, OFFICE_ROLES if request.method == "POST" else BATCH_VIEW_ROLES
+        )
     except ShebaoError as exc:
         return error_page(request, exc)
     error = ""
@@ -139,6 +142,7 @@ def withholding(request: HttpRequest) -> HttpResponse:
             "schemes": Scheme.objects.order_by("code"),
             "form": request.POST if error else {},
             "error": error,
+            "may_work": actor.is_superuser or actor.has_role(*OFFICE_ROLES),
         },
         status=400 if error else 200,
     )
@@ -167,7 +171,10 @@ def _file_view(f: DeductionFile) -> dict[str, Any]:
 @require_http_methods(["GET", "POST"])
 def deductions(request: HttpRequest) -> HttpResponse:
     try:
-        actor = actor_with_roles(request, OFFICE_ROLES)
+        # Auditors and the card centre read the page; only the office's clerks change it.
+        actor = actor_with_roles(
+            request, OFFICE_ROLES if request.method == "POST" else BATCH_VIEW_ROLES
+        )
     except ShebaoError as exc:
         return error_page(request, exc)
     error = ""
@@ -207,6 +214,7 @@ def deductions(request: HttpRequest) -> HttpResponse:
             "schemes": Scheme.objects.order_by("code"),
             "form": request.POST if error else {},
             "error": error,
+            "may_work": actor.is_superuser or actor.has_role(*OFFICE_ROLES),
         },
         status=400 if error else 200,
     )
