@@ -18,6 +18,21 @@ from tests.integration.web.conftest import World
 pytestmark = pytest.mark.integration
 
 
+def _rsa_pem() -> str:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    return key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    ).decode()
+
+
+OIDC_KEY = _rsa_pem()
+
+
 def _shebao(tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
     clean = {k: v for k, v in os.environ.items() if not k.startswith("SHEBAO_")}
     clean.pop("DATABASE_URL", None)
@@ -44,11 +59,23 @@ def test_production_refuses_to_start_without_the_exchange_key(tmp_path: Path) ->
         tmp_path, SHEBAO_ENV="production", SHEBAO_SECRET_KEY=secret, SHEBAO_EXCHANGE_KEY="abc"
     )
     assert bad_key.returncode != 0 and "SHEBAO_EXCHANGE_KEY" in bad_key.stderr
+    # The OpenID Connect signing key is required as well (ADR 0011), refused in one line.
+    no_oidc_key = _shebao(
+        tmp_path,
+        SHEBAO_ENV="production",
+        SHEBAO_SECRET_KEY=secret,
+        SHEBAO_EXCHANGE_KEY="0123456789abcdef0123456789ABCDEF",
+    )
+    assert no_oidc_key.returncode != 0
+    assert "Traceback" not in no_oidc_key.stderr
+    lines = [line for line in no_oidc_key.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and "SHEBAO_OIDC_RSA_PRIVATE_KEY" in lines[0], no_oidc_key.stderr
     started = _shebao(
         tmp_path,
         SHEBAO_ENV="production",
         SHEBAO_SECRET_KEY=secret,
         SHEBAO_EXCHANGE_KEY="0123456789abcdef0123456789ABCDEF",
+        SHEBAO_OIDC_RSA_PRIVATE_KEY=OIDC_KEY,
     )
     assert started.returncode == 0, started.stderr
 
@@ -91,6 +118,7 @@ def test_production_settings_force_https(settings) -> None:  # type: ignore[no-u
         SHEBAO_ENV="production",
         SHEBAO_SECRET_KEY="k" * 20 + "Q7" * 15,
         SHEBAO_EXCHANGE_KEY="0123456789abcdef0123456789abcdef",
+        SHEBAO_OIDC_RSA_PRIVATE_KEY=OIDC_KEY,
         SHEBAO_DATA_DIR=str(settings.DATA_DIR),
         DJANGO_SETTINGS_MODULE="shebao.settings",
     )
