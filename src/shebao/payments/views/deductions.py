@@ -12,7 +12,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import URLPattern, path
+from django.urls import URLPattern, path, reverse
 from django.views.decorators.http import require_http_methods
 
 from shebao.accounts.models import User
@@ -256,7 +256,9 @@ def bank_deductions(request: HttpRequest) -> HttpResponse:
         request,
         "payments/bank_deductions.html",
         {
-            "breadcrumbs": breadcrumbs(("待遇发放文件", "/payments/bank/"), ("代扣文件", "")),
+            "breadcrumbs": breadcrumbs(
+                ("待遇发放文件", reverse("payments:bank_files")), ("代扣文件", "")
+            ),
             "page": page,
             "files": [_file_view(f) for f in page.object_list],
             "error": error,
