@@ -27,6 +27,7 @@ from shebao.cards.selectors.custody import cards_in_custody
 from shebao.cards.selectors.issuing import account_requests_visible, production_batches_visible
 from shebao.cards.services.applications import CounterInput
 from shebao.cards.services.banking import account_request_export, account_results_import
+from shebao.cards.services.cross_city import card_cross_city_service
 from shebao.cards.services.custody import handover_confirm, handover_create
 from shebao.cards.services.instant import application_instant_issue
 from shebao.cards.services.production import (
@@ -442,4 +443,54 @@ def instant_issuance(request: HttpRequest, payload: InstantIssueIn) -> InstantIs
         card_number=app.card.card_number if app.card else None,
         reasons=[r for r in app.reasons.split(";") if r],
         messages=app.messages,
+    )
+
+
+# ---------------------------------------------------------------- 异地通办 (cross-city service)
+
+
+class CrossCityServiceIn(Schema):
+    card_number: str
+    holder_id_number: str
+    service: str  # temporary_loss | loss | unlock | reset_pin | change_information
+    note: str = ""  # required for change_information: which item changed
+
+
+class CrossCityServiceOut(Schema):
+    card_number: str
+    status: str
+    status_label: str
+    home_region: str
+    holder_name: str  # masked
+
+
+@router.post(
+    "/cross-city/service",
+    response={200: CrossCityServiceOut, 403: ErrorOut, 422: ErrorOut},
+    summary="异地通办（本省其他城市的卡）",
+    description="持卡人本人持卡到场，在本省其他城市的柜台（银行网点只限本行的卡）办理。service："
+    "temporary_loss（临时挂失）、loss（正式挂失）、unlock（解挂）、reset_pin（密码重置）、"
+    "change_information（信息变更，note 写明变更项）。卡号与身份证号码须属同一持卡人，"
+    "否则拒绝且不说明该卡是否存在（CROSS_CITY_MISMATCH）；外省的卡拒绝"
+    "（CROSS_CITY_OTHER_PROVINCE）；注销、补领、换领、激活不能异地办理"
+    "（CROSS_CITY_NOT_ALLOWED）。每次核验、拒绝和办理都记入审计（cross_city，注明发卡地）。",
+)
+def cross_city_service(request: HttpRequest, payload: CrossCityServiceIn) -> CrossCityServiceOut:
+    user = _user(
+        request, (*_BANK_KINDS, OrganisationKind.CARD_CENTRE, OrganisationKind.DISTRICT_CARD_OFFICE,
+                  OrganisationKind.TOWN_OFFICE)
+    )  # fmt: skip
+    card = card_cross_city_service(
+        actor=user,
+        card_number=payload.card_number,
+        holder_id_number=payload.holder_id_number,
+        action=payload.service,
+        note=payload.note,
+    )
+    return CrossCityServiceOut(
+        card_number=card.card_number,
+        status=card.status,
+        status_label=CardStatus(card.status).label,
+        home_region=card.issuing_region_id or card.person.hukou_region_id or "",
+        holder_name=mask_name(card.person.name),
     )

@@ -1,6 +1,14 @@
 from django.urls import URLPattern
 
-from shebao.cards.views import custody, home_service, instant, issuing, postal, reissue
+from shebao.cards.views import (
+    cross_city,
+    custody,
+    home_service,
+    instant,
+    issuing,
+    postal,
+    reissue,
+)
 
 app_name = "cards"
 
@@ -11,4 +19,5 @@ urlpatterns: list[URLPattern] = [
     *reissue.urlpatterns,
     *instant.urlpatterns,
     *home_service.urlpatterns,
+    *cross_city.urlpatterns,
 ]

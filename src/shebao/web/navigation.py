@@ -147,6 +147,12 @@ NAV: tuple[NavItem, ...] = (
         description="激活、挂失、解挂、密码重置、信息变更、补领、换领、注销。",
     ),
     NavItem(
+        "异地通办",
+        "cards:cross_city",
+        roles=COUNTER_ROLES,
+        description="本省其他城市的持卡人持卡到场：核验卡号和身份证号码，办理挂失、解挂、密码重置、信息变更。",
+    ),
+    NavItem(
         "即时制卡",
         "cards:instant",
         roles=frozenset({Role.BANK_OPERATOR}),
