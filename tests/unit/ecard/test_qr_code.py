@@ -16,6 +16,7 @@ from shebao.ecard.domain.qr import (
     PREFIX,
     QrClaims,
     QrResult,
+    b45decode,
     qr_encode,
     qr_sig_structure,
     qr_verify_offline,
@@ -157,3 +158,16 @@ def test_an_untagged_sign1_with_another_alg_is_malformed() -> None:
 def test_every_result_has_a_chinese_message() -> None:
     for result in QrResult:
         assert any("\u4e00" <= ch <= "\u9fff" for ch in result.message)
+
+
+def test_base45_decoding_matches_the_reference_package() -> None:
+    for size in range(0, 200):
+        data = os.urandom(size)
+        assert b45decode(base45.b45encode(data).decode()) == data
+    assert b45decode("FGW") == b"\xff\xff"  # the largest group (RFC 9285 §4.3)
+
+
+@pytest.mark.parametrize("text", ["A", "GGW", "::", "ab", "0\u00c4A", "AB\n"])
+def test_base45_refuses_what_is_not_base45(text: str) -> None:
+    with pytest.raises(ValueError):
+        b45decode(text)

@@ -5,6 +5,8 @@ same vector is used by OpenSSL (test/sm2_internal_test.c) and Go's and other SM2
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
 from gmalglib import sm2 as raw_sm2
 from gmalglib import sm3_digest
@@ -13,6 +15,7 @@ from shebao.ecard.domain.sm2 import (
     SIGNER_ID,
     SM2KeyError,
     SM2Verifier,
+    sm2_backend,
     sm2_generate_keypair,
     sm2_public_key,
     sm2_sign,
@@ -80,3 +83,42 @@ def test_generated_keys_and_refused_keys() -> None:
         SM2Verifier(PUBLIC[:-1] + bytes([PUBLIC[-1] ^ 1]))  # not on the curve
     with pytest.raises(SM2KeyError):
         sm2_sign(b"\x00" * 32, MESSAGE)
+
+
+def test_this_platform_verifies_with_openssl() -> None:
+    # The Debian machines and CI have libcrypto 3 with SM2: the faster backend must load
+    # (it passes the published example at import, or is not used).
+    assert sm2_backend() == "openssl"
+
+
+@pytest.mark.parametrize("backend", ["openssl", "gmalglib"])
+def test_both_backends_agree_on_the_published_example_and_on_tampering(backend: str) -> None:
+    verifier = SM2Verifier(PUBLIC, backend=backend)
+    assert verifier.verify(MESSAGE, SIGNATURE)
+    assert not verifier.verify(b"message digesT", SIGNATURE)
+    for i in (0, 31, 32, 63):  # a bit flipped in r and in s
+        flipped = SIGNATURE[:i] + bytes([SIGNATURE[i] ^ 0x80]) + SIGNATURE[i + 1 :]
+        assert not verifier.verify(MESSAGE, flipped)
+    assert not verifier.verify(MESSAGE, b"\xff" * 64)  # r, s out of range
+    assert not verifier.verify(MESSAGE, b"\x00" * 64)  # r = s = 0
+    assert not verifier.verify(MESSAGE, SIGNATURE[:63])
+
+
+@pytest.mark.parametrize("backend", ["openssl", "gmalglib"])
+def test_both_backends_verify_fresh_signatures_of_any_length(backend: str) -> None:
+    private, public = sm2_generate_keypair()
+    verifier = SM2Verifier(public, backend=backend)
+    other = SM2Verifier(PUBLIC, backend=backend)
+    for size in (0, 1, 55, 160, 1000):
+        message = (bytes(range(256)) * 4)[:size]
+        signature = sm2_sign(private, message)
+        assert verifier.verify(message, signature)
+        assert not other.verify(message, signature)  # another key
+        assert not verifier.verify(message + b"\x00", signature)
+
+
+def test_a_verifier_is_shared_by_threads() -> None:
+    verifier = SM2Verifier(PUBLIC)
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(pool.map(lambda _: verifier.verify(MESSAGE, SIGNATURE), range(40)))
+    assert all(results)

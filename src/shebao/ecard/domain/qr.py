@@ -22,6 +22,7 @@ known online (the platform's redeem service) but belong to the same vocabulary.
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
@@ -122,6 +123,38 @@ class QrCheck:
         return self.result.message
 
 
+_B45_ALPHABET: Final[bytes] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:"
+_B45_DIGITS: Final[bytes] = bytes.maketrans(_B45_ALPHABET, bytes(range(45)))
+
+
+def b45decode(text: str) -> bytes:
+    """Base45 (RFC 9285) decoding, the same as the `base45` package's but about ten times
+    faster (a terminal decodes every code it scans): the characters become digits in one
+    C-level translate, each group of three is one 16-bit big-endian value. ValueError for
+    a character outside the alphabet, a dangling single character or a group over range."""
+    raw = text.encode("ascii")  # UnicodeEncodeError is a ValueError
+    if raw.translate(None, _B45_ALPHABET):
+        raise ValueError("not Base45")
+    d = raw.translate(_B45_DIGITS)
+    full = len(d) // 3 * 3
+    try:
+        out = struct.pack(
+            f">{full // 3}H",
+            *[d[i] + d[i + 1] * 45 + d[i + 2] * 2025 for i in range(0, full, 3)],
+        )
+    except struct.error as exc:  # a group above 65535
+        raise ValueError("not Base45") from exc
+    rest = len(d) - full
+    if rest == 1:
+        raise ValueError("not Base45")
+    if rest == 2:
+        last = d[full] + d[full + 1] * 45
+        if last > 0xFF:
+            raise ValueError("not Base45")
+        out += bytes((last,))
+    return out
+
+
 def qr_sig_structure(protected: bytes, payload: bytes) -> bytes:
     """The bytes signed (RFC 9052 §4.4): Sig_structure for COSE_Sign1, no external AAD."""
     return cbor2.dumps(["Signature1", protected, b"", payload], canonical=True)
@@ -161,7 +194,7 @@ def _decode_sign1(text: str) -> tuple[bytes, Mapping[Any, Any], bytes, bytes] | 
     if not text.startswith(PREFIX) or len(text) > _MAX_ACCEPTED_LENGTH:
         return None
     try:
-        raw = base45.b45decode(text[len(PREFIX) :])
+        raw = b45decode(text[len(PREFIX) :])
         obj = cbor2.loads(raw)
     except Exception:  # any decoding failure of untrusted input is MALFORMED
         return None
