@@ -53,7 +53,6 @@ from shebao.payments.models import (
 )
 from shebao.payments.services.bank import (
     bank_results_file,
-    payment_failure_correct,
     payment_file_download,
     payment_files_export,
     payment_results_import,
@@ -63,6 +62,7 @@ from shebao.payments.services.batches import (
     payment_batch_import,
     payment_batch_submit,
 )
+from shebao.payments.services.failures import payment_failure_correct
 from shebao.payments.services.programmes import payment_programmes_ensure
 from shebao.registry.choices import LifeStatus
 from shebao.registry.models import BankAccount, Person

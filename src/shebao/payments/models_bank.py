@@ -321,6 +321,18 @@ class PaymentFailure(models.Model):
         on_delete=models.PROTECT,
         related_name="repays_failure",
     )
+    # 不再补发: why (e.g. the payee died, or was paid by other means), who and when; a
+    # database default because the queue is filled by a raw INSERT.
+    closed_reason = models.CharField("不再补发原因", max_length=255, blank=True, db_default="")
+    closed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="关闭人",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    closed_at = models.DateTimeField("关闭时间", null=True, blank=True)
     created_at = models.DateTimeField("进入队列时间", default=timezone.now)
 
     class Meta:
@@ -338,6 +350,10 @@ class PaymentFailure(models.Model):
             models.CheckConstraint(
                 condition=Q(status="open") | Q(status="closed") | ~Q(corrected_account_number=""),
                 name="payment_failure_corrected_account",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="closed") | ~Q(closed_reason=""),
+                name="payment_failure_closed_reason",
             ),
         ]
 
@@ -370,6 +386,37 @@ class PaymentRecovery(models.Model):
         "状态", max_length=16, choices=RecoveryStatus.choices, default=RecoveryStatus.OPEN
     )
     recovered_fen = models.BigIntegerField("已追回金额（分）", default=0)
+    # The last money recovered: when and the bank's or the receipt's reference.
+    recovered_on = models.DateField("追回日期", null=True, blank=True)
+    recovered_reference = models.CharField("追回凭证号", max_length=64, blank=True, db_default="")
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="登记人",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    # 核销 is maker–checker: one clerk asks with the reason, another clerk decides.
+    waive_reason = models.CharField("核销原因", max_length=255, blank=True, db_default="")
+    waive_requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="申请核销人",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    waive_requested_at = models.DateTimeField("申请核销时间", null=True, blank=True)
+    waived_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="核销审批人",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    waived_at = models.DateTimeField("核销时间", null=True, blank=True)
     note = models.CharField("说明", max_length=255, blank=True)
     created_at = models.DateTimeField("列入时间", default=timezone.now)
 
@@ -388,6 +435,19 @@ class PaymentRecovery(models.Model):
             models.CheckConstraint(
                 condition=Q(recovered_fen__gte=0) & Q(recovered_fen__lte=models.F("amount_fen")),
                 name="payment_recovery_amount_range",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="waived")
+                | (
+                    Q(waived_by__isnull=False)
+                    & Q(waive_requested_by__isnull=False)
+                    & ~Q(waived_by=models.F("waive_requested_by"))
+                ),
+                name="payment_recovery_waiver_two_people",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="recovered") | Q(recovered_fen=models.F("amount_fen")),
+                name="payment_recovery_recovered_in_full",
             ),
         ]
 

@@ -35,6 +35,7 @@ from shebao.payments.models import (
     PaymentProgramme,
     PaymentRecovery,
     PaymentRow,
+    RecoveryStatus,
 )
 from shebao.payments.roles import OFFICE_ROLES, READ_ONLY_ROLES
 from shebao.payments.selectors_bank import batch_reconciliation
@@ -45,6 +46,7 @@ __all__ = [
     "Difference",
     "PersonPayment",
     "ReasonText",
+    "RecoveryTotals",
     "bank_file_visible_get",
     "bank_files_visible",
     "batch_audit_events",
@@ -60,6 +62,7 @@ __all__ = [
     "programmes_visible",
     "reason_texts",
     "recoveries_visible",
+    "recovery_totals",
 ]
 
 _BATCH_TARGET = "payment_batch"
@@ -192,12 +195,23 @@ def failures_visible(actor: User, *, status: str = "") -> QuerySet[PaymentFailur
     return failures.order_by("created_at", "pk")
 
 
-def recoveries_visible(actor: User) -> QuerySet[PaymentRecovery]:
-    return (
-        PaymentRecovery.objects.filter(line__file__batch__in=batches_visible(actor).values("pk"))
-        .select_related("person", "line", "line__file__batch__programme")
-        .order_by("created_at", "pk")
+def recoveries_visible(actor: User, *, status: str = "") -> QuerySet[PaymentRecovery]:
+    """`status` one status, or "waiving": open with a waiver awaiting a second clerk."""
+    found = PaymentRecovery.objects.filter(
+        line__file__batch__in=batches_visible(actor).values("pk")
+    ).select_related(
+        "person",
+        "line",
+        "line__file__batch__programme",
+        "waive_requested_by",
+        "waived_by",
+        "recorded_by",
     )
+    if status == "waiving":
+        found = found.filter(status=RecoveryStatus.OPEN, waive_requested_by__isnull=False)
+    elif status:
+        found = found.filter(status=status)
+    return found.order_by("created_at", "pk")
 
 
 @dataclass(frozen=True, slots=True)
@@ -416,4 +430,39 @@ def paid_into_cards_panel(*, region_prefix: str, year: int, month: int) -> PaidP
         rows=rows,
         total_count=sum(r.count for r in rows),
         total_fen=sum(r.paid_fen for r in rows),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class RecoveryTotals:
+    count: int
+    owed_fen: int
+    recovered_fen: int
+    waived_fen: int
+    outstanding_fen: int
+    awaiting_waiver: int
+
+
+def recovery_totals(recoveries: QuerySet[PaymentRecovery]) -> RecoveryTotals:
+    """Exact totals of a (scoped) recovery list: owed, recovered, waived, still outstanding."""
+    figures = recoveries.order_by().aggregate(
+        count=Count("pk"),
+        owed=Sum("amount_fen"),
+        recovered=Sum("recovered_fen"),
+        waived_owed=Sum("amount_fen", filter=Q(status=RecoveryStatus.WAIVED)),
+        waived_recovered=Sum("recovered_fen", filter=Q(status=RecoveryStatus.WAIVED)),
+        open_owed=Sum("amount_fen", filter=Q(status=RecoveryStatus.OPEN)),
+        open_recovered=Sum("recovered_fen", filter=Q(status=RecoveryStatus.OPEN)),
+        awaiting=Count(
+            "pk",
+            filter=Q(status=RecoveryStatus.OPEN, waive_requested_by__isnull=False),
+        ),
+    )
+    return RecoveryTotals(
+        count=figures["count"] or 0,
+        owed_fen=figures["owed"] or 0,
+        recovered_fen=figures["recovered"] or 0,
+        waived_fen=(figures["waived_owed"] or 0) - (figures["waived_recovered"] or 0),
+        outstanding_fen=(figures["open_owed"] or 0) - (figures["open_recovered"] or 0),
+        awaiting_waiver=figures["awaiting"] or 0,
     )

@@ -23,15 +23,16 @@ from shebao.payments.models import (
 from shebao.payments.selectors_bank import batch_reconciliation
 from shebao.payments.services.bank import (
     bank_results_file,
-    payment_failure_correct,
     payment_failures_repay,
     payment_file_download,
     payment_files_export,
     payment_recoveries_sweep,
     payment_results_import,
 )
+from shebao.payments.services.failures import payment_failure_correct
 from shebao.registry.choices import LifeStatus
 from shebao.registry.models import BankAccount
+from tests.factories import make_card
 from tests.integration.payments.bank_world import BankWorld, approved_batch, build_bank_world
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]
@@ -193,6 +194,7 @@ def test_a_failure_is_corrected_and_repaid_once_in_a_later_batch() -> None:
     with pytest.raises(ValidationFailed):  # not corrected yet
         payment_failures_repay(actor=world.maker, failure_ids=[failure.pk])
     # The replacement card's account, opened since at bank B.
+    make_card(failure.person, custodian=None, status="active", bank=world.bank_b)
     BankAccount.objects.create(
         person_id=failure.person_id,
         bank=world.bank_b,

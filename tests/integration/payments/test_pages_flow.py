@@ -201,7 +201,7 @@ def test_bank_downloads_its_file_uploads_results_and_office_repays_the_failure(
     assert "账户已销户" in failures_page
     corrected = payer.post(
         reverse("payments:failures"),
-        {"action": "correct", "failure": failure.pk, "account_number": "6228480999999999999"},
+        {"action": "correct", "failure": failure.pk, "note": "账户已恢复，原账户重新发放"},
     )
     assert corrected.status_code == 302
     repaid = payer.post(reverse("payments:failures"), {"action": "repay", "failures": [failure.pk]})

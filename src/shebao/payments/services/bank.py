@@ -34,7 +34,7 @@ from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
 from shebao.accounts.audit import audit_record
-from shebao.accounts.choices import AuditAction, OrganisationKind, Purpose, Role
+from shebao.accounts.choices import AuditAction, OrganisationKind, Role
 from shebao.accounts.models import User
 from shebao.cards.services.bulk import insert_frame
 from shebao.cards.services.exchange import (
@@ -73,7 +73,7 @@ from shebao.payments.models import (
     RecoveryStatus,
 )
 from shebao.registry.choices import LifeStatus
-from shebao.registry.models import BankAccount, Person
+from shebao.registry.models import Person
 
 __all__ = [
     "EXPORT_IN_BACKGROUND_ROWS",
@@ -81,7 +81,6 @@ __all__ = [
     "analyse",
     "bank_results_file",
     "bank_user_may_see",
-    "payment_failure_correct",
     "payment_failures_repay",
     "payment_file_download",
     "payment_files_export",
@@ -670,68 +669,7 @@ def _reconcile_batch_if_answered(batch: PaymentBatch, actor: User) -> None:
 
 
 # ---- failures and re-payment ----------------------------------------------------------------
-
-
-def payment_failure_correct(
-    *,
-    actor: User,
-    failure_id: int,
-    account_number: str | None = None,
-    note: str = "",
-) -> PaymentFailure:
-    """待更正 → 已更正待补发: the account to pay into next time, by default the person's
-    newest card-linked account at any cooperating bank (e.g. the replacement card's, opened
-    since). The re-payment batch's approval freezes whatever the registry then holds."""
-    with transaction.atomic():
-        failure = (
-            PaymentFailure.objects.select_for_update(of=("self",))
-            .select_related("line__row__batch__programme", "line__file")
-            .filter(pk=failure_id)
-            .first()
-        )
-        if failure is None:
-            raise NotFound("未找到该发放失败记录", code="PAYMENT_FAILURE_NOT_FOUND")
-        _ensure_office(actor, failure.line.row.batch.programme.paying_office_id)
-        if failure.status not in (FailureStatus.OPEN, FailureStatus.CORRECTED):
-            raise ValidationFailed(
-                f"该失败记录状态为“{failure.get_status_display()}”，不能再更正",
-                code="FAILURE_NOT_OPEN",
-            )
-        if account_number is None:
-            account = (
-                BankAccount.objects.filter(person_id=failure.person_id)
-                .order_by("-opened_on", "-pk")
-                .first()
-            )
-            account_number = account.account_number if account is not None else ""
-        account_number = account_number.replace(" ", "")
-        if not account_number.isdigit() or not 8 <= len(account_number) <= 32:
-            raise ValidationFailed(
-                "更正后的银行账号应为 8 至 32 位数字（该人员在登记库中没有可用的银行账户）",
-                code="ACCOUNT_INVALID",
-                details=[{"field": "account_number", "reason": "应为 8 至 32 位数字"}],
-            )
-        if account_number == failure.line.row.frozen_account_number and not note.strip():
-            raise ValidationFailed(
-                "更正后的账号与失败的账号相同：如账户已恢复（如解冻），请在说明中写明",
-                code="ACCOUNT_UNCHANGED",
-            )
-        failure.corrected_account_number = account_number
-        failure.correction_note = note.strip()[:255]
-        failure.corrected_by = actor
-        failure.corrected_at = timezone.now()
-        failure.status = FailureStatus.CORRECTED
-        failure.save()
-        audit_record(
-            actor=actor,
-            action=AuditAction.UPDATE,
-            target_type="payment_failure",
-            target_id=failure.pk,
-            person_id=failure.person_id,
-            purpose=Purpose.PAYMENT,
-            detail={"event": "correct", "reason": failure.reason},
-        )
-    return failure
+# Correcting, closing and releasing a failure: services/failures.py.
 
 
 def payment_failures_repay(
