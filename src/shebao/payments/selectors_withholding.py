@@ -1,6 +1,8 @@
 """Reads of contributions from the card account (代扣): the withholding authorisations a
-paying office works with, and the deduction files a user may see (a bank its own; a branch
-none, as deduction files go to the head bank; the office side and auditors all)."""
+paying office works with (those of the people of its region: the hukou or residence region
+in the office's subtree, as for every person read; other regions' are not found), and the
+deduction files a user may see (a bank its own; a branch none, as deduction files go to the
+head bank; the office side and auditors all)."""
 
 from __future__ import annotations
 
@@ -10,14 +12,18 @@ from django.db.models import Q, QuerySet
 
 from shebao.accounts.choices import OrganisationKind, Role
 from shebao.accounts.models import Organisation, User
+from shebao.accounts.scoping import Scope
 from shebao.errors import NotFound
 from shebao.payments.models import DeductionFile, WithholdingAuthorisation
+from shebao.registry.models import Person
+from shebao.registry.selectors import PERSON_REGION_FIELDS
 
 __all__ = [
     "deduction_file_visible_get",
     "deduction_files_visible",
     "withholding_authorisations",
     "withholding_banks",
+    "withholding_person_in_scope",
 ]
 
 _OFFICE_SIDE: Final = frozenset(
@@ -25,11 +31,18 @@ _OFFICE_SIDE: Final = frozenset(
 )
 
 
+_AUTHORISATION_REGION_FIELDS: Final = tuple(f"person__{f}" for f in PERSON_REGION_FIELDS)
+
+
 def withholding_authorisations(
-    *, search: str = "", live_only: bool = False
+    actor: User, *, search: str = "", live_only: bool = False
 ) -> QuerySet[WithholdingAuthorisation]:
-    """Newest first; `search` matches a whole ID number, the start of a name or a scheme."""
-    found = WithholdingAuthorisation.objects.select_related("person", "scheme", "bank")
+    """The authorisations of the people in `actor`'s region, newest first; `search` matches
+    a whole ID number, the start of a name or a scheme."""
+    found = Scope.for_user(actor).filter(
+        WithholdingAuthorisation.objects.select_related("person", "scheme", "bank"),
+        region_fields=_AUTHORISATION_REGION_FIELDS,
+    )
     search = search.strip()
     if search:
         found = found.filter(
@@ -40,6 +53,12 @@ def withholding_authorisations(
     if live_only:
         found = found.filter(revoked_at__isnull=True)
     return found.order_by("-created_at", "-pk")
+
+
+def withholding_person_in_scope(actor: User, person_id: int) -> bool:
+    """Whether `actor` may sign an authorisation for the person (their region's people)."""
+    people = Person.objects.filter(pk=person_id)
+    return Scope.for_user(actor).filter(people, region_fields=PERSON_REGION_FIELDS).exists()
 
 
 def withholding_banks() -> QuerySet[Organisation]:

@@ -18,7 +18,7 @@ from shebao.payments.domain.bankfile import Outcome, ResultLine
 from shebao.payments.models import DeductionFile, DeductionLine, WithholdingAuthorisation
 from shebao.payments.services.withholding import deduction_results_file, withholding_authorise
 from shebao.registry.models import Scheme
-from tests.factories import make_org, make_user
+from tests.factories import make_org, make_person, make_user
 from tests.integration.payments.bank_world import BankWorld, build_bank_world
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]
@@ -218,3 +218,57 @@ def test_the_bank_page_refuses_a_missing_upload_and_the_api_is_in_openapi(
     paths = set(bank.get("/api/v1/openapi.json").json()["paths"])
     for path in ("/deduction-files", "/deduction-files/{code}/file", "/deduction-files/results"):
         assert f"{API}{path}" in paths
+
+
+def test_authorisations_are_scoped_to_the_offices_region(world: BankWorld) -> None:
+    """A district's office lists, signs and revokes only its own people's authorisations;
+    another district's are not found (404 on revocation, "not found" when signing), the
+    city's office sees both."""
+    city = _client(world.maker)  # 鄂州市 (420700)
+    _sign(world, city, 0, "6228480000000001")  # a person of 鄂城区
+    lakes_office = make_org(OrganisationKind.PAYING_OFFICE, "420702", name="梁子湖区社保局")
+    lakes = _client(make_user(Role.PAYING_OFFICE_CLERK, lakes_office))
+    page = lakes.get("/payments/withholding/").content.decode()
+    assert 'data-testid="revoke-' not in page
+    searched = lakes.get("/payments/withholding/", {"q": world.persons[0].id_number})
+    assert 'data-testid="revoke-' not in searched.content.decode()
+    outside = WithholdingAuthorisation.objects.get(person=world.persons[0])
+    refused = lakes.post(
+        "/payments/withholding/", {"action": "revoke", "authorisation": str(outside.pk)}
+    )
+    assert refused.status_code == 404
+    outside.refresh_from_db()
+    assert outside.revoked_at is None
+    signing = lakes.post(
+        "/payments/withholding/",
+        {
+            "action": "sign",
+            "id_number": world.persons[1].id_number,
+            "scheme": "170",
+            "bank": str(world.bank_a.pk),
+            "account_number": "6228480000000002",
+            "valid_from": "2026-01-01",
+        },
+    )
+    assert signing.status_code == 400
+    assert "未找到该公民身份号码的人员" in signing.content.decode()
+    # One of its own people (太和村) it signs and lists; the city's office sees both.
+    own = make_person("420702100201", name="孙丽")
+    signed = lakes.post(
+        "/payments/withholding/",
+        {
+            "action": "sign",
+            "id_number": own.id_number,
+            "scheme": "170",
+            "bank": str(world.bank_a.pk),
+            "account_number": "6228480000000003",
+            "valid_from": "2026-01-01",
+        },
+    )
+    assert signed.status_code == 302, signed.content.decode()[:2000]
+    assert lakes.get("/payments/withholding/").content.decode().count('data-testid="revoke-') == 1
+    assert city.get("/payments/withholding/").content.decode().count('data-testid="revoke-') == 2
+    district = make_org(OrganisationKind.PAYING_OFFICE, "420704", name="鄂城区社保局")
+    fenghuang = _client(make_user(Role.PAYING_OFFICE_CLERK, district))
+    listed = fenghuang.get("/payments/withholding/").content.decode()
+    assert listed.count('data-testid="revoke-') == 1

@@ -49,6 +49,7 @@ from shebao.payments.models import (
     LineStatus,
     WithholdingAuthorisation,
 )
+from shebao.payments.selectors_withholding import withholding_person_in_scope
 from shebao.payments.services.bank import (
     _frame_csv,
     _read_stored,
@@ -128,7 +129,13 @@ def withholding_authorise(
         person = Person.objects.filter(pk=person_id).first()
         scheme = Scheme.objects.filter(pk=scheme_code).first()
         bank = Organisation.objects.filter(pk=bank_id).first()
-        if person is None or scheme is None or bank is None:
+        # A person outside the office's region is answered like one who does not exist.
+        if (
+            person is None
+            or scheme is None
+            or bank is None
+            or not withholding_person_in_scope(actor, person.pk)
+        ):
             raise NotFound("人员、险种或银行不存在", code="WITHHOLDING_TARGET_NOT_FOUND")
         WithholdingAuthorisation.objects.select_for_update().filter(
             person=person, scheme=scheme, revoked_at__isnull=True
@@ -162,7 +169,8 @@ def withholding_revoke(*, actor: User, authorisation_id: int) -> WithholdingAuth
             .filter(pk=authorisation_id, revoked_at__isnull=True)
             .first()
         )
-        if authorisation is None:
+        # Out of the office's region: not found, as if it did not exist.
+        if authorisation is None or not withholding_person_in_scope(actor, authorisation.person_id):
             raise NotFound("未找到有效的代扣授权", code="WITHHOLDING_NOT_FOUND")
         authorisation.revoked_at = timezone.now()
         authorisation.revoked_by = actor

@@ -27,6 +27,7 @@ from shebao.payments.selectors_withholding import (
     deduction_files_visible,
     withholding_authorisations,
     withholding_banks,
+    withholding_person_in_scope,
 )
 from shebao.payments.services.withholding import (
     deduction_file_download,
@@ -71,7 +72,8 @@ def _post_withholding(request: HttpRequest, actor: User) -> str:
         return "已撤销代扣授权。"
     id_number = request.POST.get("id_number", "").strip().upper()
     person = Person.objects.filter(id_number=id_number).first()
-    if person is None:
+    # Someone of another region is "not found" too: the office learns nothing of them.
+    if person is None or not withholding_person_in_scope(actor, person.pk):
         raise ValidationFailed(
             "未找到该公民身份号码的人员",
             code="PERSON_NOT_FOUND",
@@ -110,12 +112,13 @@ def withholding(request: HttpRequest) -> HttpResponse:
             messages.success(request, _post_withholding(request, actor))
             return redirect("payments:withholding")
         except ShebaoError as exc:
-            if exc.status == 403:
+            # A revocation of another region's authorisation: 404, as for the other pages.
+            if exc.status == 403 or (exc.status == 404 and request.POST.get("action") == "revoke"):
                 return error_page(request, exc)
             error = _error_text(exc)
     search = request.GET.get("q", "")
     live_only = request.GET.get("live") == "1"
-    page = paginate(request, withholding_authorisations(search=search, live_only=live_only))
+    page = paginate(request, withholding_authorisations(actor, search=search, live_only=live_only))
     return render(
         request,
         "payments/withholding.html",
@@ -199,7 +202,8 @@ def deductions(request: HttpRequest) -> HttpResponse:
             )
             return redirect("payments:deductions")
         except ShebaoError as exc:
-            if exc.status == 403:
+            # A revocation of another region's authorisation: 404, as for the other pages.
+            if exc.status == 403 or (exc.status == 404 and request.POST.get("action") == "revoke"):
                 return error_page(request, exc)
             error = _error_text(exc)
     page = paginate(request, deduction_files_visible(actor))
@@ -248,7 +252,8 @@ def bank_deductions(request: HttpRequest) -> HttpResponse:
                 )
             return redirect("payments:bank_deductions")
         except ShebaoError as exc:
-            if exc.status == 403:
+            # A revocation of another region's authorisation: 404, as for the other pages.
+            if exc.status == 403 or (exc.status == 404 and request.POST.get("action") == "revoke"):
                 return error_page(request, exc)
             error = _error_text(exc)
     page = paginate(request, deduction_files_visible(actor))
