@@ -159,7 +159,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     }
     DATABASES["default"]["TEST"] = {"NAME": None}
 else:
-    DATABASES["default"].setdefault("CONN_MAX_AGE", 60)
+    # dj_database_url sets CONN_MAX_AGE to 0 itself, so a default must overwrite it: without
+    # persistent connections every request opened (and PostgreSQL forked) a new one.
+    DATABASES["default"]["CONN_MAX_AGE"] = 60
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
