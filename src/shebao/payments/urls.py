@@ -1,6 +1,7 @@
 from django.urls import URLPattern
 
-from shebao.payments.views import bank, deductions, office, queues
+from shebao.jobs import urls as jobs_urls
+from shebao.payments.views import bank, deductions, jobs, office, queues
 
 app_name = "payments"
 
@@ -9,4 +10,7 @@ urlpatterns: list[URLPattern] = [
     *queues.urlpatterns,
     *bank.urlpatterns,
     *deductions.urlpatterns,
+    *jobs.urlpatterns,
+    # The jobs app's progress endpoints, polled by the job page (as registration does).
+    *jobs_urls.urlpatterns,
 ]

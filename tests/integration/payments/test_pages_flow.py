@@ -17,6 +17,7 @@ from django.urls import reverse
 from shebao.accounts.choices import AuditAction, OrganisationKind, Purpose, Role
 from shebao.accounts.models import AuditEvent, User
 from shebao.cards.services.exchange import KIND_PAYMENT_ORDER, open_exchange_file
+from shebao.jobs.services import job_run_next
 from shebao.payments.domain.bankfile import FailureReason, Outcome, ResultLine
 from shebao.payments.models import (
     BankPaymentFile,
@@ -55,8 +56,17 @@ def _upload(world: BatchWorld, client: Client, rows: list[list[str]]) -> Payment
                 "file": handle,
             },
         )
+    # The import runs on the worker: the clerk follows its job page, which then sends them
+    # to the batch.
     assert response.status_code == 302, response.content.decode()[:2000]
-    return PaymentBatch.objects.get(code=response["Location"].rstrip("/").rsplit("/", 1)[-1])
+    job_page = response["Location"]
+    waiting = client.get(job_page)
+    assert waiting.status_code == 200 and 'data-testid="job-progress"' in waiting.content.decode()
+    done = job_run_next()
+    assert done is not None and done.status == "succeeded", done.error if done else None
+    arrived = client.get(job_page)
+    assert arrived.status_code == 302
+    return PaymentBatch.objects.get(code=arrived["Location"].rstrip("/").rsplit("/", 1)[-1])
 
 
 def _approved_and_exported(world: BatchWorld) -> PaymentBatch:

@@ -6,12 +6,13 @@ centre see the same pages read-only, with the batch's history and audit trail.
 
 Views parse the request, call a selector or a service and render; scope (a paying office
 sees only its own programmes), masking and auditing happen in those selectors and
-services. Out-of-scope batches answer 404, never revealing that they exist."""
+services. Out-of-scope batches answer 404, never revealing that they exist.
+
+Importing a file and generating a batch always run on the worker, the clerk following the
+job's page; checking, approving and exporting a big batch too (see `views.jobs`)."""
 
 from __future__ import annotations
 
-import tempfile
-from pathlib import Path
 from typing import Any, Final
 
 from django.contrib import messages
@@ -25,10 +26,13 @@ from shebao.accounts.choices import Purpose
 from shebao.accounts.models import User
 from shebao.errors import ShebaoError
 from shebao.identity.masking import mask_bank_account, mask_id_number, mask_name
+from shebao.jobs.models import Job
+from shebao.jobs.selectors import job_progress
 from shebao.pages import breadcrumbs, error_page, paginate
 from shebao.payments.domain.amounts import format_yuan, parse_amount_fen
 from shebao.payments.domain.batch_lifecycle import BatchEvent, BatchStatus, allowed_events
 from shebao.payments.forms import BatchGenerateForm, BatchImportForm
+from shebao.payments.jobs_batches import BATCH_APPROVE, BATCH_CHECK, BATCH_GENERATE, BATCH_IMPORT
 from shebao.payments.models import PaymentBatch
 from shebao.payments.roles import BATCH_VIEW_ROLES, OFFICE_ROLES
 from shebao.payments.selectors import (
@@ -42,20 +46,20 @@ from shebao.payments.selectors import (
     programmes_visible,
     reason_texts,
 )
-from shebao.payments.services.bank import payment_files_export
+from shebao.payments.services.bank import EXPORT_IN_BACKGROUND_ROWS, payment_files_export_start
 from shebao.payments.services.batches import (
     payment_batch_approve,
     payment_batch_cancel,
     payment_batch_check,
     payment_batch_drop_problem_rows,
-    payment_batch_generate,
-    payment_batch_import,
     payment_batch_submit,
     payment_row_correct,
     payment_row_drop,
 )
+from shebao.payments.services.checking import parse_batch_period
 from shebao.payments.services.viewing import payment_rows_viewed
 from shebao.payments.views.common import actor_with_roles
+from shebao.payments.views.jobs import batch_jobs_pending, enqueue, store_upload
 
 ROWS_PAGE_SIZE: Final[int] = 50
 _CRUMB: Final[str] = "待遇发放"
@@ -111,21 +115,21 @@ def batches(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _handle_upload(request: HttpRequest, actor: User, form: BatchImportForm) -> PaymentBatch:
+def _enqueue_upload(actor: User, form: BatchImportForm) -> Job:
+    """The office's file kept for the worker, the import (and its check) queued. The period
+    is checked here so that a typing slip is answered at once, not by a failed job."""
+    programme = form.cleaned_data["programme"]
+    parse_batch_period(programme, form.cleaned_data["period"])
     upload = form.cleaned_data["file"]
-    suffix = Path(upload.name).suffix.lower()[:8]
-    with tempfile.TemporaryDirectory(prefix="shebao-payments-") as work:
-        target = Path(work) / f"upload{suffix}"
-        with target.open("wb") as out:
-            for chunk in upload.chunks():
-                out.write(chunk)
-        return payment_batch_import(
-            actor=actor,
-            programme_id=form.cleaned_data["programme"].pk,
-            period=form.cleaned_data["period"],
-            path=target,
-            file_name=upload.name,
-        )
+    stored = store_upload(upload)
+    return enqueue(
+        BATCH_IMPORT,
+        actor,
+        programme_id=programme.pk,
+        period=form.cleaned_data["period"],
+        path=str(stored),
+        file_name=upload.name,
+    )
 
 
 @login_required
@@ -149,24 +153,20 @@ def batch_new(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         try:
             if mode == "import" and upload_form.is_valid():
-                batch = _handle_upload(request, actor, upload_form)
-                messages.success(request, f"已导入发放批次 {batch.code}，并已逐行校验。")
-                return redirect("payments:batch", code=batch.code)
+                job = _enqueue_upload(actor, upload_form)
+                return redirect("payments:job", pk=job.pk)
             if mode == "generate" and generate_form.is_valid():
+                programme = generate_form.cleaned_data["programme"]
+                parse_batch_period(programme, generate_form.cleaned_data["period"])
                 amount = generate_form.cleaned_data["amount"].strip()
-                result = payment_batch_generate(
-                    actor=actor,
-                    programme_id=generate_form.cleaned_data["programme"].pk,
+                job = enqueue(
+                    BATCH_GENERATE,
+                    actor,
+                    programme_id=programme.pk,
                     period=generate_form.cleaned_data["period"],
                     amount_fen=parse_amount_fen(amount) if amount else None,
                 )
-                messages.success(
-                    request,
-                    f"已生成发放批次 {result.batch.code}，并已逐行校验。"
-                    if result.created
-                    else f"相同数据已生成过发放批次 {result.batch.code}。",
-                )
-                return redirect("payments:batch", code=result.batch.code)
+                return redirect("payments:job", pk=job.pk)
         except ShebaoError as exc:
             if exc.status in (403, 404):
                 return error_page(request, exc)
@@ -213,10 +213,19 @@ def _row_view(row: Any) -> dict[str, Any]:
     }
 
 
+def _in_background(batch: PaymentBatch) -> bool:
+    """A big batch is checked, approved and exported by the worker (the export's rule)."""
+    return batch.row_count > EXPORT_IN_BACKGROUND_ROWS
+
+
 def _post_batch(request: HttpRequest, actor: User, batch: PaymentBatch) -> str:
     action = request.POST.get("action", "")
     note = request.POST.get("note", "").strip()
     row_id = request.POST.get("row", "")
+    if action in ("check", "approve") and _in_background(batch):
+        kind = BATCH_CHECK if action == "check" else BATCH_APPROVE
+        enqueue(kind, actor, batch_id=batch.pk, note=note)
+        return "已提交后台处理，完成后本页自动刷新。"
     if action == "check":
         payment_batch_check(actor=actor, batch_id=batch.pk)
         return "已重新逐行校验。"
@@ -246,7 +255,9 @@ def _post_batch(request: HttpRequest, actor: User, batch: PaymentBatch) -> str:
         payment_batch_approve(actor=actor, batch_id=batch.pk, note=note)
         return "已审批通过，批次已冻结。"
     if action == "export":
-        files = payment_files_export(actor=actor, batch_id=batch.pk)
+        files = payment_files_export_start(actor=actor, batch_id=batch.pk)
+        if isinstance(files, int):
+            return "已提交后台生成银行发放文件，完成后本页自动刷新。"
         return f"已生成 {len(files)} 个银行发放文件（SM4 加密），各合作银行可下载。"
     if action == "cancel":
         payment_batch_cancel(actor=actor, batch_id=batch.pk, note=note)
@@ -284,7 +295,9 @@ def batch_detail(request: HttpRequest, code: str) -> HttpResponse:
     rows_page = paginate(request, batch_rows(batch, problems_only=problems_only), ROWS_PAGE_SIZE)
     rows = [_row_view(r) for r in rows_page.object_list]
     payment_rows_viewed(actor=actor, batch=batch, row_numbers=[r["number"] for r in rows])
-    events = set(allowed_events(status)) if _may_work(actor) else set()
+    pending = batch_jobs_pending(batch.pk)
+    # While a job works on the batch, no other action is offered (the page follows the job).
+    events = set(allowed_events(status)) if _may_work(actor) and pending is None else set()
     files = list(bank_files_visible(actor).filter(batch=batch))
     reconciliation = batch_reconciliation_view(actor=actor, batch=batch) if files else None
     return render(
@@ -300,7 +313,7 @@ def batch_detail(request: HttpRequest, code: str) -> HttpResponse:
             "rows": rows,
             "page": rows_page,
             "problems_only": problems_only,
-            "editable": status.is_editable and _may_work(actor),
+            "editable": status.is_editable and _may_work(actor) and pending is None,
             "may_check": BatchEvent.CHECK in events,
             # Submitting needs every problem corrected or dropped (the service says so too).
             "may_submit": BatchEvent.SUBMIT in events
@@ -325,6 +338,7 @@ def batch_detail(request: HttpRequest, code: str) -> HttpResponse:
                 for f in files
             ],
             "reconciliation": reconciliation,
+            "job": job_progress(pending) if pending is not None else None,
             "history": [
                 {
                     "at": h.at,
