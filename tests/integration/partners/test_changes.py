@@ -13,11 +13,15 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import Any
 
 import pytest
+from django.db import transaction
 from django.test import Client
 from django.utils import timezone
 
 from shebao.cards.models import Card
+from shebao.jobs.models import Job
+from shebao.jobs.services import job_run_next
 from shebao.partners.domain.webhook import SIGNATURE_HEADER, signature_valid
+from shebao.partners.jobs import DELIVER_CHANGES_NOW
 from shebao.partners.models import Partner
 from shebao.partners.services.changes import webhooks_deliver
 from shebao.partners.services.registry import partner_set_webhook
@@ -152,4 +156,101 @@ def test_the_webhook_posts_signed_changes_and_retries_with_backoff(partner_serve
     assert partner.webhook_failures == 0
     # Delivered once: the next run sends nothing again.
     assert webhooks_deliver(now=later).delivered == 0
+    assert len(_Receiver.received) == 1
+
+
+def test_a_change_reaches_the_partners_webhook_at_once_after_it_commits(
+    partner_server: str, django_capture_on_commit_callbacks: Any
+) -> None:
+    world = build_partner_world()
+    client = Client()
+    hospital = access_token(client, world.hospital_terminal)
+    ref = _verify(client, hospital, world.holder.id_number, "王小明")["person_ref"]
+    _, secret = partner_set_webhook(
+        actor=world.centre_user, partner_id=world.hospital.pk, url=partner_server
+    )
+    # The bus company has a webhook too but never verified this holder.
+    partner_set_webhook(actor=world.centre_user, partner_id=world.bus.pk, url=partner_server)
+
+    # A change that is rolled back queues nothing.
+    with (
+        django_capture_on_commit_callbacks(execute=True),
+        pytest.raises(RuntimeError),
+        transaction.atomic(),
+    ):
+        person_update(
+            actor=world.centre_user,
+            person_id=world.holder.pk,
+            changes={"name": "王大明"},
+            reason="误录",
+        )
+        raise RuntimeError("clerk's transaction fails")
+    assert not Job.objects.filter(kind=DELIVER_CHANGES_NOW).exists()
+
+    # A death and a name change in one transaction: one delivery job, for the hospital only.
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        person_update(
+            actor=world.centre_user,
+            person_id=world.holder.pk,
+            changes={"name": "王晓明"},
+            reason="户籍登记更正",
+        )
+        person_record_status(
+            actor=None,
+            person_id=world.holder.pk,
+            status=LifeStatus.DECEASED,
+            on=date(2026, 11, 30),
+            reason="民政死亡数据",
+        )
+    (job,) = Job.objects.filter(kind=DELIVER_CHANGES_NOW)
+    assert job.parameters == {"partner_ids": [world.hospital.pk]}
+    # A second change before the worker took the job adds no job: the queued one covers it.
+    with django_capture_on_commit_callbacks(execute=True):
+        person_update(
+            actor=world.centre_user,
+            person_id=world.holder.pk,
+            changes={"phone": "13907110002"},
+            reason="本人申请",
+        )
+    assert Job.objects.filter(kind=DELIVER_CHANGES_NOW).count() == 1
+
+    ran = job_run_next(kinds=[DELIVER_CHANGES_NOW])
+    assert ran is not None and ran.status == "succeeded", ran and ran.error
+    assert ran.result == {"delivered": 2, "failed_partners": 0}
+    ((body, header),) = _Receiver.received
+    assert signature_valid(
+        secret=secret, body=body, header=header, now=int(timezone.now().timestamp())
+    )
+    changes = [(c["change"], c["person_ref"]) for c in json.loads(body)["changes"]]
+    assert changes == [("name_changed", ref), ("deceased", ref)]
+    # The card and the e-card followed in the change's own transaction.
+    assert Card.objects.get(pk=world.card.pk).status == "cancelled"
+    # The five-minute job finds nothing left to send.
+    assert webhooks_deliver().delivered == 0
+
+
+def test_an_immediate_delivery_that_fails_waits_for_the_retry_with_backoff(
+    partner_server: str, django_capture_on_commit_callbacks: Any
+) -> None:
+    world = build_partner_world()
+    client = Client()
+    hospital = access_token(client, world.hospital_terminal)
+    _verify(client, hospital, world.holder.id_number, "王小明")
+    partner_set_webhook(actor=world.centre_user, partner_id=world.hospital.pk, url=partner_server)
+    _Receiver.fail_next = 1
+    with django_capture_on_commit_callbacks(execute=True):
+        person_record_status(
+            actor=None,
+            person_id=world.holder.pk,
+            status=LifeStatus.DECEASED,
+            on=date(2026, 11, 30),
+            reason="民政死亡数据",
+        )
+    ran = job_run_next(kinds=[DELIVER_CHANGES_NOW])
+    assert ran is not None and ran.result == {"delivered": 0, "failed_partners": 1}
+    partner = Partner.objects.get(pk=world.hospital.pk)
+    assert partner.webhook_next_attempt_at is not None
+    # The periodic job retries once the backoff is over; the change is sent then.
+    later = partner.webhook_next_attempt_at + timedelta(seconds=1)
+    assert webhooks_deliver(now=later).delivered == 1
     assert len(_Receiver.received) == 1

@@ -4,8 +4,11 @@ or of ID number, by a pull feed with a cursor and by a signed webhook.
 
 Both read the registry's own history (`registry.PersonChange`, never edited, ids increasing):
 the cursor is a PersonChange id, so nothing is copied and nothing can be missed between the
-change and the notice. The webhook keeps a cursor per partner and is delivered by a periodic
-background job (`partners.deliver_changes`), which retries a failed delivery with backoff.
+change and the notice. The webhook keeps a cursor per partner. It goes out at once: when a
+person a partner verified is saved, `webhooks_enqueue_for` queues a delivery job for the
+partners concerned after the change commits (`partners.receivers`); the periodic job
+(`partners.deliver_changes`, every five minutes) retries failed deliveries with backoff and
+catches changes made without a signal (bulk loads).
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import json
 import logging
 import urllib.error
 import urllib.request
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Final
@@ -35,7 +39,13 @@ from shebao.partners.services.identity import (
 from shebao.registry.choices import LifeStatus
 from shebao.registry.models import PersonChange
 
-__all__ = ["ChangeNotice", "changes_after", "changes_feed", "webhooks_deliver"]
+__all__ = [
+    "ChangeNotice",
+    "changes_after",
+    "changes_feed",
+    "webhooks_deliver",
+    "webhooks_enqueue_for",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -177,16 +187,21 @@ def _deliver_partner(partner: Partner, outcome: DeliveryOutcome) -> None:
         outcome.delivered += len(notices)
 
 
-def webhooks_deliver(*, now: Any = None) -> DeliveryOutcome:
-    """Send every approved partner with a webhook the changes after its cursor, unless it
-    is waiting out a backoff. A partner's cursor moves only after its server said 2xx."""
+def _webhook_partners() -> Any:
+    return Partner.objects.filter(status=PartnerStatus.APPROVED).exclude(webhook_url="")
+
+
+def webhooks_deliver(*, now: Any = None, partner_ids: list[int] | None = None) -> DeliveryOutcome:
+    """Send every approved partner with a webhook (or those of `partner_ids`) the changes
+    after its cursor, unless it is waiting out a backoff. A partner's cursor moves only
+    after its server said 2xx; the partner's row stays locked while it is sent, so the
+    immediate and the periodic job never send one change twice."""
     now = now or timezone.now()
     outcome = DeliveryOutcome()
-    partners = list(
-        Partner.objects.filter(status=PartnerStatus.APPROVED)
-        .exclude(webhook_url="")
-        .exclude(webhook_next_attempt_at__gt=now)
-    )
+    candidates = _webhook_partners().exclude(webhook_next_attempt_at__gt=now)
+    if partner_ids is not None:
+        candidates = candidates.filter(pk__in=partner_ids)
+    partners = list(candidates)
     for partner in partners:
         if PartnerService.CHANGE_FEED not in partner.granted_services:
             continue
@@ -196,3 +211,33 @@ def webhooks_deliver(*, now: Any = None) -> DeliveryOutcome:
                 continue
             _deliver_partner(locked, outcome)
     return outcome
+
+
+def webhooks_enqueue_for(person_ids: Collection[int]) -> int | None:
+    """After persons were saved (and committed): queue one delivery job for the partners
+    with a webhook that verified any of them, unless a queued one already covers them.
+    Returns the job's id, or None when no partner is concerned."""
+    from shebao.jobs.choices import JobStatus
+    from shebao.jobs.models import Job
+    from shebao.jobs.services import job_enqueue
+    from shebao.partners.jobs import DELIVER_CHANGES_NOW
+
+    if not person_ids:
+        return None
+    partner_ids = sorted(
+        set(
+            VerifiedPerson.objects.filter(
+                person_id__in=list(person_ids),
+                partner_id__in=_webhook_partners().values("pk"),
+            ).values_list("partner_id", flat=True)
+        )
+    )
+    if not partner_ids:
+        return None
+    for job_id, parameters in Job.objects.filter(
+        kind=DELIVER_CHANGES_NOW, status=JobStatus.QUEUED
+    ).values_list("pk", "parameters"):
+        # A job not started yet reads the changes when it runs: it covers these as well.
+        if set(partner_ids) <= set(parameters.get("partner_ids", [])):
+            return int(job_id)
+    return job_enqueue(kind=DELIVER_CHANGES_NOW, parameters={"partner_ids": partner_ids}).pk
