@@ -8,7 +8,10 @@ class EcardConfig(AppConfig):
 
     def ready(self) -> None:
         from shebao.cards.signals import card_replaced, card_status_changed
-        from shebao.ecard import receivers
+        from shebao.ecard import (
+            jobs,  # noqa: F401  (registers the hourly purge with the worker)
+            receivers,
+        )
 
         card_status_changed.connect(
             receivers.on_card_status_changed, dispatch_uid="ecard.card_status_changed"

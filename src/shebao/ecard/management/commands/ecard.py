@@ -10,6 +10,9 @@
     shebao ecard redeem TEXT                        redeems as the card centre's own counter
                                                     terminal; JSON {ok, code, message, holder}
     shebao ecard verify TEXT                        offline check only; JSON {ok, code, …}
+    shebao ecard purge                              deletes QR codes and business tokens
+                                                    expired over a day ago (the worker does
+                                                    it hourly); prints the counts as JSON
 
 `redeem` and `verify` print JSON and exit 0 when ok, 1 when the code is refused.
 """
@@ -28,6 +31,7 @@ from shebao.accounts.choices import Purpose
 from shebao.ecard.services.common import CARD_CENTRE_TERMINAL, QrRefused
 from shebao.ecard.services.ecards import ecard_issue_by_operator
 from shebao.ecard.services.keys import keys_published, keys_rotate
+from shebao.ecard.services.purge import qr_codes_purge
 from shebao.ecard.services.qr import qr_issue, qr_png, qr_redeem, qr_verify
 from shebao.errors import ShebaoError
 
@@ -37,7 +41,7 @@ OPERATOR = "shebao ecard"
 class Command(BaseCommand):
     help = (
         "电子社保卡。子命令：keys 列出平台签名公钥；rotate-keys 更换签名密钥；qr 签发并生成二维码；"
-        "redeem 以制卡中心柜台终端核验二维码；verify 离线校验二维码"
+        "redeem 以制卡中心柜台终端核验二维码；verify 离线校验二维码；purge 清理过期二维码和业务令牌"
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -59,6 +63,9 @@ class Command(BaseCommand):
         redeem.add_argument("text", metavar="TEXT", help="二维码内容（SBK1:…）")
         verify = sub.add_parser("verify", help="离线校验二维码", called_from_command_line=called)
         verify.add_argument("text", metavar="TEXT", help="二维码内容（SBK1:…）")
+        sub.add_parser(
+            "purge", help="清理过期一天以上的二维码和业务令牌", called_from_command_line=called
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         name = options["subcommand"]
@@ -75,6 +82,8 @@ class Command(BaseCommand):
                 self._redeem(options["text"])
             elif name == "verify":
                 self._verify(options["text"])
+            elif name == "purge":
+                self.stdout.write(json.dumps(qr_codes_purge().as_dict()))
         except ShebaoError as exc:
             raise CommandError(exc.message) from exc
 
