@@ -3,6 +3,7 @@ the phone, or card number + SMS code), the phone's confirm page and the consent 
 
 from __future__ import annotations
 
+import json
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -15,7 +16,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from oauth2_provider.models import AbstractApplication, get_application_model
 from oauth2_provider.scopes import get_scopes_backend
-from oauth2_provider.views import AuthorizationView
+from oauth2_provider.views import AuthorizationView, ConnectDiscoveryInfoView
 
 from shebao.accounts.clients import request_client_address
 from shebao.accounts.models import User
@@ -288,3 +289,41 @@ class CitizenAuthorizationView(AuthorizationView):
             )
         response: HttpResponse = super().form_valid(form)
         return response
+
+
+# ---------------------------------------------------------------- discovery
+
+
+class ShebaoDiscoveryView(ConnectDiscoveryInfoView):
+    """DOT's discovery document, told what this provider really does: only the code flow
+    (portals are registered for it, PKCE enforced), pairwise subjects, RS256 ID tokens, the
+    assurance levels a portal may ask in `acr_values`, the grants in use, and no request
+    objects (whose absence OIDC Discovery otherwise reads as "request_uri supported")."""
+
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        response: HttpResponse = super().get(request, *args, **kwargs)
+        data = json.loads(response.content)
+        data.update(
+            {
+                "response_types_supported": ["code"],
+                "response_modes_supported": ["query"],
+                "grant_types_supported": [
+                    "authorization_code",
+                    "refresh_token",
+                    "client_credentials",
+                ],
+                "subject_types_supported": ["pairwise"],
+                "id_token_signing_alg_values_supported": ["RS256"],
+                "acr_values_supported": [level.value for level in Assurance],
+                # prompt=none would need a silent answer; the holder is sent to sign in.
+                "prompt_values_supported": ["login"],
+                "claims_parameter_supported": False,
+                "request_parameter_supported": False,
+                "request_uri_parameter_supported": False,
+                "ui_locales_supported": ["zh-CN"],
+            }
+        )
+        data["claims_supported"] = sorted(data["claims_supported"])
+        out = JsonResponse(data)
+        out["Access-Control-Allow-Origin"] = "*"
+        return out

@@ -8,11 +8,12 @@ from __future__ import annotations
 import re
 import secrets
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 import requests
 from authlib.integrations.requests_client import OAuth2Session
+from authlib.oidc.discovery import OpenIDProviderMetadata
 from joserfc import jwt
 from joserfc.errors import BadSignatureError
 from joserfc.jwk import KeySet
@@ -102,8 +103,20 @@ def test_an_oidc_login_from_a_client_library(live_server: Any, holder: Person) -
     discovery = requests.get(f"{base}/o/.well-known/openid-configuration", timeout=10).json()
     assert discovery["issuer"] == f"{base}/o"
     assert discovery["authorization_endpoint"] == f"{base}/o/authorize/"
-    assert "RS256" in discovery["id_token_signing_alg_values_supported"]
-    assert "code" in discovery["response_types_supported"]
+    # The document is valid OIDC Discovery metadata for authlib (all but the issuer's
+    # scheme: the test server speaks plain HTTP) and says what the provider really does.
+    metadata = OpenIDProviderMetadata(discovery)
+    for key in metadata.REGISTRY_KEYS:
+        if key != "issuer":
+            getattr(metadata, f"validate_{key}")()
+    assert discovery["id_token_signing_alg_values_supported"] == ["RS256"]
+    assert discovery["response_types_supported"] == ["code"]
+    assert discovery["subject_types_supported"] == ["pairwise"]
+    assert discovery["acr_values_supported"] == [Assurance.SMS.value, Assurance.ECARD.value]
+    assert "S256" in discovery["code_challenge_methods_supported"]
+    assert {"sub", "acr", "name", "phone_number", "id_number"} <= set(discovery["claims_supported"])
+    assert discovery["request_uri_parameter_supported"] is False
+    assert {"authorization_code", "refresh_token"} <= set(discovery["grant_types_supported"])
 
     browser = _sign_in_by_sms(base, holder)
     client = _client(base, portal)
@@ -139,6 +152,35 @@ def test_an_oidc_login_from_a_client_library(live_server: Any, holder: Person) -
     # The second sign-in to the same portal asks no consent again.
     again, verifier = _authorize(browser, client, base)
     assert "code=" in again
+
+    # What the document leaves out is refused: an implicit-flow request gets no token.
+    implicit = browser.get(
+        f"{base}/o/authorize/?"
+        + urlencode(
+            {
+                "response_type": "id_token token",
+                "client_id": portal.client_id,
+                "redirect_uri": portal.redirect_uri,
+                "scope": "openid",
+                "nonce": "n-1",
+                "code_challenge": "x" * 43,
+                "code_challenge_method": "S256",
+            }
+        ),
+        allow_redirects=False,
+        timeout=10,
+    )
+    assert implicit.status_code in {302, 400}
+    location = implicit.headers.get("Location", "")
+    assert "access_token" not in location and "id_token=" not in location
+    assert "error=" in location or implicit.status_code == 400
+    # And prompt=login sends the holder to sign in again.
+    url, _state = client.create_authorization_url(
+        f"{base}/o/authorize/", code_verifier=secrets.token_urlsafe(48), prompt="login"
+    )
+    relogin = browser.get(url, allow_redirects=False, timeout=10)
+    assert relogin.status_code == 302
+    assert urlsplit(relogin.headers["Location"]).path == "/sso/login/"
 
 
 def test_a_replayed_code_and_a_request_without_pkce_are_refused(
