@@ -79,3 +79,19 @@ def test_home_cards_and_card_use_render(holder: Person) -> None:
     assert "实体社会保障卡" in cards or "实体社保卡" in cards
     assert "暂无用卡记录" in client.get("/me/use/").content.decode()
     assert "李*" in home or "*四" in home  # the name is masked even to the holder's page
+
+
+def test_the_headers_sign_out_takes_a_holder_to_the_citizen_sign_in(holder: Person) -> None:
+    client = Client()
+    sms_sign_in(client, holder)
+    home = client.get("/me/").content.decode()
+    assert 'action="/me/logout/"' in home and 'action="/logout/"' not in home
+    out = client.post("/me/logout/", follow=True)
+    assert [url for url, _ in out.redirect_chain][-1].startswith("/sso/login/?next=")
+    assert "您已安全退出" in out.content.decode()
+    assert client.get("/me/").status_code == 302  # signed out
+    # Staff keep the staff sign-out, back to the staff sign-in.
+    clerk = make_user("district_clerk", make_org("district_card_office", COUNTY))
+    client.force_login(clerk)
+    page = client.get("/", follow=True).content.decode()
+    assert 'action="/logout/"' in page and 'action="/me/logout/"' not in page
