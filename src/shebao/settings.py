@@ -90,6 +90,9 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "csp",
     "ninja",
+    # The TOTP second factor (before shebao.accounts, whose admin hides the device keys).
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     "shebao.geo",
     "shebao.accounts",
     "shebao.jobs",
@@ -290,6 +293,12 @@ SECURE_HSTS_SECONDS = 365 * 24 * 3600 if PRODUCTION else 0
 SECURE_HSTS_INCLUDE_SUBDOMAINS = PRODUCTION
 if os.environ.get("SHEBAO_BEHIND_PROXY", "0").strip().lower() in {"1", "true", "yes", "on"}:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# TOTP codes: a code is accepted one step (30 s) early or late and never twice; a clock
+# that drifts is not silently followed (a code far off is simply wrong).
+OTP_TOTP_SYNC = False
+OTP_TOTP_ISSUER = "shebao"
+# How long the step between a right password and the one-time code may take.
+SHEBAO_SECOND_FACTOR_SECONDS = 300
 # Scripts and styles only from our own static files: no inline code, no other origins.
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {

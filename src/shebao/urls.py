@@ -20,6 +20,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("o/", include("shebao.sso.provider_urls")),
     path("usage/", include("shebao.usage.urls")),
     path("me/", include("shebao.citizen.urls")),
+    path("account/", include("shebao.accounts.urls")),
     path("", include("shebao.web.urls")),
 ]
 

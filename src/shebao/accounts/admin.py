@@ -2,9 +2,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
-from django.http import HttpRequest
+from django.contrib.auth.views import redirect_to_login
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.urls import reverse
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from shebao.accounts.models import (
     ApiToken,
@@ -14,6 +19,22 @@ from shebao.accounts.models import (
     User,
     UserRole,
 )
+from shebao.accounts.second_factor import totp_reset
+
+
+def _admin_login(request: HttpRequest, extra_context: Any = None) -> HttpResponse:
+    """The admin site has no login of its own: its form would skip the one-time code."""
+    if request.user.is_authenticated and request.user.is_staff:
+        return redirect("admin:index")
+    target = request.GET.get("next") or reverse("admin:index")
+    return redirect_to_login(target, login_url=reverse("web:login"))
+
+
+admin.site.login = _admin_login  # type: ignore[method-assign]
+
+# Device keys are secrets shown once at enrolment: the admin site does not list them.
+if admin.site.is_registered(TOTPDevice):
+    admin.site.unregister(TOTPDevice)
 
 
 @admin.register(Organisation)
@@ -40,6 +61,18 @@ class UserAdmin(BaseUserAdmin):
         *BaseUserAdmin.fieldsets,  # type: ignore[misc]
         ("机构", {"fields": ("organisation", "full_name")}),
     )
+    actions = ["reset_second_factor"]
+
+    @admin.action(description="重置动态口令（手机丢失或更换；下次登录重新绑定）")
+    def reset_second_factor(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
+        actor = request.user
+        if not isinstance(actor, User):
+            return
+        for user in queryset:
+            totp_reset(actor=actor, user=user)
+        self.message_user(
+            request, f"已重置 {queryset.count()} 个账号的动态口令", level=messages.SUCCESS
+        )
 
 
 @admin.register(LoginThrottle)
@@ -59,6 +92,7 @@ class ApiTokenAdmin(admin.ModelAdmin[ApiToken]):
         "user",
         "created_at",
         "expires_at",
+        "scopes",
         "last_used_at",
         "revoked_at",
     )

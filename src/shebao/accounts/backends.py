@@ -18,7 +18,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from shebao.accounts.audit import audit_record
-from shebao.accounts.choices import AuditAction
+from shebao.accounts.choices import SECOND_FACTOR_ROLES, AuditAction
 from shebao.accounts.context import current_request
 from shebao.accounts.models import LoginThrottle, User
 
@@ -36,19 +36,29 @@ def login_locked(*, username: str, client: str) -> bool:
     return throttle is not None and throttle.is_locked()
 
 
-def _record_failure(*, user: User | None, username: str, client: str) -> None:
-    """One more failure for the pair; the threshold locks it for the configured minutes."""
+def record_login_failure(
+    *,
+    user: User | None,
+    username: str,
+    client: str,
+    action: AuditAction = AuditAction.LOGIN_FAILED,
+) -> bool:
+    """One more failure for the pair (a wrong password, or a wrong one-time code after the
+    right password); the threshold locks it for the configured minutes. True when this
+    failure locked the pair."""
     with transaction.atomic():
         throttle, _ = LoginThrottle.objects.select_for_update().get_or_create(
             username=username, client=client
         )
         throttle.failures += 1
-        audit_record(actor=user, action=AuditAction.LOGIN_FAILED, username=username)
+        audit_record(actor=user, action=action, username=username)
+        locked = False
         if throttle.failures >= settings.SHEBAO_LOCKOUT_THRESHOLD:
             throttle.locked_until = timezone.now() + timedelta(
                 minutes=settings.SHEBAO_LOCKOUT_MINUTES
             )
             throttle.failures = 0
+            locked = True
             audit_record(
                 actor=user,
                 action=AuditAction.LOCKED_OUT,
@@ -56,6 +66,17 @@ def _record_failure(*, user: User | None, username: str, client: str) -> None:
                 detail={"until": throttle.locked_until.isoformat(), "client": client},
             )
         throttle.save()
+    return locked
+
+
+def login_failures_clear(*, username: str, client: str) -> None:
+    LoginThrottle.objects.filter(username=username, client=client).delete()
+
+
+def second_factor_required(user: User) -> bool:
+    """Card-centre, bank, auditor and administrator accounts (and anyone who may open the
+    admin site) sign in with a one-time code after the password."""
+    return user.is_superuser or user.is_staff or user.has_role(*SECOND_FACTOR_ROLES)
 
 
 class LockoutModelBackend(ModelBackend):
@@ -83,10 +104,13 @@ class LockoutModelBackend(ModelBackend):
             return None
         if user is None:
             User().set_password(password)  # same cost as a real check: no user enumeration
-            _record_failure(user=None, username=username, client=client)
+            record_login_failure(user=None, username=username, client=client)
             return None
         if user.check_password(password) and self.user_can_authenticate(user):
-            LoginThrottle.objects.filter(username=username, client=client).delete()
+            # With a second factor to come, the failures stay counted until the code is
+            # right too: otherwise the password alone would reset the count of wrong codes.
+            if not second_factor_required(user):
+                login_failures_clear(username=username, client=client)
             return user
-        _record_failure(user=user, username=username, client=client)
+        record_login_failure(user=user, username=username, client=client)
         return None

@@ -36,6 +36,24 @@ class Role(models.TextChoices):
     CITIZEN = "citizen", "持卡人"
 
 
+# Roles whose accounts reach card, bank-account or whole-system data: they sign in with a
+# password AND a time-based one-time code (TOTP). Staff and superusers (the admin site) too.
+SECOND_FACTOR_ROLES: frozenset[str] = frozenset(
+    {Role.CARD_CENTRE_OPERATOR, Role.BANK_OPERATOR, Role.AUDITOR, Role.SYSTEM_ADMIN}
+)
+
+
+class ApiScope(models.TextChoices):
+    """What an API token may call: one scope per API router (`/api/v1/<scope>/...`)."""
+
+    PERSONS = "persons", "人员查询"
+    CARDS = "cards", "社保卡发行"
+    REGISTRATION = "registration", "全民参保登记"
+    PARTNERS = "partners", "一卡通合作机构"
+    PAYMENTS = "payments", "待遇及补贴发放"
+    USAGE = "usage", "用卡服务"
+
+
 class AuditAction(models.TextChoices):
     LOGIN = "login", "登录"
     LOGIN_FAILED = "login_failed", "登录失败"
@@ -61,6 +79,10 @@ class AuditAction(models.TextChoices):
     CONSENT_GRANT = "consent_grant", "授权登录"
     CONSENT_REVOKE = "consent_revoke", "撤销授权"
     DOWNLOAD = "download", "下载"
+    OTP_ENROL = "otp_enrol", "绑定动态口令"
+    OTP_PASSED = "otp_passed", "动态口令验证通过"
+    OTP_FAILED = "otp_failed", "动态口令错误"
+    OTP_RESET = "otp_reset", "重置动态口令"
 
 
 class Purpose(models.TextChoices):

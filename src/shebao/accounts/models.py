@@ -130,7 +130,10 @@ class LoginThrottle(models.Model):
 
 
 class ApiToken(models.Model):
-    """A bearer token for an API client; only its SHA-256 digest is stored."""
+    """A bearer token for an API client; only its SHA-256 digest is stored.
+
+    A token calls only the API routers named in `scopes` (see `ApiScope`), and only until
+    `expires_at` (at most a year after it was issued)."""
 
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
     name = models.CharField("用途", max_length=64)
@@ -138,6 +141,7 @@ class ApiToken(models.Model):
     digest = models.CharField("摘要", max_length=64, unique=True)
     created_at = models.DateTimeField("创建时间", default=timezone.now)
     expires_at = models.DateTimeField("过期时间", null=True, blank=True)
+    scopes = models.JSONField("可调用的接口", default=list, blank=True)
     last_used_at = models.DateTimeField("最近使用", null=True, blank=True)
     revoked_at = models.DateTimeField("吊销时间", null=True, blank=True)
 
@@ -147,6 +151,15 @@ class ApiToken(models.Model):
 
     def __str__(self) -> str:
         return f"{self.prefix}… ({self.name})"
+
+    def allows(self, scope: str) -> bool:
+        return scope in self.scopes
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None and (
+            self.expires_at is None or self.expires_at > timezone.now()
+        )
 
 
 class AuditQuerySet(models.QuerySet["AuditEvent"]):

@@ -6,7 +6,7 @@ from datetime import datetime
 from django.db.models import Q, QuerySet
 
 from shebao.accounts.choices import Role
-from shebao.accounts.models import AuditEvent, User
+from shebao.accounts.models import ApiToken, AuditEvent, User
 from shebao.accounts.scoping import Scope
 from shebao.errors import PermissionDenied
 
@@ -49,3 +49,11 @@ def audit_event_list(*, actor: User, filters: AuditFilter) -> QuerySet[AuditEven
     if filters.until is not None:
         qs = qs.filter(at__lt=filters.until)
     return qs.order_by("-at", "-id")
+
+
+def api_token_list(*, actor: User) -> QuerySet[ApiToken]:
+    """The tokens an account page lists: one's own; a system administrator sees everyone's."""
+    tokens = ApiToken.objects.select_related("user").order_by("revoked_at", "-created_at")
+    if actor.is_superuser or actor.has_role(Role.SYSTEM_ADMIN):
+        return tokens
+    return tokens.filter(user=actor)

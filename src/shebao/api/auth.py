@@ -8,18 +8,34 @@ from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse
 from ninja.security import HttpBearer, SessionAuth
 
-from shebao.accounts.services import api_token_authenticate
+from shebao.accounts.services import api_token_authenticate, api_token_resolve
+from shebao.errors import PermissionDenied
+
+
+def api_scope_of(path: str) -> str:
+    """The router a request addresses: `/api/v1/<scope>/...` → `<scope>`."""
+    _, found, rest = path.partition("/api/v1/")
+    return rest.split("/", 1)[0] if found else ""
 
 
 class TokenAuth(HttpBearer):
-    """Bearer tokens for banks, vendors and partner systems (stored hashed)."""
+    """Bearer tokens for banks, vendors and partner systems (stored hashed, expiring).
+
+    A token calls only the routers of its scopes: outside them the answer is 403 with the
+    scope named (the token is genuine, so nothing is revealed by saying so)."""
 
     def authenticate(self, request: HttpRequest, token: str) -> Any:
-        user = api_token_authenticate(token)
-        if user is None:
+        found = api_token_resolve(token)
+        if found is None:
             return None
-        request.user = user
-        return user
+        scope = api_scope_of(request.path)
+        if not found.allows(scope):
+            raise PermissionDenied(
+                f"此令牌无权调用该接口（{scope or '未知'}），请在“接口令牌”页面签发含此范围的令牌",
+                code="TOKEN_SCOPE_DENIED",
+            )
+        request.user = found.user
+        return found.user
 
 
 def api_auth() -> list[Any]:

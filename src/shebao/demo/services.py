@@ -21,6 +21,7 @@ from django.db.models import Count
 
 from shebao.accounts.audit import audit_record
 from shebao.accounts.choices import AuditAction, OrganisationKind, Role
+from shebao.accounts.demo_totp import demo_totp_seed
 from shebao.accounts.models import Organisation, User
 from shebao.accounts.services import user_create
 from shebao.cards.demo_custody import demo_custody_seed
@@ -517,6 +518,8 @@ def demo_build(
     sso_demo_seed()
     step("用卡记录、第二个城市的卡中心和上门服务预约")
     usage_demo_seed(city_code=city.code)
+    step("演示账号的动态口令（卡中心、银行、审计员、管理员）")
+    demo_totp_seed()
     step("刷新实时统计")
     live_figures_refresh(full=True)
     persons_in_city = Person.objects.filter(residence_region__code__startswith=city.prefix).count()

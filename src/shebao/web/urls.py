@@ -1,12 +1,14 @@
 from django.urls import path
 
-from shebao.web import views
+from shebao.web import login, views
 
 app_name = "web"
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("login/", views.login_view, name="login"),
+    path("login/code/", login.login_code_view, name="login_code"),
+    path("login/enrol/", login.login_enrol_view, name="login_enrol"),
     path("logout/", views.logout_view, name="logout"),
     path("persons/", views.person_search_view, name="person_search"),
     path("persons/<int:pk>/", views.person_detail_view, name="person_detail"),

@@ -19,6 +19,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods
 
 from shebao.accounts.audit import audit_record
+from shebao.accounts.backends import second_factor_required
 from shebao.accounts.choices import AuditAction
 from shebao.accounts.models import AuditEvent, User
 from shebao.accounts.scoping import Scope
@@ -42,6 +43,7 @@ from shebao.web.forms import (
     PersonSearchForm,
     PurposeForm,
 )
+from shebao.web.login import second_factor_begin
 from shebao.web.navigation import Crumb, menu_for, role_labels
 from shebao.web.session import (
     StatedPurpose,
@@ -85,6 +87,9 @@ def login_view(request: HttpRequest) -> HttpResponse:
         return redirect(next_url or "web:home")
     form = LoginForm(request, data=request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid() and form.user is not None:
+        if second_factor_required(form.user):
+            # Not logged in yet: the one-time code comes first (shebao.web.login).
+            return second_factor_begin(request, form.user, next_url)
         login(request, form.user)
         with transaction.atomic():
             audit_record(actor=form.user, action=AuditAction.LOGIN)

@@ -9,6 +9,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from rich.console import Console
 from rich.table import Table
 
+from shebao.accounts.demo_totp import demo_totp_path
 from shebao.demo.services import DemoSummary, demo_build
 from shebao.errors import ShebaoError
 from shebao.sms.backends import outbox_path
@@ -94,6 +95,11 @@ class Command(BaseCommand):
                 account.username, account.role_label, account.organisation, account.password
             )
         console.print(table)
+        console.print(
+            "[bold]动态口令[/bold]：卡中心、银行、审计员和管理员账号登录时还要输入 6 位动态口令。"
+            "演示账号的口令：uv run shebao totp-code 用户名（如 uv run shebao totp-code centre），"
+            f"密钥（公开，仅供演示）见 {demo_totp_path()}"
+        )
         files = dict(s.department_files)
         applications = files.pop("applications", None)
         if files:
