@@ -12,10 +12,14 @@ demo's log while the test ran.
 
 from __future__ import annotations
 
+import base64
+import hmac
+import json
 import os
 import re
 import signal
 import socket
+import struct
 import subprocess
 import sys
 import time
@@ -228,12 +232,47 @@ def _new_page(browser: Any, demo: Demo, watch: _Watch) -> tuple[Any, Any]:
     return context, page
 
 
-def log_in(page: Any, username: str, password: str = PASSWORD) -> None:
+# The last TOTP time step used per demo account: a code is accepted once (a replay is a
+# wrong code and counts toward the lockout), so a second login within the same 30 seconds
+# uses the next step's code, which the server accepts one step early, or waits for it.
+_TOTP_LAST_STEP: dict[str, int] = {}
+
+
+def _totp(secret_base32: str, counter: int) -> str:
+    """RFC 6238 (SHA-1, 6 digits), as the user's authenticator app computes it."""
+    mac = hmac.new(base64.b32decode(secret_base32), struct.pack(">Q", counter), "sha1").digest()
+    offset = mac[-1] & 0x0F
+    return str((struct.unpack(">I", mac[offset : offset + 4])[0] & 0x7FFFFFFF) % 10**6).zfill(6)
+
+
+def demo_totp_code(data_dir: Path, username: str) -> str:
+    """A fresh one-time code of a demo account, from the published `demo_totp.json`."""
+    secrets_file = json.loads((data_dir / "demo_totp.json").read_text(encoding="utf-8"))
+    secret = secrets_file["accounts"][username]
+    while True:
+        now = int(time.time() // 30)
+        step = max(now, _TOTP_LAST_STEP.get(username, -1) + 1)
+        if step <= now + 1:
+            _TOTP_LAST_STEP[username] = step
+            return _totp(secret, step)
+        time.sleep(30 - time.time() % 30 + 0.2)
+
+
+def log_in(
+    page: Any, username: str, password: str = PASSWORD, *, data_dir: Path | None = None
+) -> None:
+    """Password, then — for card-centre, bank, auditor and administrator accounts — the
+    one-time code of the account's demo authenticator (`demo_totp.json`)."""
     page.goto("/login/")
     page.get_by_label("用户名").fill(username)
     page.get_by_label("密码").fill(password)
     page.get_by_role("button", name="登录").click()
-    page.wait_for_url(lambda url: "/login/" not in url)
+    page.wait_for_url(lambda url: "/login/" not in url or "/login/code/" in url)
+    if "/login/code/" in page.url:
+        assert data_dir is not None, f"{username} needs a one-time code: pass the demo's data_dir"
+        page.get_by_role("textbox", name="动态口令").fill(demo_totp_code(data_dir, username))
+        page.get_by_role("button", name="验证并登录").click()
+        page.wait_for_url(lambda url: "/login/" not in url)
 
 
 @pytest.fixture
@@ -246,7 +285,7 @@ def login(
     def open_as(username: str) -> Any:
         context, page = _new_page(chromium_browser, demo, _journey_watch)
         contexts.append(context)
-        log_in(page, username, demo.password)
+        log_in(page, username, demo.password, data_dir=demo.data_dir)
         return page
 
     yield open_as
