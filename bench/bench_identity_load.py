@@ -244,6 +244,85 @@ def _wait(url: str, seconds: float = 60) -> None:
     raise SystemExit(f"server did not answer at {url}")
 
 
+def _cpu_of(pids: list[int]) -> float:
+    """CPU seconds (user + system) the processes have used so far; gone ones count 0."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / tick
+
+
+def _group_pids(pgid: int) -> list[int]:
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[2]) == pgid:
+                pids.append(int(entry.name))
+    return pids
+
+
+def _database_backends() -> list[int]:
+    import psycopg
+
+    with psycopg.connect(os.environ["DATABASE_URL"], autocommit=True) as conn:
+        rows = conn.execute(
+            "SELECT pid FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        ).fetchall()
+    return [int(r[0]) for r in rows]
+
+
+class CpuMeter:
+    """CPU used during a run by the server's processes, the database's backends and the load
+    generator: on a shared machine the wall-clock rate is also everyone else's load, while
+    CPU per request says what the stack costs (and so what two cores of its own would do)."""
+
+    def __init__(self, server_pgid: int) -> None:
+        import resource
+
+        self._resource = resource
+        self.pgid = server_pgid
+        self.server_pids = _group_pids(server_pgid)
+        self.db_pids = _database_backends()
+        self.start = (
+            _cpu_of(self.server_pids),
+            _cpu_of(self.db_pids),
+            self._children(),
+            time.perf_counter(),
+            os.getloadavg()[0],
+        )
+
+    def _children(self) -> float:
+        usage = self._resource.getrusage(self._resource.RUSAGE_CHILDREN)
+        return usage.ru_utime + usage.ru_stime
+
+    def report(self, requests: int) -> str:
+        server = _cpu_of(self.server_pids) - self.start[0]
+        # Backends opened during the run (a worker's second connection) count too.
+        db_pids = sorted(set(self.db_pids) | set(_database_backends()))
+        database = _cpu_of(db_pids) - self.start[1]
+        generator = self._children() - self.start[2]
+        wall = time.perf_counter() - self.start[3]
+        n = max(requests, 1)
+        total = server + database + generator
+        return (
+            f"CPU per request: server {server / n * 1000:.2f} ms, PostgreSQL "
+            f"{database / n * 1000:.2f} ms, locust {generator / n * 1000:.2f} ms "
+            f"(total {total / n * 1000:.2f} ms; {total / wall:.2f} of 2 cores used; "
+            f"at this cost 2 cores of its own would serve about {2 * n / total:,.0f}/s); "
+            f"load average {self.start[4]:.2f} at start, {os.getloadavg()[0]:.2f} at end"
+        )
+
+
 def run(users: int, seconds: int, workers: int, locust_processes: int) -> None:
     port = _free_port()
     env = dict(os.environ)
@@ -302,10 +381,12 @@ def run(users: int, seconds: int, workers: int, locust_processes: int) -> None:
         ]
         if locust_processes > 1:
             command += ["--processes", str(locust_processes)]
+        meter = CpuMeter(server.pid)
         subprocess.run(command, env=env, check=False, capture_output=True)  # noqa: S603
         with open(f"{prefix}_stats.csv", encoding="utf-8") as f:
             rows = {r["Name"]: r for r in csv.DictReader(f)}
         row = rows.get("verify") or rows["Aggregated"]
+        cpu = meter.report(int(row["Request Count"]))
         print(
             f"holders on PostgreSQL; gunicorn workers={workers}; locust users={users}, "
             f"processes={locust_processes}, {seconds} s"
@@ -315,6 +396,7 @@ def run(users: int, seconds: int, workers: int, locust_processes: int) -> None:
             f"rps={float(row['Requests/s']):.0f} p50={row['50%']} ms p95={row['95%']} ms "
             f"p99={row['99%']} ms max={float(row['Max Response Time']):.0f} ms"
         )
+        print(cpu)
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
