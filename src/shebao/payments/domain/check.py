@@ -60,6 +60,7 @@ from shebao.identity.id_number import IdErrorCode
 from shebao.identity.names import normalize_name
 from shebao.intake.formats import PersonStatus, register_intake_macros
 from shebao.intake.formats.kinds import PERSON_STATUS_VALUES
+from shebao.intake.formats.readers import INVISIBLE_CHARS
 from shebao.payments.domain.amounts import AmountProblem, amounts_to_fen
 from shebao.payments.domain.programme import PaymentProgramme, Period, PeriodForm, parse_period
 from shebao.payments.domain.reasons import REASON_SEPARATOR, Reason
@@ -207,17 +208,18 @@ def check_batch(
             con.execute(f"SET memory_limit = '{memory_limit.replace(chr(39), '')}'")
         register_identity_macros(con)
         register_intake_macros(con)
+        ids = _batch_ids(con, rows, as_of)
         flags = _flags(
             con,
-            rows,
-            population=population,
-            cards=cards,
-            deaths=deaths,
-            prison=prison,
-            paid=_paid_this_period(paid, programme, period),
+            population=_batch_people(population, ids),
+            cards=_batch_people(cards, ids),
+            deaths=None if deaths is None else _batch_people(deaths, ids),
+            prison=None if prison is None else _batch_people(prison, ids),
+            paid=_paid_this_period(
+                None if paid is None else _batch_people(paid, ids), programme, period
+            ),
             programme=programme,
             first_day=period.first_day,
-            as_of=as_of,
         )
         flags = _name_mismatch(con, flags)
     finally:
@@ -247,19 +249,9 @@ def _paid_this_period(
     ).select("id_number")
 
 
-def _flags(
-    con: duckdb.DuckDBPyConnection,
-    rows: pl.DataFrame,
-    *,
-    population: pl.DataFrame,
-    cards: pl.DataFrame,
-    deaths: pl.DataFrame | None,
-    prison: pl.DataFrame | None,
-    paid: pl.DataFrame,
-    programme: PaymentProgramme,
-    first_day: date,
-    as_of: date,
-) -> pl.DataFrame:
+def _batch_ids(con: duckdb.DuckDBPyConnection, rows: pl.DataFrame, as_of: date) -> pl.Series:
+    """Table `b` (the batch's rows with their numbers normalised and validated) and `ids`
+    (its distinct normalised numbers), which is also returned."""
     con.register("batch_in", rows.to_arrow())
     con.execute(
         """CREATE TEMP TABLE b AS
@@ -269,12 +261,53 @@ def _flags(
            FROM batch_in""",
         {"as_of": as_of},
     )
+    con.unregister("batch_in")
     con.execute(
         "CREATE TEMP TABLE ids AS SELECT DISTINCT id_norm AS id FROM b WHERE id_norm IS NOT NULL"
     )
-    # Each other input is cut down to the batch's people first: a 10-million-person
-    # population meets a million-row batch in one hash semi-join; only the rows left are
-    # trimmed and parsed.
+    return con.sql("SELECT id FROM ids").pl()["id"]
+
+
+_DIGITS_OR_X: Final[tuple[str, ...]] = (*"0123456789", "X")
+
+
+def _batch_people(frame: pl.DataFrame, ids: pl.Series) -> pl.DataFrame:
+    """The rows of a large input (a 10-million-person population, its cards) that can
+    concern the batch's people, their text cells trimmed as the intake trims them (blank →
+    null): a row whose number as written is one of the batch's normalised numbers, or
+    whose number is not already in normalised form (18 characters, 17 digits and a digit
+    or X) and may normalise to one. Every other row is dropped before any cell is parsed:
+    the costly normalisation and trimming run on the few rows left, the exact test of
+    normalised form is a length and an integer parse, not a regular expression."""
+    if "id_number" not in frame.columns or frame.is_empty():
+        return frame
+    raw = pl.col("id_number").cast(pl.String)
+    normalised = (
+        (raw.str.len_bytes() == 18)
+        & raw.str.slice(0, 17).cast(pl.UInt64, strict=False).is_not_null()
+        & ~raw.str.starts_with("+")
+        & raw.str.slice(17, 1).is_in(_DIGITS_OR_X)
+    )
+    wanted = frame.filter(raw.is_in(ids.implode()) | ~normalised.fill_null(False))
+    texts = [name for name, dtype in wanted.schema.items() if dtype == pl.String]
+    return wanted.with_columns(
+        pl.col(texts).str.strip_chars(INVISIBLE_CHARS).replace("", None)
+    ).filter(pl.any_horizontal(pl.col(c).is_not_null() for c in wanted.columns))
+
+
+def _flags(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    population: pl.DataFrame,
+    cards: pl.DataFrame,
+    deaths: pl.DataFrame | None,
+    prison: pl.DataFrame | None,
+    paid: pl.DataFrame,
+    programme: PaymentProgramme,
+    first_day: date,
+) -> pl.DataFrame:
+    # Each input was cut down to the rows that can concern the batch's people
+    # (`_batch_people`); the semi-joins on the normalised numbers below are exact.
     pop = _as_given(population, ("id_number", "name", "status", "death_date"))
     con.register("population_in", pop.to_arrow())
     statuses = ", ".join(f"'{s}'" for s in DECEASED_STATUSES)

@@ -102,11 +102,19 @@ class _HeaderNotOnTop(Exception):
 
 
 def _read_listed(
-    path: Path, specs: tuple[ColumnSpec, ...], what: str, wanted: tuple[str, ...] | None = None
+    path: Path,
+    specs: tuple[ColumnSpec, ...],
+    what: str,
+    wanted: tuple[str, ...] | None = None,
+    *,
+    trimmed: bool = True,
 ) -> pl.DataFrame:
     """`row` and one String column per spec key in `wanted` (default: all; "" for a missing
     optional column; blank rows left out, the others keeping their numbers). Columns not
     wanted are not read at all (a cards file's account numbers are its longest cells).
+    `trimmed=False`: the cells as read, neither trimmed nor blank rows left out, for the
+    large inputs `check_batch` cuts down to the batch's people before it trims what is left
+    (trimming ten million rows costs more than reading them).
 
     The intake's reader goes column by column and never holds the file as one Python
     string (a 10-million-row cards file is read in seconds and little memory), but it finds
@@ -140,8 +148,11 @@ def _read_listed(
         raise ShebaoError(
             code=error.code, message=f"{what}：{error.message}", status=422
         ) from error
-    cells = pl.from_arrow(raw.cells(sorted(set(found.values()))))
-    assert isinstance(cells, pl.DataFrame)  # noqa: S101 - a Table converts to a DataFrame
+    if trimmed:
+        cells = pl.from_arrow(raw.cells(sorted(set(found.values()))))
+        assert isinstance(cells, pl.DataFrame)  # noqa: S101 - a Table converts to a DataFrame
+    else:
+        cells = raw.frame
     return cells.select(
         pl.col("row").cast(pl.Int64),
         *(
@@ -162,20 +173,21 @@ def read_batch(path: Path) -> pl.DataFrame:
 def read_cards(path: Path) -> pl.DataFrame:
     """id_number, status, account_status: what the check needs of a card."""
     wanted = ("id_number", "status", "account_status")
-    return _read_listed(path, CARD_COLUMNS, "持卡文件", wanted).drop("row")
+    return _read_listed(path, CARD_COLUMNS, "持卡文件", wanted, trimmed=False).drop("row")
 
 
 def read_paid(path: Path) -> pl.DataFrame:
     """id_number, programme, period."""
     wanted = ("id_number", "programme", "period")
-    return _read_listed(path, PAID_COLUMNS, "已发放文件", wanted).drop("row")
+    return _read_listed(path, PAID_COLUMNS, "已发放文件", wanted, trimmed=False).drop("row")
 
 
 def _read_kind(path: Path, kind: SourceKind, fields: tuple[str, ...]) -> pl.DataFrame:
     """The `fields` of a registration kind's file as text (null when empty), under the field
     names. The intake's reader and header matching (every alias, encodings, title rows) and
-    its refusal of a file lacking a required column; the cells are not standardised here:
-    the check parses the few rows of the batch's people, not every row of the file."""
+    its refusal of a file lacking a required column; the cells are neither trimmed nor
+    standardised here: the check trims and parses the few rows of the batch's people, not
+    every row of the file."""
     columns: dict[str, int] = {}
 
     def select(headers: tuple[str, ...]) -> list[int]:
@@ -183,9 +195,8 @@ def _read_kind(path: Path, kind: SourceKind, fields: tuple[str, ...]) -> pl.Data
         columns.update({f: matched.columns[f][0] for f in fields if f in matched.columns})
         return sorted(set(columns.values()))
 
-    raw = read_raw(path, select=select)
-    cells = pl.from_arrow(raw.cells(sorted(set(columns.values()))))
-    assert isinstance(cells, pl.DataFrame)  # noqa: S101 - a Table converts to a DataFrame
+    # The cells as read: `check_batch` trims only the rows of the batch's people.
+    cells = read_raw(path, select=select).frame
     return cells.select(
         (pl.col(f"c{columns[f]}") if f in columns else pl.lit(None)).cast(pl.String).alias(f)
         for f in fields
