@@ -142,6 +142,9 @@ class PaymentBatch(models.Model):
     )
     prepared_at = models.DateTimeField("制单时间", default=timezone.now)
     checked_at = models.DateTimeField("校验时间", null=True, blank=True)
+    # A digest of every input the last check read (`services.checking.check_inputs_digest`):
+    # approval checks the batch again only when it differs.
+    checked_inputs = models.CharField("校验时数据摘要", max_length=64, blank=True, default="")
     submitted_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name="提交人",

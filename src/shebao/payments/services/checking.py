@@ -21,13 +21,15 @@ the money goes to (an activated card first, then the newest card, then the newes
 # ruff: noqa: S608 - SQL is built from Django's quoted table names; values are bound.
 from __future__ import annotations
 
+import hashlib
 import tempfile
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 import polars as pl
+from django.db import connection
 
 from shebao.cards.domain.lifecycle import CardStatus
 from shebao.cards.models import Card
@@ -49,6 +51,7 @@ __all__ = [
     "BatchVerdicts",
     "batch_period",
     "batch_verdicts",
+    "check_inputs_digest",
     "current_department_frame",
     "parse_batch_period",
     "payment_targets",
@@ -328,3 +331,103 @@ def payment_targets(batch: PaymentBatch) -> pl.DataFrame:
             "frozen_account_number",
         )
     )
+
+
+# --- has anything the check reads changed since? ------------------------------------------
+
+_SQLITE_HASH: Final[str] = "shebao_hash40"
+
+
+def _sqlite_hash40(text: str | None) -> int:
+    # 40 bits, so that SQLite's 64-bit sum of a few million of them cannot overflow.
+    digest = hashlib.blake2b((text or "").encode(), digest_size=5).digest()
+    return int.from_bytes(digest, "big")
+
+
+def _row_hash(*columns: str) -> str:
+    """SQL hashing one row's `columns` (any type, nulls distinct from empty text) to an
+    integer: PostgreSQL's hashtextextended (64 bits, summed as numeric); on SQLite a
+    40-bit BLAKE2b registered on the connection."""
+    text = " || '|' || ".join(f"coalesce('=' || CAST({column} AS TEXT), '~')" for column in columns)
+    if connection.vendor == "postgresql":
+        return f"hashtextextended({text}, 0)"
+    return f"{_SQLITE_HASH}({text})"
+
+
+def check_inputs_digest(batch: PaymentBatch) -> str:
+    """A digest of everything `batch_verdicts` and `payment_targets` read for `batch`: its
+    rows that are not dropped, the registry persons of their numbers, those persons' cards
+    and accounts, every row of the programme's other batches for the period (the earlier
+    payments), the programme's rules and the current prison data. Each part is a count and
+    a sum of per-row hashes computed by the database (no row leaves it), so a change of
+    any value read, a row added or a row removed changes the digest. Approval compares it
+    with the digest taken at the check to skip a second full check when nothing changed.
+
+    The as-of date is not part of it: a later day only turns more numbers valid (a birth
+    date no longer in the future), and every row that was invalid at the check has been
+    dropped or corrected before submission."""
+    if connection.vendor == "sqlite":
+        connection.ensure_connection()
+        connection.connection.create_function(_SQLITE_HASH, 1, _sqlite_hash40, deterministic=True)
+    row_t = quoted(PaymentRow._meta.db_table)
+    batch_t = quoted(PaymentBatch._meta.db_table)
+    person = quoted(Person._meta.db_table)
+    card = quoted(Card._meta.db_table)
+    account = quoted(BankAccount._meta.db_table)
+    people = (
+        f"SELECT p.id FROM {person} p WHERE p.id_number IN "
+        f"(SELECT id_number FROM {row_t} WHERE batch_id = %s AND NOT dropped)"
+    )
+    queries: list[tuple[str, list[Any]]] = [
+        (
+            f"""SELECT count(*), sum({
+                _row_hash(
+                    "r.id",
+                    "r.id_number",
+                    "r.name",
+                    "r.amount_text",
+                    "r.repays_id",
+                    "p.id",
+                    "p.name",
+                    "p.life_status",
+                    "p.status_date",
+                )
+            })
+                FROM {row_t} r LEFT JOIN {person} p ON p.id_number = r.id_number
+                WHERE r.batch_id = %s AND NOT r.dropped""",
+            [batch.pk],
+        ),
+        (
+            f"""SELECT count(*), sum({
+                _row_hash("c.id", "c.person_id", "c.status", "c.bank_id", "c.card_number")
+            })
+                FROM {card} c WHERE c.person_id IN ({people})""",
+            [batch.pk],
+        ),
+        (
+            f"""SELECT count(*), sum({
+                _row_hash("a.id", "a.person_id", "a.bank_id", "a.branch_id", "a.account_number")
+            })
+                FROM {account} a WHERE a.person_id IN ({people})""",
+            [batch.pk],
+        ),
+        (
+            f"""SELECT count(*), sum({
+                _row_hash("b.id", "b.status", "r.id", "r.id_number", "r.payable")
+            })
+                FROM {row_t} r JOIN {batch_t} b ON b.id = r.batch_id
+                WHERE b.programme_id = %s AND b.period_start = %s AND b.id <> %s""",
+            [batch.programme_id, batch.period_start, batch.pk],
+        ),
+    ]
+    digest = hashlib.sha256()
+    with connection.cursor() as cursor:
+        for sql, params in queries:
+            cursor.execute(sql, params)
+            digest.update(repr(cursor.fetchone()).encode())
+    rules = programme_rules(batch.programme)
+    digest.update(repr(rules).encode())
+    if rules.stops_in_prison:
+        current = import_batches_current(kinds=[SourceKind.PRISON])
+        digest.update(repr([(b.pk, b.snapshot_path) for b in current]).encode())
+    return digest.hexdigest()
