@@ -15,6 +15,7 @@ from django.test import override_settings
 from shebao.jobs.services import job_run_next
 from shebao.registration.choices import FindingStatus
 from shebao.registration.models import Finding, SurveyRecord
+from tests.e2e.conftest import log_in
 from tests.factories import PASSWORD, id_number_for
 from tests.integration.registration.world import PHOENIX, build_world, run_comparison_now
 
@@ -29,10 +30,8 @@ def _data_dir(settings: Any, tmp_path: Path) -> None:
 
 
 def _log_in(page: Any, username: str) -> None:
-    page.goto("/login/")
-    page.get_by_label("用户名").fill(username)
-    page.get_by_label("密码").fill(PASSWORD)
-    page.get_by_role("button", name="登录").click()
+    # The card-centre clerk gives a one-time code after the password (enrolling first).
+    log_in(page, username, PASSWORD)
     page.wait_for_url("**/")
 
 
