@@ -13,7 +13,7 @@ from openpyxl import Workbook
 from shebao.errors import ShebaoError
 from shebao.payments.domain.filecheck import check_payment_files
 from shebao.payments.domain.programme import load_programme
-from tests.unit.payments.world import BATCH_HEADER, World, write_csv
+from tests.unit.payments.world import BATCH_HEADER, World, id_number, write_csv
 
 pytestmark = pytest.mark.unit
 
@@ -180,3 +180,30 @@ def test_a_batch_with_a_header_and_no_rows(tmp_path: Path) -> None:
     summary = (tmp_path / "out" / "summary.json").read_text(encoding="utf-8")
     assert '"rows": 0' in summary
     assert '"payable_fen": 0' in summary
+
+
+def test_numbers_not_in_normalised_form_in_the_large_files_still_match(tmp_path: Path) -> None:
+    """The population, cards, deaths and earlier payments are cut down to the batch's people
+    before anything is normalised: a number written there in another form (full-width behind
+    a zero-width space, 15 digits, a lower-case x between blanks) is still that person."""
+    world = World()
+    a, b = world.person(1), world.person(2, "李四")
+    seq = next(s for s in range(3, 400) if id_number(s).endswith("X"))
+    c = world.person(seq, "王五")
+    for number, name in ((a, "张三"), (b, "李四"), (c, "王五")):
+        world.pay(number, name)
+    forms = {
+        a: "\u200b" + a.translate({ord(d): ord(d) + 0xFEE0 for d in "0123456789"}) + " ",
+        b: b[:6] + b[8:17],
+        c: " " + c[:17] + "x ",
+    }
+    for row in (*world.population, *world.cards):
+        row[0] = forms[row[0]]
+    world.deaths.append([forms[a], "张三", "2026-02-01"])
+    world.paid.append([forms[b], PENSION.name, "2026-03", "1234.50"])
+    rows = run(tmp_path, **world.files(tmp_path))
+    assert [(r["id_number"], r["reasons"]) for r in rows] == [
+        (a, "DECEASED"),
+        (b, "ALREADY_PAID"),
+        (c, ""),
+    ]
