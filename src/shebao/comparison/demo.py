@@ -5,8 +5,10 @@ departments mistype them, so that the demo comparison has probable matches to sh
 
 Called after the demo's department files are written, before they are imported. Each planted
 row keeps its person's scheme, status and region, with the ID number mistyped (a digit, two
-digits swapped, the 15-digit number of someone born in the 2000s), and for some also the name
-written with a homophone or in traditional characters. Those rows become INVALID_ID or
+digits swapped, the 15-digit number of someone born in the 2000s, two digits of the birth day
+and sequence, a digit changed with the check character recomputed so that the number is
+valid and nobody's), and for some also the name written with a homophone or in traditional
+characters. Those rows become INVALID_ID or
 NOT_IN_POPULATION findings with a PROBABLE_MATCH naming the person, as in real data.
 Deterministic (seeded) and idempotent: a file planted before (its SHA-256 beside it) is left
 as it is.
@@ -23,6 +25,8 @@ from typing import Final
 import numpy as np
 import polars as pl
 from opencc import OpenCC
+
+from shebao.identity.id_number import id_number_check_char
 
 __all__ = ["HOMOPHONES", "probable_match_demo_plant"]
 
@@ -78,7 +82,7 @@ def probable_match_demo_plant(enrollment_csv: Path, *, count: int = 60, seed: in
     for n, index in enumerate(picked):
         number, name = str(ids[index]), str(names[index])
         position = 6 + int(rng.integers(0, 11))
-        match n % 5:
+        match n % 7:
             case 0:
                 number = _typo(number, position)
             case 1:
@@ -87,6 +91,12 @@ def probable_match_demo_plant(enrollment_csv: Path, *, count: int = 60, seed: in
                 number, name = _typo(number, position), _homophone(name)
             case 3:
                 number, name = _swap(number, position), to_traditional.convert(name)
+            case 5:
+                # The birth day and a sequence digit (the day 19 typed 11, say).
+                number = _typo(_typo(number, 12 + position % 2), 14 + position % 3)
+            case 6:
+                body = _typo(number, position)[:17]
+                number = body + id_number_check_char(body)
             case _:
                 old = number[:6] + number[8:17]
                 # The upgrade of a 1900s number is exact: those get a typo as well.

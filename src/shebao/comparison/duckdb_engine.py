@@ -660,16 +660,34 @@ class DuckDBEngine:
 
     def linkage_population(self) -> pa.Table:
         """One row per valid ID number of the population base: the name and county of its
-        first population row (as the other categories cite it), in no particular order (the
-        linkage does not depend on it)."""
-        # The numbers are valid: birth date and gender are plain substrings.
+        first population row (as the other categories cite it), `number_status` "unused"
+        where no department row has the number; and one per invalid number (as read) a
+        population row holds, "invalid". In no particular order (the linkage does not depend
+        on it)."""
+        on = self._date
+        # The valid numbers: birth date and gender are plain substrings.
         return self._arrow(
-            """SELECT i.id AS id_number, p.name,
+            f"""SELECT i.id AS id_number, p.name,
                       CAST(strptime(substr(i.id, 7, 8), '%Y%m%d') AS DATE) AS birth_date,
                       CASE WHEN CAST(substr(i.id, 17, 1) AS INTEGER) % 2 = 1
                            THEN '1' ELSE '2' END AS gender,
-                      p.county AS region
-               FROM pop p JOIN ids i ON i.pid = p.pid"""
+                      p.county AS region,
+                      CASE WHEN u.pid IS NULL THEN 'unused' END AS number_status
+               FROM pop p JOIN ids i ON i.pid = p.pid
+               LEFT JOIN (SELECT DISTINCT pid FROM rows WHERE kind <> 'population') u
+                   ON u.pid = p.pid
+               UNION ALL
+               SELECT id_raw AS id_number, name,
+                      shebao_id_birth_date(id_raw, {on}) AS birth_date,
+                      CASE shebao_id_gender(id_raw, {on})
+                           WHEN 'M' THEN '1' WHEN 'F' THEN '2' END AS gender,
+                      region, 'invalid' AS number_status
+               FROM (SELECT id_raw, arg_min(name, {_KEY}) AS name,
+                            arg_min(substr(region_code, 1, 6), {_KEY}) AS region
+                     FROM rows
+                     WHERE kind = 'population' AND id_error IS NOT NULL
+                       AND coalesce(id_raw, '') <> ''
+                     GROUP BY id_raw)"""
         )
 
     def add_findings(self, findings: pa.Table) -> int:

@@ -14,17 +14,28 @@ in every run. It compares
 
     ID number   the 17-digit body (the check character is what a typo breaks): equal; equal as
                 the 15-digit old number (the century or check character differs); one edit
-                apart (a mistyped digit, two adjacent digits swapped: Damerau-Levenshtein);
-                two edits apart; otherwise
+                apart (a mistyped digit, two adjacent digits swapped: Damerau-Levenshtein;
+                also a digit changed with the check character recomputed); two digits of
+                the birth day and sequence apart, the rest equal, with names of the same
+                pinyin (`day_seq`); two edits apart; otherwise
     name        normalised (traditional -> simplified, spaces, dots): equal; tone-less pinyin
                 equal (a homophone); pinyin Jaro-Winkler >= 0.92; otherwise
-    birth date, gender (both from the ID number), county code
+    birth date, gender (both from the ID number)
+    county      equal; different with each record in the county its own number names (the
+                look-alike: the same name and birth date in another county); otherwise
+
+The population may hold the wrong number itself: `linkage_population` gives the invalid
+numbers population rows hold too (`number_status` "invalid"), and marks the valid numbers no
+department row has ("unused"). A row linked to such a record says so in its finding
+(`correct`: "population"), so the clerk corrects the population side. Every finding lists the
+digits and characters that differ (`differences`).
 
 Candidate pairs come from blocking rules keyed with the pinyin of the surname (which
 homophones and traditional forms leave unchanged) and most of the ID number: the number
 without one window of it (positions 0-5, 5-9, 9-13, 13-16 of the 17-digit body), since a
 mistyped digit or two swapped adjacent digits lie inside one window (`_PIECE_KEYS`); plus
-the birth date, and the 15-digit form (a century lost in the upgrade). Numbers with no
+the birth date, and the 15-digit form (a century lost in the upgrade); and the address and
+birth month with the name's pinyin (two digits of the day and sequence). Numbers with no
 17-digit body at all (a digit dropped or added) are blocked on the name's pinyin within the
 county. Where it cannot lose a match at the threshold (`blocking_rules`), the birth-date
 rule also asks for the same pinyin of the whole name: on 10 million persons it yielded most
@@ -56,6 +67,7 @@ import pyarrow as pa
 from shebao.comparison.domain import DEFAULT_THRESHOLD, FINDINGS_COLUMNS, Category
 from shebao.identity._text import INVISIBLE_CHARS
 from shebao.identity.duckdb_sql import register_identity_macros
+from shebao.identity.id_number import is_valid_id_number, normalize_id_number
 from shebao.identity.names import normalize_name
 
 __all__ = [
@@ -82,7 +94,9 @@ CANDIDATE_COLUMNS: Final[tuple[str, ...]] = (
     "gender",
     "region",
 )
-# The persons' numbers are valid (as the engines' `linkage_population` gives them).
+# As the engines' `linkage_population` gives them; an optional `number_status` column says
+# which numbers the population side may hold wrong ("invalid": a population row's number
+# that fails validation, as read; "unused": valid, but no department row has it).
 POPULATION_COLUMNS: Final[tuple[str, ...]] = ("id_number", "name", "birth_date", "gender", "region")
 # One row per matched candidate. The *_level columns are the comparison levels the pair
 # reached (a `Level.key`, or "null" where a side had no value).
@@ -99,6 +113,9 @@ MATCH_COLUMNS: Final[tuple[str, ...]] = (
     "birth_level",
     "gender_level",
     "region_level",
+    # The population's number: null, "invalid" (the population row's number fails the
+    # check) or "unused" (valid, but no department row has it).
+    "matched_number_status",
 )
 # Probabilities are kept to 4 decimal places and never shown as certain.
 PROBABILITY_DECIMALS: Final[int] = 4
@@ -154,7 +171,12 @@ MODEL: Final[LinkageModel] = LinkageModel(
         Level("exact", "身份证号码前17位一致（仅校验位不同）", 0.10, 1e-7),
         Level("old15", "身份证号码与15位旧号码一致", 0.05, 1e-7),
         Level("one_edit", "身份证号码相差一位数字或相邻两位颠倒", 0.73, 1e-5),
-        Level("two_edits", "身份证号码相差两处", 0.105, 8e-4),
+        # Two digits of the birth day and sequence (positions 13-17) mistyped, the address
+        # and birth month equal, and the names sounding the same (the level asks for it:
+        # without it a namesake-free stranger born the same month would be as near). Among
+        # random pairs this needs the same county, month, name and 3 of 5 digits.
+        Level("day_seq", "身份证号码出生日和顺序码中两位不同，其余一致且姓名读音相同", 0.04, 5e-8),
+        Level("two_edits", "身份证号码相差两处", 0.065, 8e-4),
         Level("different", "身份证号码差异较大", 0.015, 0.9992),
     ),
     name=(
@@ -177,7 +199,16 @@ MODEL: Final[LinkageModel] = LinkageModel(
     ),
     region=(
         Level("exact", "所在县（市、区）一致", 0.8, 0.3),
-        Level("different", "所在县（市、区）不同", 0.2, 0.7),
+        # Each record in the county its own number names, and the two counties differ:
+        # another person of the same name and birth date in another county (a typo in the
+        # address digits leaves the row in the person's own county). Strong against.
+        Level(
+            "other_county",
+            "所在县（市、区）不同，且各自与本人身份证号码的地区码一致（疑为另一县同名同生日者）",
+            0.0002,
+            0.2,
+        ),
+        Level("different", "所在县（市、区）不同", 0.1998, 0.5),
     ),
 )
 _NULL_LABELS: Final[dict[str, str]] = {
@@ -217,8 +248,19 @@ _DAMAGED_RULE: Final[str] = (
     "AND (l.id_k1 IS NULL OR r.id_k1 IS NULL) AND l.id_body IS NOT NULL "
     "AND r.id_body IS NOT NULL"
 )
+# Two digits mistyped in the birth day and sequence (positions 12-16) can fall in two
+# windows (k3 and k4 both lose) and change the birth date (the birth-date rule loses): the
+# number's address and birth month (positions 0-11) with the whole name's pinyin, which the
+# `day_seq` level asks for anyway. The persons are first cut down with the pinyin of the
+# name's first and last characters (cheap on millions of names; the whole name's pinyin is
+# only computed for the persons kept).
+_DAY_SEQ_KEYS: Final[tuple[str, ...]] = ("surname_py", "final_py", "id_ym")
+_DAY_SEQ_RULE: Final[str] = (
+    "l.surname_py = r.surname_py AND l.id_ym = r.id_ym AND l.name_py = r.name_py"
+)
 _BLOCKING_RULES: Final[tuple[str, ...]] = (
     *(" AND ".join(f"l.{k} = r.{k}" for k in keys) for keys in _PIECE_KEYS),
+    _DAY_SEQ_RULE,
     _DAMAGED_RULE,
 )
 _BIRTH_RULE: Final[int] = _PIECE_KEYS.index(("surname_py", "id_birth"))
@@ -253,7 +295,8 @@ def blocking_rules(threshold: float, model: LinkageModel = MODEL) -> tuple[str, 
     weight adds the best of the remaining levels. When even that stays below the threshold,
     the pairs the narrowed rule drops could never be emitted: the matches are the same.
     """
-    ranked = ("exact", "old15", "one_edit")
+    # `day_seq` asks for the same pinyin: out of reach of the pairs the narrowing drops.
+    ranked = ("exact", "old15", "one_edit", "day_seq")
     best_bits = (
         max([0.0, *(lv.bits for lv in model.id_number if lv.key not in ranked)])
         + max([0.0, *(lv.bits for lv in model.name if lv.key not in ("exact", "homophone"))])
@@ -313,12 +356,23 @@ def surname_pinyin(names: pl.Series) -> pl.Series:
     normalised: the blocking key homophones and traditional forms leave unchanged. Cheap on
     millions of names: only the distinct first characters go through Python."""
     first = names.cast(pl.String).str.strip_chars_start(_ignorable()).str.slice(0, 1)
+    return _sound_of(first, "surname_py")
+
+
+def final_pinyin(names: pl.Series) -> pl.Series:
+    """The same for each name's last character (before spaces and dots): with the surname's,
+    a key that keeps few persons per county and birth month."""
+    last = names.cast(pl.String).str.strip_chars_end(_ignorable()).str.slice(-1, 1)
+    return _sound_of(last, "final_py")
+
+
+def _sound_of(chars: pl.Series, alias: str) -> pl.Series:
     table = {c: "".join(_pinyin_of(n) for n in normalize_name(c)) for c in
-             first.drop_nulls().unique().to_list()}  # fmt: skip
-    sound = first.replace_strict(table, default=None, return_dtype=pl.String)
+             chars.drop_nulls().unique().to_list()}  # fmt: skip
+    sound = chars.replace_strict(table, default=None, return_dtype=pl.String)
     return (
         pl.DataFrame({"s": sound})
-        .select(pl.when(pl.col("s") != "").then(pl.col("s")).alias("surname_py"))
+        .select(pl.when(pl.col("s") != "").then(pl.col("s")).alias(alias))
         .to_series()
     )
 
@@ -344,12 +398,16 @@ def name_features(names: pl.Series) -> pl.DataFrame:
 # --- the linkage ---------------------------------------------------------------------------
 
 
-def _features_sql(table: str, *, normalise: bool, extra: str) -> str:
+def _features_sql(table: str, *, normalise: str, extra: str) -> str:
     """ID-number pieces of `table` (unique_id, id_number, name, birth_date, gender, region),
-    in the normalised form where the raw number allows it (the population's numbers are
-    normalised and valid already); `extra` columns pass through."""
-    n = "shebao_normalize_id(coalesce(id_number, ''))" if normalise else "coalesce(id_number, '')"
-    ok = "regexp_full_match(id_body, '[0-9]{17}')" if normalise else "true"
+    in the normalised form where the raw number allows it, on the rows where the SQL
+    condition `normalise` holds (the population's valid numbers are normalised already);
+    `extra` columns pass through."""
+    n = (
+        f"CASE WHEN {normalise} THEN shebao_normalize_id(coalesce(id_number, '')) "
+        "ELSE coalesce(id_number, '') END"
+    )
+    ok = f"CASE WHEN {normalise} THEN regexp_full_match(id_body, '[0-9]{{17}}') ELSE true END"
     return f"""
         WITH t AS (SELECT *, {n} AS n FROM {table}),
         b AS (SELECT *,
@@ -364,6 +422,7 @@ def _features_sql(table: str, *, normalise: bool, extra: str) -> str:
                CASE WHEN ok THEN substr(id_body, 1, 9) || substr(id_body, 15, 3) END AS id_k3,
                CASE WHEN ok THEN substr(id_body, 1, 13) END AS id_k4,
                CASE WHEN ok THEN substr(id_body, 7, 8) END AS id_birth,
+               CASE WHEN ok THEN substr(id_body, 1, 12) END AS id_ym,
                -- As given, else read from the number where it can be.
                coalesce(CAST(birth_date AS DATE), CASE WHEN ok
                    THEN try_strptime(substr(id_body, 7, 8), '%Y%m%d')::DATE END)
@@ -385,8 +444,8 @@ def _indexed(table: pa.Table, columns: Sequence[str]) -> pl.DataFrame:
 
 # The columns Splink sees, in one order for both tables.
 _LINK_COLUMNS: Final[str] = (
-    "unique_id, id_number, name, id_body, id15, id_k1, id_k2, id_k3, id_k4, id_birth, "
-    "birth_date, gender, region, name_norm, name_py, surname_py"
+    "unique_id, id_number, name, id_body, id15, id_k1, id_k2, id_k3, id_k4, id_birth, id_ym, "
+    "birth_date, gender, region, name_norm, name_py, surname_py, final_py, number_status"
 )
 
 
@@ -416,6 +475,7 @@ def _splink_settings(model: LinkageModel, threshold: float) -> Any:
                     cll.ExactMatchLevel("id_body"),
                     cll.ExactMatchLevel("id15"),
                     cll.DamerauLevenshteinLevel("id_body", 1),
+                    cll.CustomLevel(_DAY_SEQ_LEVEL),
                     cll.DamerauLevenshteinLevel("id_body", 2),
                 ],
             ),
@@ -441,7 +501,9 @@ def _splink_settings(model: LinkageModel, threshold: float) -> Any:
         ),
         cl.CustomComparison(
             output_column_name="region",
-            comparison_levels=levels("region", [cll.ExactMatchLevel("region")]),
+            comparison_levels=levels(
+                "region", [cll.ExactMatchLevel("region"), cll.CustomLevel(_OTHER_COUNTY_LEVEL)]
+            ),
         ),
     ]
     return SettingsCreator(
@@ -457,6 +519,16 @@ def _splink_settings(model: LinkageModel, threshold: float) -> Any:
     )
 
 
+# Hamming distance needs equal lengths; the bodies of damaged numbers are not 17 digits.
+_DAY_SEQ_LEVEL: Final[str] = (
+    "substr(id_body_l, 1, 12) = substr(id_body_r, 1, 12) AND name_py_l = name_py_r "
+    "AND (CASE WHEN length(id_body_l) = 17 AND length(id_body_r) = 17 "
+    "THEN hamming(id_body_l, id_body_r) END) = 2"
+)
+_OTHER_COUNTY_LEVEL: Final[str] = (
+    "region_l <> region_r AND region_l = substr(id_body_l, 1, 6) "
+    "AND region_r = substr(id_body_r, 1, 6)"
+)
 _NULL_COLUMN: Final[dict[str, str]] = {
     "id_number": "id_body",
     "name": "name_py",
@@ -544,35 +616,51 @@ def _link(
     # blocking keys (ID pieces, the surname's pinyin), then the rest of the name's features
     # only for those who share a key with some candidate.
     cand_frame = _indexed(candidates, CANDIDATE_COLUMNS)
-    cand_in = pl.concat([cand_frame, name_features(cand_frame["name"])], how="horizontal")
-    pop_frame = _indexed(population, POPULATION_COLUMNS)
-    pop_in = pop_frame.with_columns(surname_pinyin(pop_frame["name"]))
+    cand_in = pl.concat(
+        [cand_frame, name_features(cand_frame["name"])], how="horizontal"
+    ).with_columns(final_pinyin(cand_frame["name"]))
+    status = ("number_status",) if "number_status" in population.column_names else ()
+    pop_frame = _indexed(population, (*POPULATION_COLUMNS, *status))
+    if not status:
+        pop_frame = pop_frame.with_columns(pl.lit(None, pl.String).alias("number_status"))
+    pop_in = pop_frame.with_columns(
+        surname_pinyin(pop_frame["name"]), final_pinyin(pop_frame["name"])
+    )
     del pop_frame
     con.register("shebao_cand_in", cand_in.to_arrow())
     con.register("shebao_pop_in", pop_in.to_arrow())
     con.execute(
         f"""CREATE TABLE cand AS SELECT {_LINK_COLUMNS} FROM ({
-            _features_sql("shebao_cand_in", normalise=True, extra="name_norm, name_py, surname_py")
+            _features_sql(
+                "shebao_cand_in",
+                normalise="true",
+                extra="name_norm, name_py, surname_py, final_py, NULL::VARCHAR AS number_status",
+            )
         }) ORDER BY unique_id"""
     ).fetchall()
     # Only the blocking keys of all the persons are kept, the ID pieces as integers (digits
     # of a fixed length: equal as numbers exactly when equal as text): a table of every
     # feature of 10M persons took 3 GB. The other features are computed for the persons
     # kept only.
-    numeric = ("id_k1", "id_k2", "id_k3", "id_k4", "id_birth", "id15")
-    # The persons' numbers are valid: every piece is arithmetic on the 17-digit body v
-    # (digit positions 0-16), half the cost of cutting and casting five substrings.
+    numeric = ("id_k1", "id_k2", "id_k3", "id_k4", "id_birth", "id15", "id_ym")
+    # The persons' numbers are valid (but those a population row holds invalid, which are
+    # normalised first): every piece is arithmetic on the 17-digit body v (digit positions
+    # 0-16), half the cost of cutting and casting five substrings.
     con.execute(
         f"""CREATE TABLE pop_all AS
-            SELECT unique_id, surname_py, CAST(substr(region, 1, 6) AS VARCHAR) AS region,
+            SELECT unique_id, surname_py, final_py,
+                   CAST(substr(region, 1, 6) AS VARCHAR) AS region,
                    v % {10**11} AS id_k1,  -- 6-16
                    (v // {10**12}) * {10**7} + v % {10**7} AS id_k2,  -- 0-4, 10-16
                    (v // {10**8}) * 1000 + v % 1000 AS id_k3,  -- 0-8, 14-16
                    v // 10000 AS id_k4,  -- 0-12
                    (v // 1000) % {10**8} AS id_birth,  -- 6-13
-                   (v // {10**11}) * {10**9} + v % {10**9} AS id15  -- 0-5, 8-16
-            FROM (SELECT unique_id, surname_py, region,
-                         TRY_CAST(substr(id_number, 1, 17) AS BIGINT) AS v
+                   (v // {10**11}) * {10**9} + v % {10**9} AS id15,  -- 0-5, 8-16
+                   v // {10**5} AS id_ym  -- 0-11
+            FROM (SELECT unique_id, surname_py, final_py, region,
+                         TRY_CAST(substr(CASE WHEN number_status = 'invalid'
+                             THEN shebao_normalize_id(coalesce(id_number, ''))
+                             ELSE id_number END, 1, 17) AS BIGINT) AS v
                   FROM shebao_pop_in)"""
     ).fetchall()
     clock.lap("features")
@@ -584,7 +672,7 @@ def _link(
         [
             "SELECT p.unique_id FROM pop_all p SEMI JOIN cand c ON "
             + " AND ".join(same(k) for k in keys)
-            for keys in _PIECE_KEYS
+            for keys in (*_PIECE_KEYS, _DAY_SEQ_KEYS)
         ]
         + [
             """SELECT p.unique_id FROM pop_all p SEMI JOIN
@@ -613,8 +701,8 @@ def _link(
     con.register("shebao_pop_names", names_of_kept)
     kept_persons = _features_sql(
         "(SELECT * FROM shebao_pop_in WHERE unique_id IN (SELECT unique_id FROM shebao_pop_names))",
-        normalise=False,
-        extra="surname_py",
+        normalise="number_status = 'invalid'",
+        extra="surname_py, final_py, number_status",
     )
     con.execute(
         f"""CREATE TABLE pop_named AS SELECT {_LINK_COLUMNS} FROM (
@@ -677,14 +765,20 @@ def _link(
                 FROM shebao_pairs),
             ranked AS (
                 SELECT o.*, p.id_number AS matched_id_number, p.name AS matched_name,
+                       p.number_status AS matched_number_status,
                        row_number() OVER (PARTITION BY o.cand_id
                            ORDER BY o.raw_p DESC, p.id_number, p.name NULLS LAST, p.unique_id)
                            AS rank
                 FROM oriented o JOIN pop p ON p.unique_id = o.pop_id
-                WHERE o.p >= {float(threshold)!r})
+                JOIN cand c ON c.unique_id = o.cand_id
+                WHERE o.p >= {float(threshold)!r}
+                  -- A population row's invalid number is a candidate too: not itself, nor
+                  -- another row repeating the same wrong number (the same error, no link).
+                  AND NOT coalesce(p.number_status = 'invalid' AND p.id_body = c.id_body,
+                                   false))
             SELECT i.source, CAST(i.row AS BIGINT) AS row, i.id_number, i.name,
                    r.matched_id_number, r.matched_name, r.p AS match_probability,
-                   {level_cases}
+                   {level_cases}, r.matched_number_status
             FROM ranked r JOIN shebao_cand_in i ON i.unique_id = r.cand_id
             WHERE r.rank = 1
             ORDER BY i.source, i.row, i.unique_id"""
@@ -719,6 +813,87 @@ def level_label(comparison: str, key: str, model: LinkageModel = MODEL) -> str:
     return next(level.label for level in model.comparisons()[comparison] if level.key == key)
 
 
+def id_differences(raw: str | None, matched: str) -> list[dict[str, Any]]:
+    """The digits that differ between the number as the row has it and the matched person's,
+    position by position (1-based, in the row's number: a 15-digit number is compared with
+    the person's 15-digit form). Empty where the lengths differ (a digit dropped or added)."""
+    text = normalize_id_number(raw or "")
+    theirs = normalize_id_number(matched or "")
+    if len(text) == 15 and len(theirs) == 18:
+        text = (raw or "").translate(_ASCII_DIGITS).strip().upper()
+        theirs = theirs[:6] + theirs[8:17]
+    if len(text) != len(theirs):
+        return []
+    return [
+        {"position": i + 1, "row": a, "population": b}
+        for i, (a, b) in enumerate(zip(text, theirs, strict=True))
+        if a != b
+    ]
+
+
+def name_differences(name: str | None, matched: str | None) -> list[dict[str, Any]]:
+    """The characters that differ between the two names (spaces and dots left out), each
+    with why they may still be the same person: 繁体 (the traditional form), 同音 (the same
+    pinyin) or 不同. Where the lengths differ, the two names whole."""
+    ignorable = str.maketrans("", "", _ignorable())
+    mine = (name or "").translate(ignorable)
+    theirs = (matched or "").translate(ignorable)
+    if mine == theirs:
+        return []
+    if len(mine) != len(theirs):
+        return [{"position": None, "row": mine, "population": theirs, "kind": "不同"}]
+    out: list[dict[str, Any]] = []
+    for i, (a, b) in enumerate(zip(mine, theirs, strict=True)):
+        if a == b:
+            continue
+        if normalize_name(a) == normalize_name(b):
+            kind = "繁体"
+        elif _pinyin_of(normalize_name(a) or a) == _pinyin_of(normalize_name(b) or b):
+            kind = "同音"
+        else:
+            kind = "不同"
+        out.append({"position": i + 1, "row": a, "population": b, "kind": kind})
+    return out
+
+
+_ASCII_DIGITS: Final[dict[int, int]] = {0xFF10 + d: 0x30 + d for d in range(10)}
+_KIND_TEXT: Final[dict[str, str]] = {"繁体": "繁简不同", "同音": "同音字", "不同": "不同"}
+
+
+def _evidence_text(digits: list[dict[str, Any]], chars: list[dict[str, Any]]) -> str:
+    parts = []
+    if digits:
+        places = [f"第{d['position']}位（本行{d['row']}，人口库{d['population']}）" for d in digits]
+        parts.append("身份证号码" + "、".join(places))
+    for c in chars:
+        if c["position"] is None:
+            parts.append(f"姓名“{c['row']}”与人口库“{c['population']}”字数不同")
+        else:
+            parts.append(
+                f"姓名第{c['position']}字“{c['row']}”与人口库“{c['population']}”"
+                f"{_KIND_TEXT[c['kind']]}"
+            )
+    return "；".join(parts)
+
+
+def _side_to_correct(match: dict[str, Any]) -> str:
+    """Where the population side holds the wrong number: its number fails the check, or it
+    is valid but no department row has it while the row's number is valid (the department
+    has the number right and the population record was mistyped)."""
+    status = match.get("matched_number_status")
+    if status == "invalid":
+        return (
+            f"人口库中该人员的身份证号码 {match['matched_id_number']} 未通过校验，"
+            "应核实后更正人口库一方的号码"
+        )
+    if status == "unused" and is_valid_id_number(match["id_number"] or ""):
+        return (
+            f"本行号码有效，而人口库号码 {match['matched_id_number']} 在各部门数据中均未出现，"
+            "疑似人口库一方号码有误，应核实后更正人口库"
+        )
+    return ""
+
+
 def probable_match_findings(matches: pa.Table, model: LinkageModel = MODEL) -> pa.Table:
     """PROBABLE_MATCH findings (FINDINGS_COLUMNS) from `link_candidates`' matches: source and
     row of the candidate row, its ID number as the row has it, the matched person's ID
@@ -742,22 +917,29 @@ def probable_match_findings(matches: pa.Table, model: LinkageModel = MODEL) -> p
         )
         if differed:
             reason += f"。不一致：{'；'.join(differed)}"
-        details.append(
-            json.dumps(
-                {
-                    "reason": reason,
-                    "matched": {
-                        "id_number": match["matched_id_number"],
-                        "name": match["matched_name"],
-                    },
-                    "agreed": agreed,
-                    "differed": differed,
-                    "comparisons": comparisons,
-                    "note": "疑似同一人，需人工核实确认后方可更正；确认前不影响其他比对结果",
-                },
-                ensure_ascii=False,
-            )
-        )
+        digits = id_differences(match["id_number"], match["matched_id_number"])
+        chars = name_differences(match["name"], match["matched_name"])
+        evidence = _evidence_text(digits, chars)
+        if evidence:
+            reason += f"。差异：{evidence}"
+        to_correct = _side_to_correct(match)
+        if to_correct:
+            reason += f"。{to_correct}"
+        detail: dict[str, Any] = {
+            "reason": reason,
+            "matched": {
+                "id_number": match["matched_id_number"],
+                "name": match["matched_name"],
+            },
+            "agreed": agreed,
+            "differed": differed,
+            "comparisons": comparisons,
+            "differences": {"id_number": digits, "name": chars},
+            "note": "疑似同一人，需人工核实确认后方可更正；确认前不影响其他比对结果",
+        }
+        if to_correct:
+            detail["correct"] = "population"
+        details.append(json.dumps(detail, ensure_ascii=False))
     return pa.table(
         {
             "category": pa.array([Category.PROBABLE_MATCH.value] * len(rows), pa.string()),

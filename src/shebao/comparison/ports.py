@@ -68,8 +68,11 @@ class ComparisonEngine(Protocol):
         row's region column when the source has one, else null)."""
 
     def linkage_population(self) -> pa.Table:
-        """The population base: id_number (normalised, valid only), name (as read),
-        birth_date (date32), gender, region (6-digit county code of 户籍地区划代码)."""
+        """The population base: id_number (normalised), name (as read), birth_date (date32),
+        gender, region (6-digit county code of 户籍地区划代码), number_status: null, "unused"
+        (valid, but on no department's row) or "invalid" (a population row's number that
+        fails validation, as read; birth date and gender where derivable, as for
+        candidates)."""
 
     def add_findings(self, findings: pa.Table) -> int:
         """Append rows with the FINDINGS_COLUMNS schema (domain.py) to the engine's findings."""

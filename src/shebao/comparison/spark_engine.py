@@ -803,20 +803,47 @@ class SparkEngine:
         the birth date and gender the number gives."""
         from pyspark.sql import functions as F
 
-        table = (
-            self._sql("SELECT id AS id_number, name, county AS region FROM {pop}")
-            .orderBy("id_number")
-            .select(
-                "id_number",
-                "name",
-                F.to_date(F.substring("id_number", 7, 8), "yyyyMMdd").alias("birth_date"),
-                F.when(F.substring("id_number", 17, 1).cast("int") % 2 == 1, F.lit("1"))
-                .otherwise(F.lit("2"))
-                .alias("gender"),
-                "region",
-            )
-            .toArrow()
+        from shebao.comparison.spark_identity import with_id_check
+
+        if self._as_of is None:
+            raise RuntimeError("load() first")
+        valid = self._sql(
+            """SELECT p.id AS id_number, p.name, p.county AS region,
+                      CASE WHEN u.id IS NULL THEN 'unused' END AS number_status
+               FROM {pop} p
+               LEFT JOIN (SELECT DISTINCT id FROM {rows} WHERE kind <> 'population') u
+                   ON u.id = p.id"""
+        ).select(
+            "id_number",
+            "name",
+            F.to_date(F.substring("id_number", 7, 8), "yyyyMMdd").alias("birth_date"),
+            F.when(F.substring("id_number", 17, 1).cast("int") % 2 == 1, F.lit("1"))
+            .otherwise(F.lit("2"))
+            .alias("gender"),
+            "region",
+            "number_status",
         )
+        # The invalid numbers population rows hold, as read: their first row's name and county.
+        invalid = with_id_check(
+            self._sql(
+                f"""SELECT id_raw AS id_number, {_arg_min("name", "k")} AS name,
+                           {_arg_min("substr(region_code, 1, 6)", "k")} AS region
+                    FROM {{rows}}
+                    WHERE kind = 'population' AND id_error IS NOT NULL
+                      AND coalesce(id_raw, '') <> ''
+                    GROUP BY id_raw"""
+            ),
+            "id_number",
+            self._as_of,
+        ).select(
+            "id_number",
+            "name",
+            F.col("id_birth_date").alias("birth_date"),
+            _gender_code(F.col("id_gender")).alias("gender"),
+            "region",
+            F.lit("invalid").alias("number_status"),
+        )
+        table = valid.unionByName(invalid).orderBy("id_number").toArrow()
         return table.cast(_LINKAGE_POPULATION_SCHEMA)
 
 
@@ -845,5 +872,6 @@ _LINKAGE_POPULATION_SCHEMA: Final[pa.Schema] = pa.schema(
         ("birth_date", pa.date32()),
         ("gender", pa.string()),
         ("region", pa.string()),
+        ("number_status", pa.string()),
     ]
 )

@@ -408,6 +408,49 @@ def build(directory: Path) -> Planted:
     upgraded = old[:6] + "19" + old[6:]
     upgraded += id_number_check_char(upgraded)
     probable("student.csv", row, old, upgraded, m5)
+    # Two digits of the birth day and sequence mistyped (the day 19 typed 11, a sequence
+    # digit changed), the name a homophone (吴钢 for 吴刚).
+    m6 = person("吴刚", "19840619", 163)
+    insured(m6)
+    two = m6[:13] + "1" + m6[14] + ("8" if m6[15] != "8" else "9") + m6[16:]
+    row = enroll(m6, 170, raw_id=two, name="吴钢")
+    probable("enrollment.xlsx", row, two, two, m6)
+    # One digit changed and the check character recomputed: a valid number of nobody.
+    m7 = person("郭敏", "19710922", 165)
+    insured(m7)
+    body = m7[:9] + ("6" if m7[9] != "6" else "5") + m7[10:17]
+    recheck = body + id_number_check_char(body)
+    row = benefit(m7, "120", raw_id=recheck)
+    probable("benefit.csv", row, recheck, recheck, m7)
+    # The population record holds the wrong number, the department's row the right one:
+    # linked to the population record, whose number the clerk must correct. Once the check
+    # fails (the population row is INVALID_ID), once it passes (a person used by no
+    # department: uninsured, as far as the base can tell).
+    right = make_id("420702", "19780202", 167)
+    wrong = right[:10] + ("5" if right[10] != "5" else "6") + right[11:]
+    assert not is_valid_id_number(wrong, AS_OF)
+    person("罗平", "19780202", 0, id_number=wrong)
+    p.expect("INVALID_ID", wrong, "population.csv", len(p.rows["population.csv"]))
+    row = enroll(right, 110, name="罗平")
+    probable("enrollment.xlsx", row, right, right, wrong)
+    p.tags["population_invalid"] = wrong
+    right = make_id("420702", "19690303", 169)
+    body = right[:15] + ("2" if right[15] != "2" else "3") + right[16]
+    unused = body + id_number_check_char(body)
+    person("黄梅", "19690303", 0, id_number=unused)
+    p.expect("PENSION_UNINSURED", unused)
+    p.expect("MEDICAL_UNINSURED", unused)
+    row = enroll(right, 390, "参保缴费", 420702, file="enrollment2.csv", name="黄梅")
+    probable("enrollment2.csv", row, right, right, unused)
+    p.tags["population_unused"] = unused
+    # Look-alikes: 张伟, born the same day, of another county (the sequence equal: the
+    # numbers one digit apart) enrolled there, and of another province.
+    other = make_id("420704", "19800517", 11)
+    row = enroll(other, 310, 1, 420704, name="张伟")
+    p.expect("NOT_IN_POPULATION", other, "enrollment.xlsx", row)
+    far = make_id("110101", "19800517", 11)
+    row = benefit(far, "110", name="张伟")
+    p.expect("NOT_IN_POPULATION", far, "benefit.csv", row)
     # Traps. A different person (not in the population base) born the same day in the same
     # county as 张伟, one sequence digit apart, with a similar-sounding longer name.
     trap = make_id("420702", "19800517", 13)

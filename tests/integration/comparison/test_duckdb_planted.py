@@ -93,7 +93,8 @@ def test_uninsured_evidence_lists_the_records_that_did_not_count(out: Path) -> N
     assert terminated[0]["county_code"] == "420704"
     records = [(r["scheme_code"], r["status"]) for r in terminated[0]["records"]]
     assert records == [("110", "终止参保")]
-    assert sorted(d["age"] for d in pension) == [16, 34, 60]
+    # 57: 黄梅, whose population record holds a mistyped number (see PROBABLE_MATCH).
+    assert sorted(d["age"] for d in pension) == [16, 34, 57, 60]
 
 
 def test_deceased_and_prison_evidence(out: Path) -> None:
@@ -120,6 +121,19 @@ def test_probable_matches_name_the_person_with_a_probability_and_why(
     assert "姓名一致（已作繁简转换和规范化）" in detail["劉濤"]["agreed"]
     assert "身份证号码与15位旧号码一致" in detail["陈晨"]["agreed"]
     assert "身份证号码相差一位数字或相邻两位颠倒" in detail["杨帆"]["agreed"]
+    assert detail["吴钢"]["comparisons"]["id_number"].startswith("身份证号码出生日和顺序码中两位")
+    # The day's second digit and a sequence digit (the check character may differ as well).
+    positions = [d["position"] for d in detail["吴钢"]["differences"]["id_number"]]
+    assert [p for p in positions if p != 18] == [14, 16]
+    assert detail["吴钢"]["differences"]["name"] == [
+        {"position": 2, "row": "钢", "population": "刚", "kind": "同音"}
+    ]
+    # Only where the population side holds the wrong number is it the one to correct.
+    corrected = {f.matched_id_number for f in matches if f.detail.get("correct") == "population"}
+    assert corrected == {planted.tags["population_invalid"], planted.tags["population_unused"]}
+    for f in matches:
+        if f.matched_id_number in corrected:
+            assert "更正人口库" in f.detail["reason"]
 
 
 def test_probability_is_written_with_four_decimals_at_most(out: Path) -> None:

@@ -106,7 +106,11 @@ TRADITIONAL = person(make_id("420704", dt.date(1961, 10, 27), 44), "刘德华")
 OLD15 = person(make_id("420702", dt.date(2003, 4, 5), 57), "陈晨")
 OLD15_TYPO = person(make_id("420704", dt.date(1958, 8, 8), 63), "赵军")
 BIRTH_TYPO = person(make_id("420702", dt.date(1990, 1, 23), 71), "孙丽")
-PLANTED = [TYPO, SWAP, HOMOPHONE, TRADITIONAL, OLD15, OLD15_TYPO, BIRTH_TYPO]
+DAY_SEQ = person(make_id("420704", dt.date(1984, 6, 19), 163), "吴刚")
+DAY_SEQ_HOMOPHONE = person(make_id("420702", dt.date(1979, 8, 28), 377), "郭志明")
+RECHECK = person(make_id("420702", dt.date(1971, 9, 22), 165), "郭敏")
+PLANTED = [TYPO, SWAP, HOMOPHONE, TRADITIONAL, OLD15, OLD15_TYPO, BIRTH_TYPO, DAY_SEQ,
+           DAY_SEQ_HOMOPHONE, RECHECK]  # fmt: skip
 
 
 def retyped(id_number: str, position: int) -> str:
@@ -119,6 +123,17 @@ def swapped(id_number: str, position: int) -> str:
     chars[position], chars[position + 1] = chars[position + 1], chars[position]
     assert chars != list(id_number)
     return "".join(chars)
+
+
+def two_retyped(id_number: str, first: int, second: int) -> str:
+    """Two digits mistyped; the check character left as it was."""
+    return retyped(retyped(id_number, first), second)
+
+
+def rechecked(id_number: str, position: int) -> str:
+    """One digit changed and the check character recomputed: valid, and nobody's."""
+    body = retyped(id_number, position)[:17]
+    return body + id_number_check_char(body)
 
 
 def to_15(id_number: str) -> str:
@@ -150,6 +165,21 @@ CORRUPTED: list[tuple[tuple[str, str, str | None], str | None, str]] = [
         str(BIRTH_TYPO["id_number"]),
         "birth-date typo",
     ),
+    (
+        (two_retyped(str(DAY_SEQ["id_number"]), 13, 15), "吴刚", "420704"),
+        str(DAY_SEQ["id_number"]),
+        "two digits of the day and sequence",
+    ),
+    (
+        (two_retyped(str(DAY_SEQ_HOMOPHONE["id_number"]), 12, 16), "郭志名", None),
+        str(DAY_SEQ_HOMOPHONE["id_number"]),
+        "two digits of the day and sequence, and a homophone",
+    ),
+    (
+        (rechecked(str(RECHECK["id_number"]), 9), "郭敏", "420702"),
+        str(RECHECK["id_number"]),
+        "one digit with the check character recomputed",
+    ),
 ]
 # Nobody: a different person born the same day in the same county as 张伟, one digit away,
 # with a similar-sounding longer name; the same name as 李娜 with an unrelated number; a
@@ -159,6 +189,13 @@ TRAPS: list[tuple[str, str, str | None]] = [
     (make_id("420702", dt.date(1991, 11, 11), 161), "李娜", "420702"),
     (make_id("420704", dt.date(1948, 8, 8), 117), "欧阳外来", "420704"),
     ("", "王静", "420702"),
+    # Look-alikes: 张伟, born the same day, of another county of the city (enrolled there;
+    # the same sequence, so the numbers are one digit apart), and of another province.
+    (make_id("420704", dt.date(1980, 5, 17), 11), "张伟", "420704"),
+    (make_id("110101", dt.date(1980, 5, 17), 11), "张伟", "110101"),
+    # 吴刚's name and county, born the same month, two digits of the day and sequence
+    # away, but another name: a stranger.
+    (two_retyped(str(DAY_SEQ["id_number"]), 13, 15), "吴钢铁", "420704"),
 ]
 
 
@@ -204,6 +241,42 @@ def test_the_levels_say_what_agreed(matches: pa.Table) -> None:
     assert by_row[4]["name_level"] == "exact"  # traditional, normalised
     assert by_row[5]["id_level"] == "old15"
     assert by_row[7]["birth_level"] == "different"
+    assert by_row[8]["id_level"] == by_row[9]["id_level"] == "day_seq"
+    assert by_row[9]["name_level"] == "homophone"
+    assert by_row[10]["id_level"] == "one_edit"
+
+
+def test_a_look_alike_of_another_county_is_held_back_by_the_county() -> None:
+    """The same name and birth date, numbers one digit apart in the address: where the row
+    says it lives in the county its number names, it is another person."""
+    lenient = link_candidates(
+        candidate_table([TRAPS[4]]), population_table([TYPO]), threshold=0.01
+    ).to_pylist()
+    assert [(m["id_level"], m["region_level"]) for m in lenient] == [("one_edit", "other_county")]
+    assert lenient[0]["match_probability"] < 0.9
+
+
+def test_the_population_record_holding_the_wrong_number_is_linked_and_named_to_correct() -> None:
+    """The department has the right number; the population row a mistyped one (its check
+    fails): the row is linked to that record, and the finding says to correct it."""
+    right = make_id("420702", dt.date(1978, 2, 2), 167)
+    wrong = retyped(right, 10)
+    assert not is_valid_id_number(wrong)
+    crowd_of_one = population_table([person(right, "罗平")])
+    population = crowd_of_one.set_column(0, "id_number", pa.array([wrong])).append_column(
+        "number_status", pa.array(["invalid"])
+    )
+    (match,) = link_candidates(candidate_table([(right, "罗平", "420702")]), population).to_pylist()
+    assert (match["matched_id_number"], match["matched_number_status"]) == (wrong, "invalid")
+    (finding,) = probable_match_findings(pa.Table.from_pylist([match])).to_pylist()
+    detail = json.loads(finding["detail"])
+    assert detail["correct"] == "population"
+    assert "更正人口库" in detail["reason"]
+    assert detail["differences"]["id_number"][0] == {
+        "position": 11, "row": right[10], "population": wrong[10]
+    }  # fmt: skip
+    # A population row is never linked to itself (its invalid number is a candidate too).
+    assert link_candidates(candidate_table([(wrong, "罗平", "420702")]), population).num_rows == 0
 
 
 def test_traps_match_nobody(matches: pa.Table) -> None:
