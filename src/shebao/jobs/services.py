@@ -14,11 +14,12 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import time
 from collections.abc import Collection
 from datetime import timedelta
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import DatabaseError, InterfaceError, OperationalError, connection, transaction
 from django.utils import timezone
 
 from shebao.accounts.models import User
@@ -30,6 +31,8 @@ from shebao.jobs.models import Job, WorkerPresence
 __all__ = [
     "WORKER_ALIVE_SECONDS",
     "WORKER_BEAT_SECONDS",
+    "JobInterrupted",
+    "JobNotRecorded",
     "job_enqueue",
     "job_fail_orphaned",
     "job_fail_stale",
@@ -143,10 +146,66 @@ def _finish(
         setattr(job, name, value)
 
 
+# What a user reads when the database went away under a job (a restart, a terminated
+# connection): the driver's English text says nothing to them; it is in the worker's log.
+_DATABASE_LOST = (
+    "任务执行中断：数据库连接中断（数据库重启或连接被终止），已做的修改均未保存，请重新提交"
+)
+
+
+def _connection_lost() -> bool:
+    """True when the default connection can no longer be used (closed by the server); it is
+    then closed so that the next query opens a new one. Inside an outer transaction (a
+    test, a caller's atomic block) nothing can be reopened: False."""
+    if connection.in_atomic_block:
+        return False
+    # None: the failed transaction's rollback already found the connection dead and closed it.
+    if connection.connection is not None and connection.is_usable():
+        return False
+    connection.close()
+    return True
+
+
 def _error_text(error: BaseException) -> str:
     if isinstance(error, ShebaoError):
         return error.message
     return f"{type(error).__name__}: {error}"
+
+
+class JobInterrupted(ShebaoError):
+    """Why a job stopped before its end without an error of its own (its worker died, the
+    database went away): what the job's owner (an import batch, a comparison run) records."""
+
+    def __init__(self, message: str, *, code: str = "JOB_INTERRUPTED") -> None:
+        super().__init__(code=code, message=message, status=409)
+
+
+# How long a job's end is retried while the database is unreachable (a restart takes a few
+# seconds to a minute); after that the worker stops, and the next one fails the job.
+_RECORD_RETRY_SECONDS = (1.0, 2.0, 4.0, 8.0, 15.0, 30.0)
+
+
+class JobNotRecorded(RuntimeError):
+    """A job's end could not be written for as long as `_RECORD_RETRY_SECONDS` allow: the
+    worker stops (it is no database error, so the worker's loop does not carry on), and the
+    next worker fails the job as orphaned."""
+
+
+def _recorded(action: Any, *args: Any, **kwargs: Any) -> None:
+    """Run a bookkeeping write (a job's end, its owner's failure), reconnecting and retrying
+    while the database is away."""
+    for wait in (*_RECORD_RETRY_SECONDS, None):
+        try:
+            action(*args, **kwargs)
+            return
+        except (OperationalError, InterfaceError) as error:
+            if connection.in_atomic_block:
+                raise
+            if wait is None:
+                raise JobNotRecorded(str(error)) from error
+            connection.close()  # the next try opens a new connection
+            logger.warning("database unreachable; retrying in %s s", wait, exc_info=True)
+            time.sleep(wait)
 
 
 def _on_failure(kind: JobKind, context: JobContext, error: BaseException) -> None:
@@ -154,6 +213,8 @@ def _on_failure(kind: JobKind, context: JobContext, error: BaseException) -> Non
         return
     try:
         kind.on_failure(context, error)
+    except (OperationalError, InterfaceError):
+        raise  # the database is away: retried by the caller, not lost in the log
     except Exception:
         logger.exception("failure hook of job %s (%s) failed", context.job.pk, kind.name)
 
@@ -174,14 +235,16 @@ def _execute(job: Job) -> None:
             result = kind.run(context)
     except Exception as error:
         logger.exception("job %s (%s) failed", job.pk, job.kind)
-        _on_failure(kind, context, error)
-        _finish(job, JobStatus.FAILED, error=_error_text(error))
+        if isinstance(error, DatabaseError) and _connection_lost():
+            error = JobInterrupted(_DATABASE_LOST, code="JOB_DATABASE_LOST")
+        _recorded(_on_failure, kind, context, error)
+        _recorded(_finish, job, JobStatus.FAILED, error=_error_text(error))
         return
     except BaseException as error:
         _on_failure(kind, context, error)
         _finish(job, JobStatus.FAILED, error="任务被中断（工作进程停止）")
         raise
-    _finish(job, JobStatus.SUCCEEDED, result=result or {})
+    _recorded(_finish, job, JobStatus.SUCCEEDED, result=result or {})
 
 
 def job_run_next(
@@ -214,7 +277,9 @@ def _fail_running(jobs: list[Job], error: str) -> int:
     for job in jobs:
         kind = kind_get(job.kind)
         if kind is not None:
-            _on_failure(kind, JobContext(job), RuntimeError(error))
+            # A ShebaoError: the owner records the Chinese message as it is, not an
+            # exception's name.
+            _on_failure(kind, JobContext(job), JobInterrupted(error))
         now = timezone.now()
         failed += Job.objects.filter(pk=job.pk, status=JobStatus.RUNNING).update(
             status=JobStatus.FAILED, error=error, message="失败", finished_at=now

@@ -21,7 +21,7 @@ from types import FrameType
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
-from django.db import connection
+from django.db import InterfaceError, OperationalError, connection
 
 from shebao.jobs.choices import JobStatus
 from shebao.jobs.kinds import kind_get
@@ -53,6 +53,8 @@ def _beat_until(name: str, stop: threading.Event) -> None:
                 worker_presence_beat(name=name)
             except Exception:  # a locked SQLite database: the next beat will do
                 logger.warning("worker heartbeat not written", exc_info=True)
+                # A connection the server dropped (a restart) stays broken: open a new one.
+                connection.close()
     finally:
         connection.close()
 
@@ -98,12 +100,21 @@ class Command(BaseCommand):
         ran = 0
         try:
             while not stopping:
-                orphaned = job_fail_orphaned()
-                if orphaned:
-                    self.stderr.write(f"{orphaned} 个工作进程已停止的任务已标为失败")
-                if not options["no_schedules"]:
-                    schedules_enqueue_due()
-                job = job_run_next(worker=name)
+                try:
+                    orphaned = job_fail_orphaned()
+                    if orphaned:
+                        self.stderr.write(f"{orphaned} 个工作进程已停止的任务已标为失败")
+                    if not options["no_schedules"]:
+                        schedules_enqueue_due()
+                    job = job_run_next(worker=name)
+                except (OperationalError, InterfaceError):
+                    # The database restarted or dropped this connection between jobs (a
+                    # job's own loss is recorded on the job): wait, reconnect, carry on.
+                    logger.warning("database unreachable", exc_info=True)
+                    self.stderr.write("数据库连接中断，稍后重试")
+                    connection.close()
+                    time.sleep(max(options["interval"], 1.0))
+                    continue
                 if job is None:
                     if options["once"]:
                         break
