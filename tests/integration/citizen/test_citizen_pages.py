@@ -86,6 +86,9 @@ def test_the_headers_sign_out_takes_a_holder_to_the_citizen_sign_in(holder: Pers
     sms_sign_in(client, holder)
     home = client.get("/me/").content.decode()
     assert 'action="/me/logout/"' in home and 'action="/logout/"' not in home
+    # One sign-out (the header's), and the logo leads back to the holder's own home page.
+    assert home.count("/me/logout/") == 1
+    assert '<a class="brand" href="/me/">' in home
     out = client.post("/me/logout/", follow=True)
     assert [url for url, _ in out.redirect_chain][-1].startswith("/sso/login/?next=")
     assert "您已安全退出" in out.content.decode()
