@@ -1,11 +1,14 @@
 """Benefits paid into the card (issue #12 §3), on the real server:
 
 - the paying office: `payer` uploads a pension file with a problem row, reads its reason in
-  Chinese, drops it and submits; the page refuses to let the same clerk approve;
+  Chinese (the import runs on the worker, the page follows it), drops it and submits; the
+  page refuses to let the same clerk approve;
   `checker` approves (the batch is frozen) and produces the banks' files;
 - the bank: `bank` downloads its sealed file and uploads its results (one payment failed);
-- back at the office: the reconciliation to the fen, the failure in the queue, its account
-  corrected and a re-payment batch made;
+- back at the office: the reconciliation to the fen, the failure in the queue (a made-up
+  account refused, the card account confirmed), a re-payment batch made, cancelled, the
+  failure released; another failure closed as 不再补发; a recovery part recovered and the
+  rest waived by a second clerk;
 - the auditor reads the batches, the audit trail and the queues, with no form to change them.
 
 The payees are the demo's own (the rows of its approved 2026-05 batch: activated cards at
@@ -90,7 +93,8 @@ def test_office_bank_and_auditor_pay_into_cards(
     form.get_by_label("发放期别").fill("2026-08")
     form.get_by_label("发放文件").set_input_files(str(_batch_file(tmp_path / "养老金.csv", payees)))
     form.get_by_role("button", name="导入并校验").click()
-    payer.wait_for_url("**/payments/batches/FF*/")
+    # The import runs on the worker: its page shows the progress, then opens the batch.
+    payer.wait_for_url("**/payments/batches/FF*/", timeout=180_000)
     batch_url = payer.url
     reasons = payer.get_by_test_id("rows").inner_text()
     assert "金额无效" in reasons
@@ -138,14 +142,64 @@ def test_office_bank_and_auditor_pay_into_cards(
     shot(payer, "payments-05-reconciliation")
     payer.goto(f"{demo.url}/payments/failures/?status=open")
     failure = payer.get_by_test_id("failures").locator("tr", has_text="账户已销户").first
+    # A made-up account is refused: re-payments go only to the person's card account.
     failure.locator("input[name=account_number]").fill("6228480000000000018")
     failure.get_by_role("button", name="更正").click()
+    assert "不是该人员当前社保卡的银行账户" in payer.get_by_test_id("form-error").inner_text()
+    failure = payer.get_by_test_id("failures").locator("tr", has_text="账户已销户").first
+    failure.locator("input[name=note]").first.fill("账户已恢复，原卡账户重新发放")
+    failure.get_by_role("button", name="更正").click()
     payer.goto(f"{demo.url}/payments/failures/?status=corrected")
-    payer.get_by_test_id("failures").locator("input[name=failures]").first.check()
+    failure_id = (
+        payer.get_by_test_id("failures")
+        .locator("tr", has_text="账户已销户")
+        .first.get_attribute("data-failure")
+    )
+    payer.locator(f"input[name=failures][value='{failure_id}']").check()
     payer.get_by_role("button", name="所选已更正记录生成补发批次").click()
     payer.wait_for_url("**/payments/batches/*/")
-    assert payer.url != batch_url
+    repay_url = payer.url
+    assert repay_url != batch_url
     shot(payer, "payments-06-repayment-batch")
+    # The re-payment batch is cancelled: the failure is released and can be re-paid again.
+    payer.locator("#id_cancel_note").fill("补发期别有误，重新补发")
+    payer.get_by_role("button", name="作废批次").click()
+    assert "已作废" in payer.get_by_test_id("batch-status").inner_text()
+    payer.goto(f"{demo.url}/payments/failures/?status=queued")
+    payer.get_by_test_id(f"release-failure-{failure_id}").get_by_role("button").click()
+    assert "已释放" in payer.content()
+    payer.goto(f"{demo.url}/payments/failures/?status=corrected")
+    assert payer.locator(f"input[name=failures][value='{failure_id}']").count() == 1
+    # A failure the office will not pay again: closed with the reason.
+    payer.goto(f"{demo.url}/payments/failures/?status=open")
+    frozen = payer.get_by_test_id("failures").locator("tr", has_text="账户冻结").first
+    frozen.locator("summary").click()
+    frozen.locator("input[name=reason]").fill("已通过社保经办窗口现金发放")
+    frozen.get_by_role("button", name="不再补发").click()
+    assert "已标记为不再补发" in payer.content()
+    payer.goto(f"{demo.url}/payments/failures/?status=closed")
+    assert "已通过社保经办窗口现金发放" in payer.get_by_test_id("failures").inner_text()
+    shot(payer, "payments-07-failure-closed")
+
+    # The recovery list: part recovered, the rest waived by a second clerk.
+    payer.goto(f"{demo.url}/payments/recoveries/?status=open")
+    owed_before = payer.get_by_test_id("total-outstanding").inner_text()
+    recovery = payer.get_by_test_id("recoveries").locator("tr[data-recovery]").first
+    recovery.locator("input[name=amount]").fill("100")
+    recovery.locator("input[name=reference]").fill("HX20261207001")
+    recovery.get_by_role("button", name="登记追回").click()
+    assert "已登记追回" in payer.content()
+    assert payer.get_by_test_id("total-outstanding").inner_text() != owed_before
+    recovery = payer.get_by_test_id("recoveries").locator("tr[data-recovery]").first
+    recovery.locator("summary").click()
+    recovery.locator("input[name=reason]").fill("家属无力退还，经核实申请核销")
+    recovery.get_by_role("button", name="申请核销").click()
+    assert "核销须由其他经办人审批" in payer.get_by_test_id("recoveries").inner_text()
+    checker.goto(f"{demo.url}/payments/recoveries/?status=waiving")
+    checker.get_by_role("button", name="同意核销").first.click()
+    assert "已核销" in checker.content()
+    assert checker.get_by_test_id("total-waived").inner_text() != "0.00 元"
+    shot(checker, "payments-08-recovery-waived")
 
     # The auditor reads everything and changes nothing.
     auditor = login("auditor")
@@ -154,8 +208,10 @@ def test_office_bank_and_auditor_pay_into_cards(
     assert "审批通过（冻结）" in auditor.get_by_test_id("history").inner_text()
     assert auditor.get_by_test_id("approve-batch").count() == 0
     assert auditor.get_by_test_id("export-batch").count() == 0
-    shot(auditor, "payments-07-auditor")
+    shot(auditor, "payments-09-auditor")
     auditor.goto(f"{demo.url}/payments/failures/")
     assert auditor.get_by_test_id("repay-form").count() == 0
     auditor.goto(f"{demo.url}/payments/recoveries/")
-    shot(auditor, "payments-08-recoveries")
+    assert auditor.get_by_test_id("total-owed").count() == 1
+    assert auditor.locator("[data-testid^=recover-]").count() == 0
+    shot(auditor, "payments-10-recoveries")

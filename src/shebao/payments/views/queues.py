@@ -143,6 +143,7 @@ def failures(request: HttpRequest) -> HttpResponse:
             error = exc.message
     status = request.GET.get("status", "")
     page = paginate(request, failures_visible(actor, status=status))
+    rows = [_failure_view(f) for f in page.object_list]
     return render(
         request,
         "payments/failures.html",
@@ -151,7 +152,9 @@ def failures(request: HttpRequest) -> HttpResponse:
                 ("待遇发放", reverse("payments:batches")), ("发放失败队列", "")
             ),
             "page": page,
-            "rows": [_failure_view(f) for f in page.object_list],
+            "rows": rows,
+            # The re-payment form only when the page lists something it could re-pay.
+            "has_corrected": any(r["status_code"] == FailureStatus.CORRECTED for r in rows),
             "statuses": FailureStatus.choices,
             "status": status,
             "may_work": may_work,
