@@ -1,8 +1,9 @@
 """Background work of the batches: importing a big office file, generating a batch from the
-system's data, checking a batch again, and approving a big batch (the approval re-checks
-every row and freezes the snapshot). The services are the same as the pages call directly
-for small batches; the job records who asked (`actor_id`) and runs as that clerk, so the
-maker–checker rule and the scope hold in the background too."""
+system's data, checking a batch again, and approving a big batch (the approval checks
+every row again when the data the check read has changed since, and freezes the
+snapshot). The services are the same as the pages call directly for small batches; the
+job records who asked (`actor_id`) and runs as that clerk, so the maker–checker rule and
+the scope hold in the background too."""
 
 from __future__ import annotations
 
