@@ -17,7 +17,8 @@ from shebao.jobs.kinds import JobContext, job_kind
 from shebao.jobs.schedules import Every, MonthlyAt, schedule
 from shebao.reports.choices import BulletinFormat
 from shebao.reports.domain.bulletin import previous_month
-from shebao.reports.selectors import bulletin_figures, bulletin_latest
+from shebao.reports.models import Bulletin
+from shebao.reports.selectors import bulletin_figures
 from shebao.reports.services import bulletin_publish, live_figures_refresh, snapshot_digest
 
 LIVE_REFRESH: Final[str] = "reports.live_refresh"
@@ -56,11 +57,22 @@ def bulletins_produce(*, year: int, month: int, out_dir: Path) -> list[dict[str,
     done: list[dict[str, Any]] = []
     for code in bulletin_regions():
         figures = bulletin_figures(year=year, month=month, region_code=code)
-        latest = bulletin_latest(year=year, month=month, region_code=code)
-        if latest is not None and latest.figures_sha256 == snapshot_digest(figures):
+        # Per format: a run killed between the two formats kept one of them; the next run
+        # makes the other instead of taking the month for done.
+        kept = set(
+            Bulletin.objects.filter(
+                year=year,
+                month=month,
+                region_id=code,
+                superseded_by__isnull=True,
+                figures_sha256=snapshot_digest(figures),
+            ).values_list("format", flat=True)
+        )
+        missing = [fmt for fmt in SCHEDULED_FORMATS if fmt.value not in kept]
+        if not missing:
             done.append({"region": code, "status": "unchanged"})
             continue
-        for fmt in SCHEDULED_FORMATS:
+        for fmt in missing:
             out = out_dir / code / f"{year:04d}-{month:02d}.{fmt.value}"
             out.parent.mkdir(parents=True, exist_ok=True)
             try:
