@@ -142,7 +142,7 @@ def main() -> None:
     batch = timed("check again", lambda: payment_batch_check(actor=maker, batch_id=batch.pk))
     timed("submit", lambda: payment_batch_submit(actor=maker, batch_id=batch.pk))
     batch = timed(
-        "approve (check again, freeze the snapshot)",
+        "approve (checked again only if the data changed; freeze the snapshot)",
         lambda: payment_batch_approve(actor=checker, batch_id=batch.pk),
     )
     expected = int(sum(fen[i] for i in range(n) if i % 100_000 not in (1, 2)))
