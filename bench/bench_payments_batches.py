@@ -1,7 +1,8 @@
 """Benchmark a payment batch's preparation in the application (issue #12 §1): the import of
 the office's N-row CSV, the row-by-row check against the database (population, cards and
 accounts, earlier payments), the submission and the approval (which checks every row again
-and freezes each payable row's card and account snapshot), with the exact total.
+only if the data the check read changed since, and freezes each payable row's card and
+account snapshot), with the exact total.
 
 The registry (N persons, each with an activated card and an opened account at one of two
 banks) is loaded in bulk first and not timed. A few rows carry planted problems (a wrong
