@@ -3,6 +3,7 @@ then redeems."""
 
 from __future__ import annotations
 
+import base64
 import io
 
 import pytest
@@ -10,7 +11,7 @@ import zxingcpp
 from PIL import Image
 
 from shebao.ecard.services.ecards import ecard_issue_by_operator
-from shebao.ecard.services.qr import qr_issue, qr_png, qr_redeem
+from shebao.ecard.services.qr import qr_issue, qr_png, qr_png_data_uri, qr_redeem
 from tests.integration.ecard.world import World, build_world
 
 pytestmark = pytest.mark.django_db
@@ -31,3 +32,15 @@ def test_the_png_decodes_to_the_exact_text() -> None:
     assert found[0].format == zxingcpp.BarcodeFormat.QRCode
     assert found[0].text == issued.text
     assert qr_redeem(found[0].text, terminal_code="T", fields=[]).ecard_id == ecard.pk
+
+
+def test_the_pages_codes_drawn_with_a_fixed_mask_decode_too() -> None:
+    world: World = build_world()
+    ecard = ecard_issue_by_operator(card_number=world.cards[0].card_number, actor=world.clerk)
+    for _ in range(12):  # different random tokens: different module patterns
+        issued = qr_issue(ecard)
+        uri = qr_png_data_uri(issued.text, scale=5)
+        assert uri.startswith("data:image/png;base64,")
+        image = Image.open(io.BytesIO(base64.b64decode(uri.split(",", 1)[1])))
+        found = zxingcpp.read_barcodes(image)
+        assert [f.text for f in found] == [issued.text]
