@@ -224,14 +224,16 @@ def webhooks_enqueue_for(person_ids: Collection[int]) -> int | None:
 
     if not person_ids:
         return None
-    partner_ids = sorted(
-        set(
+    ids = sorted(person_ids)
+    concerned: set[int] = set()
+    for start in range(0, len(ids), 1000):  # a bulk change saves many persons at once
+        concerned.update(
             VerifiedPerson.objects.filter(
-                person_id__in=list(person_ids),
+                person_id__in=ids[start : start + 1000],
                 partner_id__in=_webhook_partners().values("pk"),
             ).values_list("partner_id", flat=True)
         )
-    )
+    partner_ids = sorted(concerned)
     if not partner_ids:
         return None
     for job_id, parameters in Job.objects.filter(
