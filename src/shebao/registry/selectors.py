@@ -157,6 +157,9 @@ def _age(birth: date, on: date) -> int:
     return on.year - birth.year - ((on.month, on.day) < (birth.month, birth.day))
 
 
+OUT_OF_SCOPE_OR_UNKNOWN = "未找到该人员，或该人员不在您的管辖范围内，无权查看"
+
+
 def person_detail(
     *,
     actor: User,
@@ -169,8 +172,10 @@ def person_detail(
 ) -> PersonDetail:
     """One person, masked unless `reveal`; always audited with the stated purpose.
 
-    A person outside the actor's scope is refused (and the refusal audited) rather than
-    reported missing, so the clerk knows to ask the responsible office.
+    A person outside the actor's scope is refused (and the refusal audited), and so is an
+    unknown person for an actor whose scope is limited: the answer (status and message) must
+    not tell which persons exist outside the scope (issue #14). Only an actor who sees
+    everyone is told that nobody has that number.
     """
     purpose, purpose_note = require_purpose(purpose, purpose_note)
     base = Person.objects.select_related("hukou_region", "residence_region", "household")
@@ -188,8 +193,10 @@ def person_detail(
     person = person_scoped(actor).filter(lookup).first()
     if person is None:
         exists = base.filter(lookup).values_list("pk", flat=True).first()
-        if exists is None:
+        if exists is None and Scope.for_user(actor).unrestricted:
             raise NotFound("未找到该人员", code="PERSON_NOT_FOUND")
+        if exists is None:
+            raise PermissionDenied(OUT_OF_SCOPE_OR_UNKNOWN, code="OUT_OF_SCOPE")
         with transaction.atomic():
             audit_record(
                 actor=actor,
@@ -200,7 +207,7 @@ def person_detail(
                 purpose=purpose,
                 purpose_note=purpose_note,
             )
-        raise PermissionDenied("该人员不在您的管辖范围内，无权查看", code="OUT_OF_SCOPE")
+        raise PermissionDenied(OUT_OF_SCOPE_OR_UNKNOWN, code="OUT_OF_SCOPE")
     person = base.get(pk=person.pk)
     enrollments = [
         EnrollmentView(

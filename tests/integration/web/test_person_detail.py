@@ -133,8 +133,12 @@ def test_out_of_scope_reveal_is_refused_too(world: World, clerk_client: Client) 
     assert not AuditEvent.objects.filter(action=AuditAction.REVEAL_PERSON).exists()
 
 
-def test_unknown_person_is_a_chinese_404(world: World, clerk_client: Client) -> None:
+def test_unknown_person_is_refused_like_one_outside_the_scope(
+    world: World, clerk_client: Client
+) -> None:
+    # A clerk with a limited scope must not learn which persons exist elsewhere (#14).
     _state_purpose(clerk_client, world.person.pk)
-    response = clerk_client.get("/persons/999999/")
-    assert response.status_code == 404
-    assert "未找到该人员" in response.content.decode()
+    unknown = clerk_client.get("/persons/999999/")
+    outside = clerk_client.get(f"/persons/{world.outsider.pk}/")
+    assert unknown.status_code == outside.status_code == 403
+    assert "未找到该人员，或该人员不在您的管辖范围内" in unknown.content.decode()
