@@ -247,11 +247,13 @@ _STANDARD_ITEMS: Final[tuple[str, ...]] = ("就业情况", "联系电话")
 
 
 def _village(actor: User, village_code: str) -> Region:
+    # Outside the scope and unknown get one answer: the refusal must not tell which
+    # village codes exist (issue #14: 403 and 404 reveal nothing).
+    if not Scope.for_user(actor).contains_region(village_code):
+        raise PermissionDenied("该村（居）不在您的管辖范围内", code="OUT_OF_SCOPE")
     region = Region.objects.filter(code=village_code).first()
     if region is None:
         raise NotFound("未找到该村（居）委会", code="REGION_NOT_FOUND")
-    if not Scope.for_user(actor).contains_region(region.code):
-        raise PermissionDenied("该村（居）不在您的管辖范围内", code="OUT_OF_SCOPE")
     return region
 
 

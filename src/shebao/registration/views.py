@@ -74,6 +74,7 @@ from shebao.registration.selectors import (
     MEDICAL_GOAL,
     PENSION_GOAL,
     FindingFilter,
+    RosterHousehold,
     coverage_by_region,
     finding_counts,
     finding_rows,
@@ -712,6 +713,11 @@ def survey_view(request: HttpRequest) -> HttpResponse:
     )
 
 
+def _roster_person_ids(households: list[RosterHousehold]) -> list[int]:
+    """The persons a roster shows, for its audit row (who was looked at, not only where)."""
+    return [m.person_id for h in households for m in h.members]
+
+
 @login_required
 @require_GET
 def roster_view(request: HttpRequest, code: str) -> HttpResponse:
@@ -728,7 +734,7 @@ def roster_view(request: HttpRequest, code: str) -> HttpResponse:
             target_type="survey_roster",
             target_id=village.code,
             purpose="survey",
-            detail={"households": len(households)},
+            detail={"households": len(households), "person_ids": _roster_person_ids(households)},
         )
     return render(
         request,
@@ -760,7 +766,7 @@ def roster_xlsx_view(request: HttpRequest, code: str) -> HttpResponse:
             target_type="survey_roster",
             target_id=village.code,
             purpose="survey",
-            detail={"households": len(households)},
+            detail={"households": len(households), "person_ids": _roster_person_ids(households)},
         )
     return _xlsx(exports.roster_xlsx(village, households), f"入户调查花名册-{village.name}.xlsx")
 
