@@ -166,6 +166,19 @@ def _render_home(
         else held
     )
     cards_page = Paginator(listed, 50).get_page(request.GET.get("cards_page"))
+    held_rows = [_holder_row(c) for c in cards_page.object_list]
+    shown = [c.person_id for c in cards_page.object_list]
+    if shown:
+        # The page lists holders (masked): a view of personal data, audited (issue #14).
+        with transaction.atomic():
+            audit_record(
+                actor=actor,
+                action=AuditAction.VIEW_PERSON,
+                target_type="custody_cards",
+                target_id=org.pk,
+                purpose=Purpose.CARD_SERVICE,
+                detail={"person_ids": shown},
+            )
     return render(
         request,
         "cards/custody/home.html",
@@ -177,7 +190,7 @@ def _render_home(
             "incoming": incoming,
             "page": _page(request, handovers),
             "cards_page": cards_page,
-            "held_rows": [_holder_row(c) for c in cards_page.object_list],
+            "held_rows": held_rows,
             "status_filter": status_filter,
             "open_shortages": shortages_for(actor=actor).count(),
             "down": recipient_options(organisation=org),
