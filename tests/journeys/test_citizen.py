@@ -120,6 +120,13 @@ def test_a_holder_signs_in_sees_cards_and_who_looked(
     # The page fits the phone: nothing wider than the screen.
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE_SIZE["width"]
 
+    # 退出登录 in the header: back to the citizen sign-in, not the staff one.
+    page.get_by_role("button", name="退出登录").click()
+    page.wait_for_url(re.compile(r"/sso/login/\?next="))
+    assert "您已安全退出" in page.inner_text("main")
+    page.goto("/me/")
+    page.wait_for_url(re.compile(r"/sso/login/"))
+
 
 def test_a_portal_signs_the_holder_in_over_oidc_and_the_holder_revokes_it(
     demo: Demo, anon: Callable[[], Any], shot: Callable[[Any, str], Path]
