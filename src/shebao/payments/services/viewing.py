@@ -12,7 +12,7 @@ from shebao.accounts.choices import AuditAction, Purpose
 from shebao.accounts.models import User
 from shebao.payments.models import PaymentBatch
 
-__all__ = ["payment_rows_viewed"]
+__all__ = ["payment_persons_listed", "payment_rows_viewed"]
 
 
 def payment_rows_viewed(
@@ -35,3 +35,18 @@ def payment_rows_viewed(
                 "row_numbers": list(row_numbers[:200]),
             },
         )
+
+
+def payment_persons_listed(*, actor: User, page: str, person_ids: Sequence[int]) -> None:
+    """Audit that `actor` opened a payment list (`page`: failures, recoveries, withholding)
+    showing these persons (masked); written even when the page lists nobody, so that every
+    opening of a page about persons leaves its purpose."""
+    ids = list(dict.fromkeys(person_ids))[:200]
+    audit_record(
+        actor=actor,
+        action=AuditAction.VIEW_PERSON,
+        target_type=f"payment_{page}",
+        person_id=ids[0] if len(ids) == 1 else None,
+        purpose=Purpose.PAYMENT,
+        detail={"page": page, "persons": len(ids), "person_ids": ids},
+    )

@@ -29,6 +29,7 @@ from shebao.payments.selectors_withholding import (
     withholding_banks,
     withholding_person_in_scope,
 )
+from shebao.payments.services.viewing import payment_persons_listed
 from shebao.payments.services.withholding import (
     deduction_file_download,
     deduction_file_export,
@@ -119,6 +120,9 @@ def withholding(request: HttpRequest) -> HttpResponse:
     search = request.GET.get("q", "")
     live_only = request.GET.get("live") == "1"
     page = paginate(request, withholding_authorisations(actor, search=search, live_only=live_only))
+    payment_persons_listed(
+        actor=actor, page="withholding", person_ids=[a.person_id for a in page.object_list]
+    )
     return render(
         request,
         "payments/withholding.html",

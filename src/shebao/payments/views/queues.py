@@ -38,6 +38,7 @@ from shebao.payments.services.recoveries import (
     payment_recovery_waive_decide,
     payment_recovery_waive_request,
 )
+from shebao.payments.services.viewing import payment_persons_listed
 from shebao.payments.views.common import actor_with_roles
 from shebao.payments.views.office import yuan
 
@@ -144,6 +145,9 @@ def failures(request: HttpRequest) -> HttpResponse:
     status = request.GET.get("status", "")
     page = paginate(request, failures_visible(actor, status=status))
     rows = [_failure_view(f) for f in page.object_list]
+    payment_persons_listed(
+        actor=actor, page="failures", person_ids=[f.person_id for f in page.object_list]
+    )
     return render(
         request,
         "payments/failures.html",
@@ -280,6 +284,9 @@ def recoveries(request: HttpRequest) -> HttpResponse:
     listed = recoveries_visible(actor, status=status)
     page = paginate(request, listed)
     totals = recovery_totals(recoveries_visible(actor))
+    payment_persons_listed(
+        actor=actor, page="recoveries", person_ids=[r.person_id for r in page.object_list]
+    )
     return render(
         request,
         "payments/recoveries.html",
