@@ -153,17 +153,24 @@ _DATABASE_LOST = (
 )
 
 
-def _connection_lost() -> bool:
-    """True when the default connection can no longer be used (closed by the server); it is
-    then closed so that the next query opens a new one. Inside an outer transaction (a
+def _connection_lost(error: DatabaseError) -> bool:
+    """True when `error` says the server ended the connection (a restart, an administrator's
+    pg_terminate_backend: SQLSTATE class 57P or 08) or the connection can no longer be used;
+    it is then closed so that the next query opens a new one. Inside an outer transaction (a
     test, a caller's atomic block) nothing can be reopened: False."""
     if connection.in_atomic_block:
         return False
-    # None: the failed transaction's rollback already found the connection dead and closed it.
-    if connection.connection is not None and connection.is_usable():
-        return False
-    connection.close()
-    return True
+    state = str(getattr(error.__cause__, "sqlstate", None) or "")
+    lost = (
+        isinstance(error, InterfaceError)
+        or state.startswith(("57P", "08"))
+        # None: the failed transaction's rollback found the connection dead and closed it.
+        or connection.connection is None
+        or not connection.is_usable()
+    )
+    if lost:
+        connection.close()
+    return lost
 
 
 def _error_text(error: BaseException) -> str:
@@ -235,7 +242,7 @@ def _execute(job: Job) -> None:
             result = kind.run(context)
     except Exception as error:
         logger.exception("job %s (%s) failed", job.pk, job.kind)
-        if isinstance(error, DatabaseError) and _connection_lost():
+        if isinstance(error, DatabaseError) and _connection_lost(error):
             error = JobInterrupted(_DATABASE_LOST, code="JOB_DATABASE_LOST")
         _recorded(_on_failure, kind, context, error)
         _recorded(_finish, job, JobStatus.FAILED, error=_error_text(error))

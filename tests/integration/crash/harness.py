@@ -269,6 +269,8 @@ def kill_once(
         # The job is running (by the database's account) when its worker dies.
         hit = Job.objects.get(pk=job_id).status == JobStatus.RUNNING
     victim.kill9()
+    if "SERVICE-DONE" in victim.lines:  # a timed kill that came after the work had ended
+        hit = False
     notes: dict[str, Any] = {}
     if not hit:  # the kill fell before or after the work: nothing to check
         notes["victim_stderr"] = victim.stderr_text()[-2000:]
