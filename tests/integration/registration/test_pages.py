@@ -94,6 +94,9 @@ def test_findings_queue_detail_and_resolution(world: RegWorld) -> None:
     client = client_for(world.clerk)
     page = client.get("/registration/findings/").content.decode()
     assert "比对问题处理" in page
+    # The browser tab shows the title as text: no markup may end up inside it.
+    assert "<title>比对问题处理" in page
+    assert "<script" not in page.split("<title>", 1)[1].split("</title>", 1)[0]
     assert world.uninsured.id_number not in page and world.uninsured.name not in page  # masked
     finding = Finding.objects.get(category="PENSION_UNINSURED", person=world.uninsured)
     detail = client.get(f"/registration/findings/{finding.pk}/").content.decode()
