@@ -16,6 +16,10 @@ from tests.integration.ecard.world import World, build_world
 
 pytestmark = pytest.mark.django_db
 
+# A terminal scans for QR codes. Asked for every format, zxing-cpp's linear-barcode readers
+# once found a spurious short "barcode" ('4635') in a QR code's modules beside the real text.
+QR_ONLY = zxingcpp.BarcodeFormat.QRCode
+
 
 @pytest.fixture(autouse=True)
 def _own_data_dir(settings, tmp_path):  # type: ignore[no-untyped-def]
@@ -27,7 +31,7 @@ def test_the_png_decodes_to_the_exact_text() -> None:
     ecard = ecard_issue_by_operator(card_number=world.cards[0].card_number, actor=world.clerk)
     issued = qr_issue(ecard)
     image = Image.open(io.BytesIO(qr_png(issued.text)))
-    found = zxingcpp.read_barcodes(image)
+    found = zxingcpp.read_barcodes(image, formats=QR_ONLY)
     assert len(found) == 1
     assert found[0].format == zxingcpp.BarcodeFormat.QRCode
     assert found[0].text == issued.text
@@ -42,5 +46,5 @@ def test_the_pages_codes_drawn_with_a_fixed_mask_decode_too() -> None:
         uri = qr_png_data_uri(issued.text, scale=5)
         assert uri.startswith("data:image/png;base64,")
         image = Image.open(io.BytesIO(base64.b64decode(uri.split(",", 1)[1])))
-        found = zxingcpp.read_barcodes(image)
+        found = zxingcpp.read_barcodes(image, formats=QR_ONLY)
         assert [f.text for f in found] == [issued.text]
