@@ -167,6 +167,15 @@ def crash_env(directory: Path, label: str) -> Iterator[CrashEnv]:
         connection.close()
         with _pg_admin(settings_dict) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            # A template must have no other session. An idle connection left open by an
+            # earlier test's thread (persistent connections, CONN_MAX_AGE) made the copy fail
+            # in the full suite ("source database is being accessed by other users"); this
+            # process's own connection is closed above, so any other one is such a leftover.
+            admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE datname = %s AND pid <> pg_backend_pid()",
+                (original,),
+            )
             admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{original}"')
         url = _url(settings_dict, name)
     else:
