@@ -1,5 +1,6 @@
-"""Background work of the bank side: exporting a big batch's bank files (with progress), and
-the nightly recovery sweep for deaths the registry loaded in bulk (no signal)."""
+"""Background work of the bank side: exporting a big batch's bank files (with progress), the
+nightly recovery sweep for deaths the registry loaded in bulk (no signal), and the nightly
+sweep of files a killed export left on disk."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from shebao.jobs.schedules import DailyAt, schedule
 
 EXPORT_BANK_FILES: Final[str] = "payments.export_bank_files"
 RECOVERIES_SWEEP: Final[str] = "payments.recoveries_sweep"
+ORPHAN_FILES_SWEEP: Final[str] = "payments.orphan_bank_files_sweep"
 
 
 @job_kind(EXPORT_BANK_FILES, label="生成银行代发文件")
@@ -39,3 +41,13 @@ def run_recoveries_sweep(ctx: JobContext) -> dict[str, Any]:
 
 
 schedule(RECOVERIES_SWEEP, every=DailyAt(hour=2, minute=40), kind=RECOVERIES_SWEEP)
+
+
+@job_kind(ORPHAN_FILES_SWEEP, label="清理中断导出遗留的银行文件")
+def run_orphan_files_sweep(ctx: JobContext) -> dict[str, Any]:
+    from shebao.payments.services.bank import bank_files_sweep_orphans
+
+    return {"removed": bank_files_sweep_orphans()}
+
+
+schedule(ORPHAN_FILES_SWEEP, every=DailyAt(hour=2, minute=50), kind=ORPHAN_FILES_SWEEP)

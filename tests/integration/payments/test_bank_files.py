@@ -6,17 +6,29 @@ from __future__ import annotations
 
 import csv
 import io
+import os
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.utils import timezone
 
 from shebao.accounts.models import AuditEvent
 from shebao.cards.services.exchange import KIND_PAYMENT_ORDER, open_exchange_file
 from shebao.errors import NotFound, PermissionDenied, ValidationFailed
+from shebao.jobs.choices import JobStatus
+from shebao.jobs.schedules import schedules_enqueue_due
+from shebao.jobs.services import job_run_next
+from shebao.payments.jobs_bank import ORPHAN_FILES_SWEEP
 from shebao.payments.models import BankPaymentFile, BankPaymentLine, PaymentBatch
 from shebao.payments.selectors_bank import payment_files_visible
-from shebao.payments.services.bank import payment_file_download, payment_files_export
+from shebao.payments.services.bank import (
+    bank_files_sweep_orphans,
+    payment_file_download,
+    payment_files_export,
+    seal_and_store,
+)
 from tests.integration.payments.bank_world import approved_batch, build_bank_world
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]
@@ -140,3 +152,43 @@ def test_a_big_batch_is_exported_by_the_worker_with_progress(monkeypatch) -> Non
     assert (job.progress_done, job.progress_total) == (3, 3)
     assert job.result["rows"] == len(AMOUNTS) and job.result["fen"] == sum(AMOUNTS)
     assert BankPaymentFile.objects.filter(batch=batch).count() == 3
+
+
+def _age(path: Path, hours: float) -> None:
+    then = path.stat().st_mtime - hours * 3600
+    os.utime(path, (then, then))
+
+
+def test_what_a_killed_export_left_on_disk_is_swept() -> None:
+    """A process killed between the rename of a sealed file and the commit leaves a `.dat`
+    that no record names, and one killed mid-write a `.part`: the next export (and the
+    worker's nightly job) removes them once they are old enough not to belong to an export
+    still running; recorded files and fresh ones stay."""
+    world = build_bank_world()
+    stored = Path(settings.MEDIA_ROOT) / "payments" / "bank"
+    kept_path, _ = seal_and_store(b"x", kind=KIND_PAYMENT_ORDER, code="DFKEPT", partner="B")
+    first = approved_batch(world, AMOUNTS)
+    recorded = payment_files_export(actor=world.maker, batch_id=first.pk)
+    orphan, _ = seal_and_store(b"x", kind=KIND_PAYMENT_ORDER, code="DFORPHAN1", partner="B")
+    partial = stored / ".DFORPHAN2-abc.part"
+    partial.write_bytes(b"half a file")
+    for path in [Path(settings.MEDIA_ROOT) / orphan, partial]:
+        _age(path, 2)
+    for record in recorded:  # recorded files are never swept, however old
+        _age(Path(settings.MEDIA_ROOT) / record.stored_path, 48)
+    second = approved_batch(world, AMOUNTS, period="2026-12", code="PB0002")
+    exported = payment_files_export(actor=world.maker, batch_id=second.pk)
+    names = {p.name for p in stored.iterdir()}
+    assert "DFORPHAN1.dat" not in names and partial.name not in names
+    assert Path(kept_path).name in names  # too young: may be another export's, in flight
+    assert {f"{f.code}.dat" for f in [*recorded, *exported]} <= names
+    head = next(f for f in recorded if f.bank_id == world.bank_a.pk and f.branch_id is None)
+    assert payment_file_download(actor=world.bank_a_user, file_id=head.pk)[1]
+    # The worker's nightly job does the same without an export.
+    _age(Path(settings.MEDIA_ROOT) / kept_path, 2)
+    schedules_enqueue_due(now=timezone.localtime().replace(hour=5))
+    while (job := job_run_next(kinds=[ORPHAN_FILES_SWEEP])) is not None:
+        assert job.status == JobStatus.SUCCEEDED, job.error
+        assert job.result == {"removed": 1}
+    assert "DFKEPT.dat" not in {p.name for p in stored.iterdir()}
+    assert bank_files_sweep_orphans(older_than=timedelta(0)) == 0

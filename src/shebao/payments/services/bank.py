@@ -20,10 +20,11 @@ import contextlib
 import io
 import os
 import tempfile
+import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any, Final
 
@@ -79,6 +80,7 @@ __all__ = [
     "EXPORT_IN_BACKGROUND_ROWS",
     "ResultsImport",
     "analyse",
+    "bank_files_sweep_orphans",
     "bank_results_file",
     "bank_user_may_see",
     "payment_failures_repay",
@@ -157,6 +159,53 @@ def seal_and_store(content: bytes, *, kind: str, code: str, partner: str) -> tup
     finally:
         os.close(dir_fd)
     return str(final.relative_to(Path(settings.MEDIA_ROOT))), sm3_hex(sealed)
+
+
+# An export writes its files before the transaction that records them commits; a file younger
+# than this may belong to an export still running in another process, so the sweep spares it.
+# Even a million-row export takes well under a minute.
+ORPHAN_GRACE: Final[timedelta] = timedelta(hours=1)
+
+
+def bank_files_sweep_orphans(*, older_than: timedelta = ORPHAN_GRACE) -> int:
+    """Delete what a killed export (payment or deduction file) left on disk: temporary
+    `.part` files, and sealed `.dat` files that no file record names (the export died before
+    its commit, so no page lists them and no bank can download them). Run at every export and
+    by the worker's nightly job. Returns how many files were removed."""
+    from shebao.payments.models import DeductionFile
+
+    directory = _storage_dir()
+    cutoff = time.time() - older_than.total_seconds()
+    candidates: dict[str, Path] = {}
+    removed = 0
+    for path in directory.iterdir():
+        try:
+            if not path.is_file() or path.stat().st_mtime > cutoff:
+                continue
+        except FileNotFoundError:
+            continue
+        if path.name.startswith(".") and path.name.endswith(".part"):
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+                removed += 1
+        elif path.suffix == ".dat":
+            candidates[str(path.relative_to(Path(settings.MEDIA_ROOT)))] = path
+    if candidates:
+        recorded = set(
+            BankPaymentFile.objects.filter(stored_path__in=candidates).values_list(
+                "stored_path", flat=True
+            )
+        ) | set(
+            DeductionFile.objects.filter(stored_path__in=candidates).values_list(
+                "stored_path", flat=True
+            )
+        )
+        for stored, path in candidates.items():
+            if stored not in recorded:
+                with contextlib.suppress(FileNotFoundError):
+                    path.unlink()
+                    removed += 1
+    return removed
 
 
 def _read_stored(stored_path: str, expected_sm3: str) -> bytes:
@@ -246,7 +295,9 @@ def payment_files_export(
     """已审批 → 已生成银行文件: one sealed payment file per bank and branch from the frozen
     snapshot. `progress(done, total, message)` is called as files are written (the job shows
     it). `_fail_after_files` is for the crash test only: it raises after that many files are
-    on disk, before anything is recorded."""
+    on disk, before anything is recorded. What an earlier, killed export left on disk is
+    swept first."""
+    bank_files_sweep_orphans()
     with transaction.atomic():
         batch = (
             PaymentBatch.objects.select_for_update(of=("self",))
