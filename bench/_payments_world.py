@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import resource
+import time
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -38,7 +39,12 @@ def setup(data_dir: Path) -> None:
 
 def ids(n: int) -> list[str]:
     """n distinct valid ID numbers (sequence numbers 000-999 over consecutive birth days)."""
-    k = np.arange(n)
+    return ids_at(np.arange(n))
+
+
+def ids_at(k: np.ndarray) -> list[str]:
+    """The numbers `ids` gives at the positions `k` (without making the others)."""
+    n = len(k)
     days = np.datetime64("1950-01-01") + (k // 1000).astype("timedelta64[D]")
     ymd = np.char.replace(np.datetime_as_string(days, unit="D").astype(str), "-", "")
     seq = np.char.zfill((k % 1000).astype(str), 3)
@@ -182,6 +188,80 @@ def accounts(
     return numbers
 
 
+def existing_org(kind: str, code: str, name: str, region: str = CITY, parent: Any = None) -> Any:
+    """The organisation `code` when a kept world already has it, else a new one."""
+    from shebao.accounts.models import Organisation
+
+    found = Organisation.objects.filter(code=code).first()
+    return found if found is not None else org(kind, code, name, region, parent)
+
+
+def existing_user(username: str, role: str, organisation: Any) -> Any:
+    from shebao.accounts.models import User
+
+    found = User.objects.filter(username=username).first()
+    return found if found is not None else user(username, role, organisation)
+
+
+def population_world(population: int, bank_ids: list[int]) -> None:
+    """A registry of `population` persons (numbers `ids(population)`), each with an activated
+    card and an opened account at bank_ids[pk % len(bank_ids)], built with COPY and set-based
+    SQL the first time and kept: a database that already holds exactly this world is reused
+    (a 10,000,000-person world takes minutes to build)."""
+    import polars as pl
+    from django.db import connection
+
+    from shebao.cards.models import Card
+    from shebao.cards.services.bulk import insert_frame
+    from shebao.registry.models import BankAccount, Person
+
+    have = Person.objects.count()
+    if have == population and Card.objects.count() == population:
+        print(f"population world of {population:,} persons kept from an earlier run")
+        return
+    if have:
+        raise SystemExit(
+            f"the database holds {have:,} persons, not {population:,}: use an empty database"
+        )
+    started = time.perf_counter()
+    registry(ids(population))
+    print(f"  registry loaded: {time.perf_counter() - started:.0f} s")
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT id FROM {connection.ops.quote_name(Person._meta.db_table)}")  # noqa: S608 - a quoted table name
+        pks = pl.DataFrame(cursor.fetchall(), schema={"person_id": pl.Int64}, orient="row")
+    pks = pks.sort("person_id").with_columns(
+        pl.col("person_id")
+        .mod(len(bank_ids))
+        .replace_strict(dict(enumerate(bank_ids)), return_dtype=pl.Int64)
+        .alias("bank_id"),
+        pl.int_range(pl.len()).alias("k"),
+    )
+    insert_frame(
+        Card,
+        pks.select(
+            pl.format("B{}", pl.col("k").cast(pl.String).str.zfill(8)).alias("card_number"),
+            pl.format("BENCH{}", pl.col("k").cast(pl.String).str.zfill(27)).alias("card_id_code"),
+            "person_id",
+            pl.lit("active").alias("status"),
+            pl.lit(CITY).alias("issuing_region_id"),
+            "bank_id",
+        ),
+    )
+    print(f"  cards loaded: {time.perf_counter() - started:.0f} s")
+    insert_frame(
+        BankAccount,
+        pks.select(
+            "person_id",
+            "bank_id",
+            pl.lit(None, dtype=pl.Int64).alias("branch_id"),
+            pl.format("6228{}", pl.col("k").cast(pl.String).str.zfill(12)).alias("account_number"),
+            pl.lit(date(2020, 1, 1)).alias("opened_on"),
+        ),
+    )
+    analyze(Person, Card, BankAccount)
+    print(f"population world built: {time.perf_counter() - started:.0f} s (not timed)")
+
+
 def analyze(*models: Any) -> None:
     """As autovacuum would after a bulk load (PostgreSQL; nothing on SQLite)."""
     from django.db import connection
@@ -191,6 +271,32 @@ def analyze(*models: Any) -> None:
     with connection.cursor() as cursor:
         for model in models:
             cursor.execute(f"ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
+
+
+def _backend_pid() -> int | None:
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        row = cursor.fetchone()
+    return int(row[0]) if row else None
+
+
+def backend_peak_mb() -> float | None:
+    """Peak resident memory of this connection's PostgreSQL backend (VmHWM; None when the
+    server is not on this machine or the database is SQLite)."""
+    pid = _backend_pid()
+    if pid is None:
+        return None
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return None
 
 
 def cpu_seconds() -> float:
