@@ -13,6 +13,8 @@ Environment variables:
     SHEBAO_TRUSTED_PROXIES proxies whose X-Forwarded-For gives the client address
     SHEBAO_OIDC_RSA_PRIVATE_KEY RS256 key (PEM) signing OpenID Connect ID tokens (production)
     SHEBAO_OIDC_PAIRWISE_KEY key of the pairwise OIDC subject identifiers (default: derived)
+    SHEBAO_DATA_KEYS    SM4 keys of the personal data at rest, kid:hex,…,index:hex (production;
+                        development: DATA_DIR/keys/), see shebao.vault.keys and ADR 0017
 """
 
 from __future__ import annotations
@@ -246,6 +248,20 @@ if PRODUCTION and "PRIVATE KEY" not in OIDC_RSA_PRIVATE_KEY:
     )
 if not OIDC_RSA_PRIVATE_KEY:
     OIDC_RSA_PRIVATE_KEY = _development_oidc_key()
+
+# SM4 keys of the personal data sealed in the database (ADR 0017); development keeps them in
+# DATA_DIR/keys/ (created on first use, left out of backups).
+if PRODUCTION:
+    from shebao.vault.cipher import VaultError
+    from shebao.vault.keys import parse_env_keys
+
+    try:
+        parse_env_keys(os.environ.get("SHEBAO_DATA_KEYS", ""))
+    except VaultError as exc:
+        raise ImproperlyConfigured(
+            f"生产环境必须正确设置 SHEBAO_DATA_KEYS：{exc.message}"
+            " / production requires SHEBAO_DATA_KEYS (kid:32-hex,...,index:32-hex)"
+        ) from None
 OAUTH2_PROVIDER = {
     "OIDC_ENABLED": True,
     "OIDC_RSA_PRIVATE_KEY": OIDC_RSA_PRIVATE_KEY,

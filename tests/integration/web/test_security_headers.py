@@ -31,6 +31,8 @@ def _rsa_pem() -> str:
 
 
 OIDC_KEY = _rsa_pem()
+# The personal-data keys (ADR 0017): one data key under its derived kid, and the index key.
+DATA_KEYS = "6245bcca:00112233445566778899aabbccddeeff,index:ffeeddccbbaa99887766554433221100"
 
 
 def _shebao(tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
@@ -76,6 +78,7 @@ def test_production_refuses_to_start_without_the_exchange_key(tmp_path: Path) ->
         SHEBAO_SECRET_KEY=secret,
         SHEBAO_EXCHANGE_KEY="0123456789abcdef0123456789ABCDEF",
         SHEBAO_OIDC_RSA_PRIVATE_KEY=OIDC_KEY,
+        SHEBAO_DATA_KEYS=DATA_KEYS,
     )
     assert started.returncode == 0, started.stderr
 
@@ -119,6 +122,7 @@ def test_production_settings_force_https(settings) -> None:  # type: ignore[no-u
         SHEBAO_SECRET_KEY="k" * 20 + "Q7" * 15,
         SHEBAO_EXCHANGE_KEY="0123456789abcdef0123456789abcdef",
         SHEBAO_OIDC_RSA_PRIVATE_KEY=OIDC_KEY,
+        SHEBAO_DATA_KEYS=DATA_KEYS,
         SHEBAO_DATA_DIR=str(settings.DATA_DIR),
         DJANGO_SETTINGS_MODULE="shebao.settings",
     )
