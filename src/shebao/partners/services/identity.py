@@ -48,6 +48,7 @@ __all__ = [
     "qr_redeem_for_terminal",
     "require_service",
     "terminal_authenticate",
+    "verification_body",
 ]
 
 # A caller's context is kept this long in each process, so that a busy terminal's calls
@@ -199,6 +200,18 @@ REASONS: Final[dict[str, str]] = {
     "DECEASED": "该人员已登记死亡",
     "CARD_NOT_USABLE": "该卡已挂失、注销或尚未发放",
 }
+
+
+def verification_body(result: Verification) -> dict[str, Any]:
+    """The JSON answer of `POST /api/v1/partners/verify` (the ninja route and the lean path
+    of `shebao.partners.lean` give the same bytes)."""
+    return {
+        "verified": result.verified,
+        "reason": result.reason,
+        "message": "核验一致" if result.verified else REASONS.get(result.reason, ""),
+        "person_ref": result.person_ref,
+        "fields": result.fields,
+    }
 
 
 def _resolve_business_token(caller: TerminalCaller, token: str) -> int:
