@@ -21,7 +21,10 @@ from shebao.accounts.choices import Role
 # Audiences. ANONYMOUS is nobody signed in; the rest are role values.
 ANONYMOUS = "anonymous"
 CITIZEN = frozenset({Role.CITIZEN.value})
-STAFF = frozenset(r for r in Role.values if r != Role.CITIZEN)
+# The offices that run the programme: holders and partner staff are never staff, and the
+# views enforce it with `shebao.accounts.decorators.staff_required`.
+PARTNER = frozenset({Role.PARTNER_OPERATOR.value})
+STAFF = frozenset(r for r in Role.values if r not in (Role.CITIZEN, Role.PARTNER_OPERATOR))
 SIGNED_IN = frozenset(Role.values)
 PUBLIC = SIGNED_IN | {ANONYMOUS}
 NOBODY: frozenset[str] = frozenset()
@@ -149,10 +152,12 @@ CUSTODY_API = roles(
 )
 BANK_AND_VENDOR = roles(Role.CARD_CENTRE_OPERATOR, Role.BANK_OPERATOR)
 
-# Pages any signed-in account opens, holders and partner staff included, whose content is
-# cut to the user's scope (empty for a holder, who has no organisation). ADR 0014 lists
-# them as to be narrowed to staff.
-SCOPED_FOR_ANYONE = SIGNED_IN
+# Pages served to every signed-in account, holders and partner staff included. Each says
+# why in its rule; every other page names its roles (issue #14 §1: the dozen staff pages
+# once declared this way now use STAFF and `staff_required`).
+_LANDING = "the landing page after sign-in: the user's own roles, scope and menu, no records"
+_API_DOC = "the API description, the same for every account, no records"
+_OWN_TOKENS = "a user's own API tokens only (partner staff may hold one); holders get 404"
 
 _PERSON = "person"
 _SHOWN = "shows named persons (masked), audited with the stated purpose"
@@ -178,7 +183,7 @@ RULES: dict[str, AccessRule] = {
     "web:login_code": AccessRule(PUBLIC, why="second step of sign-in"),
     "web:login_enrol": AccessRule(PUBLIC, why="second-factor enrolment during sign-in"),
     "web:logout": AccessRule(PUBLIC),
-    "web:home": AccessRule(SCOPED_FOR_ANYONE),
+    "web:home": AccessRule(SIGNED_IN, why=_LANDING),
     "citizen:login": AccessRule(PUBLIC),
     "citizen:logout": AccessRule(PUBLIC),
     "sso:login": AccessRule(PUBLIC),
@@ -190,8 +195,8 @@ RULES: dict[str, AccessRule] = {
     "ecard:keys": AccessRule(PUBLIC, why="public verification keys"),
     "partners:directory": AccessRule(PUBLIC, why="public list of service points"),
     "usage:metrics": AccessRule(PUBLIC, why="aggregate figures only"),
-    "api-v1:openapi-json": AccessRule(SIGNED_IN, why="the API description"),
-    "api-v1:openapi-view": AccessRule(SIGNED_IN, why="the API description"),
+    "api-v1:openapi-json": AccessRule(SIGNED_IN, why=_API_DOC),
+    "api-v1:openapi-view": AccessRule(SIGNED_IN, why=_API_DOC),
     "api-v1:api-root": AccessRule(NOBODY, why="ninja's catch-all, answers 404"),
     # ---- the OIDC provider (django-oauth-toolkit): clients and tokens, not sessions
     "oauth2_provider:authorize": AccessRule(CITIZEN, token=True),
@@ -214,7 +219,7 @@ RULES: dict[str, AccessRule] = {
     "ecard:next_code": AccessRule(CITIZEN),
     "ecard:apply": AccessRule(CITIZEN),
     # ---- persons
-    "web:person_search": AccessRule(SCOPED_FOR_ANYONE, personal=True, why=_SHOWN),
+    "web:person_search": AccessRule(STAFF, personal=True, why=_SHOWN),
     "web:person_detail": AccessRule(STAFF, obj=_PERSON, personal=True, why=_SHOWN),
     "web:person_reveal": AccessRule(STAFF, obj=_PERSON, personal=True),
     "web:person_revoke_death": AccessRule(STAFF, obj=_PERSON),
@@ -223,8 +228,8 @@ RULES: dict[str, AccessRule] = {
         unaudited="the audit log itself, masked, read by auditors only",
     ),
     "web:audit_export": AccessRule(roles(Role.AUDITOR, Role.SYSTEM_ADMIN)),
-    "accounts:api_tokens": AccessRule(STAFF),
-    "accounts:api_token_revoke": AccessRule(STAFF, obj="api_token"),
+    "accounts:api_tokens": AccessRule(STAFF | PARTNER, why=_OWN_TOKENS),
+    "accounts:api_token_revoke": AccessRule(STAFF | PARTNER, obj="api_token", why=_OWN_TOKENS),
     # ---- figures and reports
     "reports:bulletin": AccessRule(FIGURES),
     "reports:bulletin_produce": AccessRule(FIGURES),
@@ -234,9 +239,9 @@ RULES: dict[str, AccessRule] = {
     "reports:dashboard_data": AccessRule(FIGURES),
     "reports:dashboard_export": AccessRule(FIGURES),
     "reports:targets": AccessRule(FIGURES),
-    "reports:work_plan": AccessRule(SCOPED_FOR_ANYONE),
+    "reports:work_plan": AccessRule(STAFF),
     "reports:work_plan_import": AccessRule(FIGURES),
-    "reports:work_plan_export": AccessRule(SCOPED_FOR_ANYONE, obj="work_plan"),
+    "reports:work_plan_export": AccessRule(STAFF, obj="work_plan"),
     "reports:work_plan_item_status": AccessRule(STAFF, obj="work_plan_item"),
     "usage:records": AccessRule(FIGURES),
     "usage:upload": AccessRule(roles(Role.PARTNER_OPERATOR)),
@@ -263,21 +268,21 @@ RULES: dict[str, AccessRule] = {
     "registration:job_progress": AccessRule(STAFF, obj="job"),
     "registration:job_progress_fragment": AccessRule(STAFF, obj="job"),
     # ---- card issuing, custody, counter
-    "cards:issuing_batches": AccessRule(SCOPED_FOR_ANYONE),
+    "cards:issuing_batches": AccessRule(STAFF),
     "cards:issuing_batch": AccessRule(STAFF, obj="application_batch", personal=True),
     "cards:issuing_batch_forward": AccessRule(STAFF, obj="application_batch"),
     "cards:issuing_batch_correct": AccessRule(STAFF, obj="application_batch"),
     "cards:issuing_batch_ineligible": AccessRule(STAFF, obj="application_batch", personal=True),
     "cards:issuing_counter": AccessRule(roles(Role.VILLAGE_CLERK)),
     "cards:issuing_counter_submit": AccessRule(roles(Role.VILLAGE_CLERK)),
-    "cards:issuing_production": AccessRule(SCOPED_FOR_ANYONE),
+    "cards:issuing_production": AccessRule(STAFF),
     "cards:issuing_production_form": AccessRule(CARD_CENTRE),
     "cards:issuing_production_export": AccessRule(
         CARD_CENTRE, obj="production_batch", personal=True
     ),
     "cards:issuing_production_import": AccessRule(CARD_CENTRE),
     "cards:issuing_production_remake": AccessRule(CARD_CENTRE),
-    "cards:issuing_accounts": AccessRule(SCOPED_FOR_ANYONE),
+    "cards:issuing_accounts": AccessRule(STAFF),
     "cards:issuing_accounts_download": AccessRule(
         BANK_AND_VENDOR, obj="account_request", personal=True
     ),
@@ -289,7 +294,7 @@ RULES: dict[str, AccessRule] = {
     "cards:handover_receive": AccessRule(STAFF, obj="handover"),
     "cards:handover_cancel": AccessRule(STAFF, obj="handover"),
     "cards:handover_print": AccessRule(STAFF, obj="handover", personal=True),
-    "cards:shortages": AccessRule(SCOPED_FOR_ANYONE),
+    "cards:shortages": AccessRule(STAFF),
     "cards:pickup": AccessRule(STAFF, personal=True),
     "cards:receipts": AccessRule(STAFF),
     "cards:receipts_send": AccessRule(STAFF),
@@ -297,9 +302,9 @@ RULES: dict[str, AccessRule] = {
     "cards:receipt_seal": AccessRule(STAFF, obj="receipt"),
     "cards:receipt_signature": AccessRule(STAFF, obj="receipt", personal=True),
     "cards:recall": AccessRule(STAFF, personal=True),
-    "cards:subsidy": AccessRule(SCOPED_FOR_ANYONE),
-    "cards:subsidy_export": AccessRule(SCOPED_FOR_ANYONE),
-    "cards:counter": AccessRule(SCOPED_FOR_ANYONE, personal=True),
+    "cards:subsidy": AccessRule(STAFF),
+    "cards:subsidy_export": AccessRule(STAFF),
+    "cards:counter": AccessRule(STAFF, personal=True),
     "cards:postal": AccessRule(CARD_CENTRE, personal=True),
     "cards:postal_labels": AccessRule(CARD_CENTRE, personal=True),
     "cards:postal_export": AccessRule(CARD_CENTRE, personal=True),
@@ -338,7 +343,7 @@ RULES: dict[str, AccessRule] = {
     "payments:bank_deductions": AccessRule(BANK),
     "payments:bank_deduction_download": AccessRule(BANK, obj="deduction_file", personal=True),
     # ---- partners
-    "partners:window": AccessRule(SCOPED_FOR_ANYONE),
+    "partners:window": AccessRule(STAFF),
     "partners:list": AccessRule(PARTNER_DESK),
     "partners:detail": AccessRule(PARTNER_DESK, obj="partner"),
     "partners:action": AccessRule(CARD_CENTRE, obj="partner"),

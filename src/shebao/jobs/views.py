@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
+from shebao.accounts.decorators import staff_required
 from shebao.accounts.models import User
 from shebao.errors import PermissionDenied, ShebaoError
 from shebao.jobs.selectors import job_progress, job_visible
@@ -19,7 +19,7 @@ def _user(request: HttpRequest) -> User:
     return user
 
 
-@login_required
+@staff_required
 @require_GET
 def job_progress_view(request: HttpRequest, pk: int) -> HttpResponse:
     try:
@@ -31,7 +31,7 @@ def job_progress_view(request: HttpRequest, pk: int) -> HttpResponse:
     return JsonResponse(job_progress(job), json_dumps_params={"ensure_ascii": False})
 
 
-@login_required
+@staff_required
 @require_GET
 def job_progress_fragment_view(request: HttpRequest, pk: int) -> HttpResponse:
     try:

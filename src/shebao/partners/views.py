@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from shebao.accounts.choices import Purpose
+from shebao.accounts.decorators import staff_required
 from shebao.accounts.models import User
 from shebao.cards.selectors.person import person_cards
 from shebao.errors import PermissionDenied, ShebaoError, ValidationFailed
@@ -305,7 +306,7 @@ def directory_view(request: HttpRequest) -> HttpResponse:
     )
 
 
-@login_required
+@staff_required
 @require_http_methods(["GET", "POST"])
 def window_view(request: HttpRequest) -> HttpResponse:
     """政务服务窗口: card number or QR text → the person's record, audited as 办事."""

@@ -27,6 +27,7 @@ from django.utils.http import urlencode
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from shebao.accounts.choices import Role
+from shebao.accounts.decorators import staff_required
 from shebao.accounts.models import User
 from shebao.accounts.scoping import Scope
 from shebao.cards.services.banking import account_opening_stats
@@ -645,7 +646,7 @@ def _work_plan_page(
     return render(request, "reports/work_plan.html", context, status=status)
 
 
-@login_required
+@staff_required
 @require_GET
 def work_plan_view(request: HttpRequest) -> HttpResponse:
     try:
@@ -698,7 +699,7 @@ def work_plan_import_view(request: HttpRequest) -> HttpResponse:
     return redirect(reverse("reports:work_plan") + f"?plan={outcome.plan.pk}")
 
 
-@login_required
+@staff_required
 @require_GET
 def work_plan_export_view(request: HttpRequest, pk: int) -> HttpResponseBase:
     """The plan as an XLSX in the import layout: the items the user sees."""
@@ -722,7 +723,7 @@ def work_plan_export_view(request: HttpRequest, pk: int) -> HttpResponseBase:
     )
 
 
-@login_required
+@staff_required
 @require_POST
 def work_plan_item_status_view(request: HttpRequest, pk: int) -> HttpResponse:
     try:

@@ -21,6 +21,7 @@ from django.views.decorators.http import require_http_methods
 from shebao.accounts.audit import audit_record
 from shebao.accounts.backends import second_factor_required
 from shebao.accounts.choices import AuditAction
+from shebao.accounts.decorators import staff_required
 from shebao.accounts.models import AuditEvent, User
 from shebao.accounts.scoping import Scope
 from shebao.accounts.selectors import AuditFilter, audit_event_list
@@ -154,7 +155,7 @@ def _masked_query(query: str) -> str:
     return mask_id_number(query) if any(ch.isdigit() for ch in query) else mask_name(query)
 
 
-@login_required
+@staff_required
 @require_http_methods(["GET", "POST"])
 def person_search_view(request: HttpRequest) -> HttpResponse:
     """Search form (POST, then redirect) and the masked result list (GET ?page=N).
@@ -263,7 +264,7 @@ def _render_purpose_page(request: HttpRequest, pk: int, form: PurposeForm) -> Ht
     )
 
 
-@login_required
+@staff_required
 @require_http_methods(["GET", "POST"])
 def person_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
     """The masked person page. POST states (or changes) the purpose for this session."""
@@ -280,7 +281,7 @@ def person_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
     return _render_person(request, pk, stated, reveal=False)
 
 
-@login_required
+@staff_required
 @require_http_methods(["GET", "POST"])
 def person_reveal_view(request: HttpRequest, pk: int) -> HttpResponse:
     """Show the full data once, for a purpose stated now (audited as REVEAL_PERSON).
@@ -298,7 +299,7 @@ def person_reveal_view(request: HttpRequest, pk: int) -> HttpResponse:
     return _render_person(request, pk, stated, reveal=False, reveal_form=form)
 
 
-@login_required
+@staff_required
 @require_http_methods(["POST"])
 def person_revoke_death_view(request: HttpRequest, pk: int) -> HttpResponse:
     """撤销死亡登记: a clerk revokes a death recorded in error, with a reason (audited)."""

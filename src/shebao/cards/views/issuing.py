@@ -26,6 +26,7 @@ from django.urls import URLPattern, path, reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from shebao.accounts.choices import OrganisationKind, Role
+from shebao.accounts.decorators import staff_required
 from shebao.accounts.models import Organisation, User
 from shebao.cards.domain.lifecycle import CardStatus
 from shebao.cards.models import Application, ApplicationBatch, ApplicationStatus, Card
@@ -111,7 +112,7 @@ class UploadForm(forms.Form):
     )
 
 
-@login_required
+@staff_required
 @require_http_methods(["GET", "POST"])
 def batches_view(request: HttpRequest) -> HttpResponse:
     actor = _actor(request)
@@ -158,7 +159,7 @@ def _batch_for(actor: User, pk: int) -> ApplicationBatch:
     return batch
 
 
-@login_required
+@staff_required
 def batch_view(request: HttpRequest, pk: int) -> HttpResponse:
     actor = _actor(request)
     try:
@@ -192,7 +193,7 @@ def batch_view(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
-@login_required
+@staff_required
 @require_POST
 def batch_correct_view(request: HttpRequest, pk: int) -> HttpResponse:
     """更正后重新提交: the corrected rows join this batch, keeping the photos it holds."""
@@ -219,7 +220,7 @@ def batch_correct_view(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("cards:issuing_batch", pk=pk)
 
 
-@login_required
+@staff_required
 @require_POST
 def batch_forward_view(request: HttpRequest, pk: int) -> HttpResponse:
     actor = _actor(request)
@@ -232,7 +233,7 @@ def batch_forward_view(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("cards:issuing_batch", pk=pk)
 
 
-@login_required
+@staff_required
 def batch_ineligible_view(request: HttpRequest, pk: int) -> HttpResponse:
     actor = _actor(request)
     try:
@@ -429,7 +430,7 @@ class ResultUploadForm(forms.Form):
     file = forms.FileField(label="回盘文件（加密）")
 
 
-@login_required
+@staff_required
 def production_view(request: HttpRequest) -> HttpResponse:
     actor = _actor(request)
     is_centre = _kind(actor) == OrganisationKind.CARD_CENTRE or _is_admin(actor)
@@ -557,7 +558,7 @@ def production_import_view(request: HttpRequest) -> HttpResponse:
 # ---------------------------------------------------------------- account opening (banks)
 
 
-@login_required
+@staff_required
 def accounts_view(request: HttpRequest) -> HttpResponse:
     actor = _actor(request)
     requests_qs = account_requests_visible(actor).order_by("-created_at", "-pk")

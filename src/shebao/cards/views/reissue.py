@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib.auth.decorators import login_required
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -17,6 +16,7 @@ from django.views.decorators.http import require_GET
 
 from shebao.accounts.audit import audit_record
 from shebao.accounts.choices import AuditAction
+from shebao.accounts.decorators import staff_required
 from shebao.accounts.models import User
 from shebao.cards.domain.lifecycle import CardStatus, FeeKind, RenewalReason
 from shebao.cards.models import Card, CardReissue
@@ -52,7 +52,7 @@ def reissue_counter_context(card: Card) -> dict[str, Any]:
     }
 
 
-@login_required
+@staff_required
 @require_GET
 def reissue_receipt(request: HttpRequest, pk: int) -> HttpResponse:
     """补换领回执 for the holder: printed at the counter after the business (masked)."""
