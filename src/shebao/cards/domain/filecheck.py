@@ -93,17 +93,27 @@ class ZipPhotos:
     index: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
-    def open(cls, path: Path, spec: PhotoSpec, workers: int | None = None) -> ZipPhotos:
+    def open(
+        cls, path: Path, spec: PhotoSpec, workers: int | None = None, *, name: str | None = None
+    ) -> ZipPhotos:
+        """`name`: the ZIP's name as its owner gave it (it is stored under another)."""
         import zipfile
 
+        from shebao.identity.filesafety import UnsafeFile, check_zip
+
+        source = name or path.name
         if not path.is_file():
             raise TableError("FILE_NOT_FOUND", f"照片压缩包不存在：{path}")
         try:
+            # Member count, total and ratios measured before any member is read.
+            check_zip(path, source)
             index = photo_index(path)
-        except (zipfile.BadZipFile, OSError) as exc:
+        except UnsafeFile as exc:
+            raise TableError(exc.code, f"照片压缩包：{exc.message}") from exc
+        except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError) as exc:
             raise TableError(
                 "UNREADABLE_FILE",
-                f"照片压缩包（{path.name}）无法读取：不是有效的 ZIP 压缩包或已损坏，"
+                f"照片压缩包（{source}）无法读取：不是有效的 ZIP 压缩包或已损坏，"
                 "请重新压缩照片（ZIP 格式）后上传",
             ) from exc
         return cls(path=path, spec=spec, workers=workers, index=index.by_stem)

@@ -189,7 +189,9 @@ def _pillow_check(
     """The reference path: Pillow's own header parsing, draft and load."""
     try:
         image = Image.open(io.BytesIO(data), formats=["JPEG"])
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError):
+        # DecompressionBombError: a header claiming more than twice Pillow's pixel limit
+        # (Image.open refuses it before decoding); it is not a ValueError.
         problems.append(PhotoProblem(PhotoProblemCode.UNDECODABLE, "照片文件头已损坏，无法识别"))
         return PhotoVerdict(tuple(problems))
     with image:
@@ -447,7 +449,9 @@ class _Archive:
         raw = block[start:end]
         if info.compress_type == zipfile.ZIP_DEFLATED:
             try:
-                raw = zlib.decompress(raw, -15, max(1, info.file_size))
+                # Never more than the declared size: a member that inflates past it (a
+                # small entry that expands to gigabytes) stops here and fails the check.
+                raw = zlib.decompressobj(-15).decompress(raw, info.file_size + 1)
             except zlib.error:
                 return None
         if len(raw) != info.file_size or zlib.crc32(raw) != info.CRC:
@@ -465,8 +469,16 @@ def _check_entries(archive: _Archive, names: Sequence[str], spec: PhotoSpec) -> 
                 out.append(check_photo_bytes(head, spec, size=info.file_size))
             else:
                 out.append(check_photo_bytes(archive.read(info), spec))
-        except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError, RuntimeError):
-            # RuntimeError: an encrypted entry.
+        except (
+            zipfile.BadZipFile,
+            zlib.error,
+            OSError,
+            EOFError,
+            NotImplementedError,
+            RuntimeError,
+        ):
+            # RuntimeError: an encrypted entry; zlib.error: a corrupt deflate stream, which
+            # zipfile lets through.
             out.append(_UNREADABLE)
     return out
 

@@ -23,6 +23,15 @@ from typing import Any, Final
 import polars as pl
 
 from shebao.errors import ShebaoError
+from shebao.identity.filesafety import (
+    DEFAULT_LIMITS,
+    UnsafeFile,
+    check_cell_text,
+    check_columns,
+    check_size,
+    check_spreadsheet,
+    is_panic,
+)
 
 __all__ = ["ROW", "ColumnSpec", "Table", "TableError", "header_key", "read_table"]
 
@@ -180,8 +189,8 @@ def _decode(data: bytes, what: str, source: str) -> tuple[str, bytes]:
         ) from exc
 
 
-def _read_csv(path: Path, specs: Sequence[ColumnSpec], what: str) -> Table:
-    text, utf8 = _decode(path.read_bytes(), what, path.name)
+def _read_csv(path: Path, specs: Sequence[ColumnSpec], what: str, source: str) -> Table:
+    text, utf8 = _decode(path.read_bytes(), what, source)
     head = text[: 256 * 1024].splitlines()[:_HEADER_SEARCH_ROWS]
     first = next((line for line in head if line.strip(_BLANKS + ",")), "")
     separator = "\t" if first.count("\t") > first.count(",") else ","
@@ -189,7 +198,8 @@ def _read_csv(path: Path, specs: Sequence[ColumnSpec], what: str) -> Table:
         [cell.strip(_BLANKS) for cell in row]
         for row in csv.reader(head[:_HEADER_SEARCH_ROWS], delimiter=separator)
     ]
-    index, _ = _find_header(top, specs, what, path.name)
+    index, _ = _find_header(top, specs, what, source)
+    check_columns(len(top[index]), source)
     header = _unique_names(top[index])
     # Physical lines before the data: a quoted title cell spanning lines is not expected
     # above a header, so lines and records coincide there.
@@ -207,27 +217,44 @@ def _read_csv(path: Path, specs: Sequence[ColumnSpec], what: str) -> Table:
         frame = frame.with_columns(
             pl.lit(None, dtype=pl.String).alias(name) for name in header[frame.width :]
         )
-    return _finish(frame.select(header), top[index], specs, path.name)
+    return _finish(frame.select(header), top[index], specs, source)
 
 
-def _read_xlsx(path: Path, specs: Sequence[ColumnSpec], what: str) -> Table:
+def _read_xlsx(path: Path, specs: Sequence[ColumnSpec], what: str, source: str) -> Table:
     from python_calamine import CalamineWorkbook
+
+    def unreadable(exc: BaseException) -> TableError:
+        # The library's English text ("File is not a zip file") tells a clerk nothing.
+        return TableError(
+            "UNREADABLE_FILE",
+            f"{what}（{source}）无法作为 Excel 文件读取：文件已损坏或并非 Excel 格式，"
+            "请在 Excel 中打开后另存为 .xlsx 再上传",
+        )
 
     try:
         book = CalamineWorkbook.from_path(str(path))
     except Exception as exc:  # calamine raises its own error types, all meaning "unreadable"
-        # The library's English text ("File is not a zip file") tells a clerk nothing.
-        raise TableError(
-            "UNREADABLE_FILE",
-            f"{what}（{path.name}）无法作为 Excel 文件读取：文件已损坏或并非 Excel 格式，"
-            "请在 Excel 中打开后另存为 .xlsx 再上传",
-        ) from exc
+        raise unreadable(exc) from exc
+    except BaseException as exc:  # a Rust panic inside calamine (pyo3 PanicException)
+        if not is_panic(exc):
+            raise
+        raise unreadable(exc) from exc
     first_error: TableError | None = None
     for sheet_name in book.sheet_names:
-        rows: list[list[Any]] = book.get_sheet_by_name(sheet_name).to_python(skip_empty_area=False)
+        try:
+            # A damaged sheet fails here, not when the workbook opens.
+            rows: list[list[Any]] = book.get_sheet_by_name(sheet_name).to_python(
+                skip_empty_area=False
+            )
+        except Exception as exc:
+            raise unreadable(exc) from exc
+        except BaseException as exc:
+            if not is_panic(exc):
+                raise
+            raise unreadable(exc) from exc
         top = [[_cell_text(v) for v in row] for row in rows[:_HEADER_SEARCH_ROWS]]
         try:
-            index, _ = _find_header(top, specs, what, f"{path.name} 工作表“{sheet_name}”")
+            index, _ = _find_header(top, specs, what, f"{source} 工作表“{sheet_name}”")
         except TableError as exc:
             first_error = first_error or exc
             continue
@@ -238,7 +265,7 @@ def _read_xlsx(path: Path, specs: Sequence[ColumnSpec], what: str) -> Table:
             for row in rows[index + 1 :]
         ]
         frame = pl.DataFrame(body, schema=dict.fromkeys(header, pl.String), orient="row")
-        return _finish(frame, top[index], specs, path.name)
+        return _finish(frame, top[index], specs, source)
     assert first_error is not None  # noqa: S101 - a workbook has at least one sheet
     raise first_error
 
@@ -254,6 +281,7 @@ def _finish(
         .filter(pl.any_horizontal(pl.col(names).fill_null("") != ""))
         .select(ROW, *names)
     )
+    _check_cells(frame, names, source)
     found = _match(header, specs)
     return Table(
         frame=frame,
@@ -263,27 +291,48 @@ def _finish(
     )
 
 
-def read_table(path: str | Path, specs: Sequence[ColumnSpec], *, what: str) -> Table:
-    """Read a CSV or XLSX file; `what` names the file for people (e.g. "申领文件")."""
+def _check_cells(frame: pl.DataFrame, names: Sequence[str], source: str) -> None:
+    """No cell longer than a spreadsheet cell may be: a quote left open swallows the rest
+    of a CSV into one cell, which is refused naming where it starts."""
+    if frame.height == 0 or not names:
+        return
+    longest = frame.select(pl.col(names).str.len_chars().max()).row(0)
+    for name, length in zip(names, longest, strict=True):
+        if length is not None and length > DEFAULT_LIMITS.max_cell_chars:
+            index = frame.select(pl.col(name).str.len_chars().arg_max()).item()
+            row = frame[ROW][index]
+            check_cell_text(length, source, f"第{row}行“{name}”列", row)
+
+
+def read_table(
+    path: str | Path, specs: Sequence[ColumnSpec], *, what: str, name: str | None = None
+) -> Table:
+    """Read a CSV or XLSX file; `what` names the file for people (e.g. "申领文件") and
+    `name` is the file's name as its owner gave it (an upload is stored under another)."""
     path = Path(path)
+    source = name or path.name
     if not path.is_file():
         raise TableError("FILE_NOT_FOUND", f"{what}不存在：{path}")
     suffix = path.suffix.lower()
     try:
+        # Measured before any parser sees it: a crafted XLSX can abort the process.
+        check_size(path, source)
         if suffix in (".xlsx", ".xlsm", ".xls"):
-            return _read_xlsx(path, specs, what)
+            check_spreadsheet(path, source)
+            return _read_xlsx(path, specs, what, source)
         if suffix in (".csv", ".txt", ""):
-            return _read_csv(path, specs, what)
+            return _read_csv(path, specs, what, source)
+    except UnsafeFile as exc:
+        raise TableError(exc.code, f"{what}：{exc.message}") from exc
     except OSError as exc:
         raise TableError(
-            "UNREADABLE_FILE", f"{what}（{path.name}）无法读取：文件不可访问或已损坏"
+            "UNREADABLE_FILE", f"{what}（{source}）无法读取：文件不可访问或已损坏"
         ) from exc
-    except pl.exceptions.PolarsError as exc:
+    except (pl.exceptions.PolarsError, csv.Error) as exc:
+        # csv.Error: a header-search line longer than csv's field limit (a quote left open).
         raise TableError(
             "UNREADABLE_FILE",
-            f"{what}（{path.name}）不是有效的 CSV 文件：各行的列数或引号有误，"
+            f"{what}（{source}）不是有效的 CSV 文件：各行的列数或引号有误，"
             "请在 Excel 中另存为“CSV UTF-8”或 .xlsx 后再上传",
         ) from exc
-    raise TableError(
-        "UNSUPPORTED_FORMAT", f"{what}（{path.name}）格式不支持：应为 CSV 或 XLSX 文件"
-    )
+    raise TableError("UNSUPPORTED_FORMAT", f"{what}（{source}）格式不支持：应为 CSV 或 XLSX 文件")

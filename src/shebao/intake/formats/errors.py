@@ -20,6 +20,13 @@ class IntakeErrorCode(StrEnum):
     AMBIGUOUS_KIND = "AMBIGUOUS_KIND"
     MISSING_COLUMN = "MISSING_COLUMN"
     DUPLICATE_COLUMN = "DUPLICATE_COLUMN"
+    # Refused before parsing (shebao.identity.filesafety): bounded time and memory per file.
+    FILE_TOO_LARGE = "FILE_TOO_LARGE"
+    ARCHIVE_TOO_LARGE = "ARCHIVE_TOO_LARGE"
+    FORBIDDEN_XML = "FORBIDDEN_XML"
+    TOO_MANY_COLUMNS = "TOO_MANY_COLUMNS"
+    TOO_MANY_CELLS = "TOO_MANY_CELLS"
+    CELL_TOO_LONG = "CELL_TOO_LONG"
 
 
 class IntakeError(ShebaoError):

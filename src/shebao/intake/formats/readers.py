@@ -27,6 +27,15 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from shebao.identity._text import INVISIBLE_CHARS
+from shebao.identity.filesafety import (
+    DEFAULT_LIMITS,
+    UnsafeFile,
+    check_cell_text,
+    check_columns,
+    check_size,
+    check_spreadsheet,
+    is_panic,
+)
 from shebao.intake.formats.errors import IntakeError, IntakeErrorCode
 from shebao.intake.formats.headers import known_header_count
 
@@ -103,6 +112,10 @@ def read_raw(
         )
     suffix = Path(source).suffix.lower() or file.suffix.lower()
     try:
+        # Measured before any parser sees it: a crafted XLSX can abort the process.
+        check_size(file, source)
+        if suffix in XLSX_SUFFIXES:
+            check_spreadsheet(file, source)
         if suffix in CSV_SUFFIXES:
             return _read_csv(file, select, source)
         if suffix in XLSX_SUFFIXES:
@@ -111,6 +124,8 @@ def read_raw(
             return _read_parquet(file, select, source)
     except IntakeError:
         raise
+    except UnsafeFile as error:
+        raise _unsafe(error) from error
     except (OSError, ValueError, pl.exceptions.PolarsError, pa.ArrowException) as error:
         raise IntakeError(
             IntakeErrorCode.UNREADABLE_FILE,
@@ -123,6 +138,10 @@ def read_raw(
         f"文件“{source}”的格式不支持：请提供 CSV、XLSX 或 Parquet 文件",
         details=[{"source": source, "suffix": suffix}],
     )
+
+
+def _unsafe(error: UnsafeFile) -> IntakeError:
+    return IntakeError(IntakeErrorCode(error.code), error.message, [error.details])
 
 
 def _header_index(rows: Sequence[Sequence[object]]) -> int:
@@ -148,10 +167,31 @@ def _finish(
     headers: Sequence[str],
     frame: pl.DataFrame,
 ) -> RawTable:
+    _check_cells(source, header_line, headers, frame)
     numbered = frame.with_columns(
         pl.Series("row", np.arange(1, frame.height + 1, dtype=np.int64))
     ).select("row", *frame.columns)
     return RawTable(source, file_format, encoding, header_line, tuple(headers), numbered)
+
+
+def _check_cells(
+    source: str, header_line: int, headers: Sequence[str], frame: pl.DataFrame
+) -> None:
+    """No header and no read cell longer than a spreadsheet cell may be: a quote left open
+    swallows the rest of a CSV into one cell, which is refused naming where it starts."""
+    check_columns(len(headers), source)
+    for position, header in enumerate(headers):
+        where = f"表头（第{header_line}行）第{position + 1}列"
+        check_cell_text(len(header), source, where, header_line)
+    if frame.height == 0 or frame.width == 0:
+        return
+    longest = frame.select(pl.all().str.len_chars().max()).row(0)
+    for name, length in zip(frame.columns, longest, strict=True):
+        if length is not None and length > DEFAULT_LIMITS.max_cell_chars:
+            index = frame.select(pl.col(name).str.len_chars().arg_max()).item()
+            position = int(name[1:])
+            label = f"“{headers[position]}”列" if headers[position] else f"第{position + 1}列"
+            check_cell_text(length, source, f"表头下第{index + 1}行{label}", index + 1)
 
 
 # --- CSV ---------------------------------------------------------------------------------
@@ -283,6 +323,7 @@ def _read_csv(file: Path, select: Select, source: str) -> RawTable:
         raise IntakeError(
             IntakeErrorCode.NO_HEADER, f"文件“{source}”没有表头", [{"source": source}]
         )
+    check_columns(len(headers), source)  # before a schema of that many columns is built
 
     wanted = sorted(select(tuple(headers)))
 
@@ -363,7 +404,9 @@ def _read_xlsx(file: Path, select: Select, source: str) -> RawTable:
             rows: list[list[Any]] = []
         else:
             rows = workbook.get_sheet_by_index(0).to_python(skip_empty_area=False)
-    except CalamineError as error:
+    except BaseException as error:
+        if not (isinstance(error, CalamineError) or is_panic(error)):
+            raise
         raise IntakeError(
             IntakeErrorCode.UNREADABLE_FILE,
             f"文件“{source}”不是有效的 Excel 文件，无法打开：文件可能已损坏，或是改了扩展名的"

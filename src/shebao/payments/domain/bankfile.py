@@ -298,6 +298,9 @@ def _reason_expr(text: pl.Expr) -> pl.Expr:
     return expr
 
 
+_MAX_RESULT_COLUMNS: Final[int] = 1_024
+
+
 def read_results_frame(content: bytes) -> tuple[pl.DataFrame, tuple[RowError, ...]]:
     """Parse and check a results file's plaintext, vectorised (a million rows in seconds):
     the good rows as a frame of RESULT_FRAME_SCHEMA and every error, ordered by row. A
@@ -308,13 +311,21 @@ def read_results_frame(content: bytes) -> tuple[pl.DataFrame, tuple[RowError, ..
         return pl.DataFrame(schema=RESULT_FRAME_SCHEMA), (
             RowError(0, "文件", "不是 UTF-8 或 GB18030 编码的文本"),
         )
+    columns = text.split("\n", 1)[0].count(",") + 1
+    if columns > _MAX_RESULT_COLUMNS:
+        # Before polars builds a frame that wide (a million columns: seconds and gigabytes).
+        return pl.DataFrame(schema=RESULT_FRAME_SCHEMA), (
+            RowError(0, "文件", f"表头有 {columns:,} 列，超过上限 {_MAX_RESULT_COLUMNS:,} 列"),
+        )
     try:
         raw = pl.read_csv(
             io.StringIO(text),
             infer_schema_length=0,
             truncate_ragged_lines=True,
         )
-    except (pl.exceptions.ComputeError, pl.exceptions.NoDataError):
+    except pl.exceptions.PolarsError:
+        # Any unreadable text (a repeated header, an open quote) reads as no columns,
+        # so the file is refused for the missing ones.
         raw = pl.DataFrame()
     raw = raw.rename({c: c.strip() for c in raw.columns})
     missing = [h for h in RESULT_FILE_HEADER if h not in raw.columns]
