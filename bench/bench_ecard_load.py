@@ -6,9 +6,9 @@ with the card holders of `bench_identity_load.py` on PostgreSQL, under concurren
 locust on loopback against `shebao serve`. Requests per second and p50/p95/p99 of each.
 
     # 0. once: the 1 M holders, the bench partner and terminal
-    DATABASE_URL=postgres://postgres@127.0.0.1:5432/e1bench SHEBAO_DATA_DIR=/tmp/e1-data \\
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/shebao_bench SHEBAO_DATA_DIR=/tmp/bench \\
         uv run python bench/bench_identity_load.py setup --holders 1000000
-    # 1. once: e-cards, citizen accounts and signed-in sessions for H of them; the partner
+    # 1. once: e-cards and citizen accounts for H of them; the partner
     #    also granted QR redemption
     DATABASE_URL=... SHEBAO_DATA_DIR=... \\
         uv run python bench/bench_ecard_load.py setup --holders 2000
@@ -17,40 +17,47 @@ locust on loopback against `shebao serve`. Requests per second and p50/p95/p99 o
         --users 16 --seconds 30 --workers 3
 
 A holder may fetch 20 codes a minute (the page refreshes once a minute), so the run spreads
-its users over H holders. Prints figures only; never personal data.
+its users over H holders. Sessions last 30 minutes (SESSION_COOKIE_AGE), so `run` signs the
+H holders in afresh each time (sessions saved at setup had expired by a later run, and every
+request of it failed with 401); it then checks one issue + redeem before loading and stops
+with the reason if that fails. Prints rps and p50/p95/p99 per kind, the errors by kind and
+the CPU per pair; never personal data.
 """
 
 from __future__ import annotations
 
 import argparse
-import csv
 import json
-import os
 import random
 import secrets
-import signal
-import subprocess
 import sys
 import time
-import urllib.parse
+import urllib.error
 import urllib.request
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_identity_load import CpuMeter, _bench_dir, _django, _free_port, _wait
+from _locust import (
+    CpuMeter,
+    bench_dir,
+    django_setup,
+    print_figures,
+    require_postgres,
+    run_locust,
+    served,
+    terminal_token,
+)
 
+HOLDERS_FILE = "ecard_holders.json"
 SESSIONS_FILE = "ecard_sessions.json"
 
 
 def setup(holders: int) -> None:
-    _django()
-    from django.conf import settings
-    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
-    from django.contrib.sessions.backends.db import SessionStore
-
+    django_setup()
     from shebao.accounts.models import User
     from shebao.cards.models import Card
+    from shebao.ecard.selectors import ecard_of_person
     from shebao.ecard.services.ecards import ecard_issue_by_operator
     from shebao.ecard.services.holders import holder_user_for
     from shebao.partners.models import Partner
@@ -70,92 +77,97 @@ def setup(holders: int) -> None:
         .select_related("person")
         .order_by("pk")[:holders]
     )
-    sessions = []
+    user_ids = []
     started = time.perf_counter()
     for card in cards:
-        ecard_issue_by_operator(card_number=card.card_number, actor=actor)
-        user = holder_user_for(card.person)
+        if ecard_of_person(card.person_id) is None:
+            ecard_issue_by_operator(card_number=card.card_number, actor=actor)
+        user_ids.append(holder_user_for(card.person).pk)
+    bench_dir().mkdir(parents=True, exist_ok=True)
+    (bench_dir() / HOLDERS_FILE).write_text(json.dumps(user_ids))
+    print(f"ready: {len(user_ids):,} holders with an e-card and a citizen account "
+          f"({time.perf_counter() - started:.0f} s)")  # fmt: skip
+
+
+def _sign_in_holders() -> int:
+    """A fresh session for each bench holder (the previous run's are deleted)."""
+    django_setup()
+    from django.conf import settings
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+    from django.contrib.sessions.backends.db import SessionStore
+    from django.contrib.sessions.models import Session
+
+    from shebao.accounts.models import User
+
+    old = bench_dir() / SESSIONS_FILE
+    if old.exists():
+        Session.objects.filter(session_key__in=json.loads(old.read_text())).delete()
+    user_ids = json.loads((bench_dir() / HOLDERS_FILE).read_text())
+    sessions = []
+    for user in User.objects.filter(pk__in=user_ids).only("pk", "password"):
         store = SessionStore()
         store[SESSION_KEY] = str(user.pk)
         store[BACKEND_SESSION_KEY] = settings.AUTHENTICATION_BACKENDS[0]
         store[HASH_SESSION_KEY] = user.get_session_auth_hash()
         store.create()
         sessions.append(store.session_key)
-    bench_dir = _bench_dir()
-    bench_dir.mkdir(parents=True, exist_ok=True)
-    (bench_dir / SESSIONS_FILE).write_text(json.dumps(sessions))
-    print(f"ready: {len(sessions):,} holders with an e-card and a session "
-          f"({time.perf_counter() - started:.0f} s)")  # fmt: skip
+    old.write_text(json.dumps(sessions))
+    return len(sessions)
+
+
+def _post(url: str, body: bytes, headers: dict[str, str]) -> tuple[int, bytes]:
+    request = urllib.request.Request(url, data=body, headers=headers)  # noqa: S310
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310
+            return response.status, response.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read()
+
+
+def _preflight(host: str, session: str, token: str) -> None:
+    """One issue + redeem, so that a broken setup stops the bench with its reason instead
+    of a run in which every request fails."""
+    csrf = secrets.token_hex(16)
+    status, body = _post(
+        f"{host}/ecard/qr/",
+        b"",
+        {
+            "Cookie": f"sessionid={session}; csrftoken={csrf}",
+            "X-CSRFToken": csrf,
+            "Accept": "application/json",
+        },
+    )
+    if status != 200:
+        raise SystemExit(f"preflight qr_issue: HTTP {status} {body[:200]!r}")
+    text = json.loads(body)["text"]
+    status, body = _post(
+        f"{host}/api/v1/partners/qr/redeem",
+        json.dumps({"text": text}).encode(),
+        {"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+    )
+    if status != 200 or not json.loads(body).get("ok"):
+        raise SystemExit(f"preflight qr_redeem: HTTP {status} {body[:200]!r}")
 
 
 def run(users: int, seconds: int, workers: int) -> None:
-    port = _free_port()
-    log = open(_bench_dir() / "serve_ecard.log", "w")  # noqa: SIM115
-    server = subprocess.Popen(  # noqa: S603
-        [sys.executable, "-m", "shebao", "serve", "--port", str(port), "--workers", str(workers)],
-        env=dict(os.environ),
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    host = f"http://127.0.0.1:{port}"
-    try:
-        _wait(f"{host}/partners/directory/", 240)
-        credential = json.loads((_bench_dir() / "terminal.json").read_text())
-        body = urllib.parse.urlencode({"grant_type": "client_credentials", **credential})
-        with urllib.request.urlopen(f"{host}/o/token/", data=body.encode(), timeout=120) as r:  # noqa: S310
-            (_bench_dir() / "token.txt").write_text(json.loads(r.read())["access_token"])
-        prefix = _bench_dir() / "locust_ecard"
-        load_before = os.getloadavg()
+    signed_in = _sign_in_holders()
+    with served(workers, "serve_ecard.log") as server:
+        token = terminal_token(server.host)
+        sessions = json.loads((bench_dir() / SESSIONS_FILE).read_text())
+        for session in sessions[: workers * 2]:  # each worker loads its caches once
+            _preflight(server.host, session, token)
         meter = CpuMeter(server.pid)
-        subprocess.run(  # noqa: S603
-            [
-                sys.executable,
-                "-m",
-                "locust",
-                "-f",
-                __file__,
-                "--headless",
-                "--only-summary",
-                "-u",
-                str(users),
-                "-r",
-                str(users),
-                "-t",
-                f"{seconds}s",
-                "--host",
-                host,
-                "--csv",
-                str(prefix),
-                "--stop-timeout",
-                "5",
-            ],
-            env=dict(os.environ),
-            check=False,
-            capture_output=True,
+        result = run_locust(
+            __file__, server.host, users=users, seconds=seconds, prefix="locust_ecard"
         )
-        load_after = os.getloadavg()
-        with open(f"{prefix}_stats.csv", encoding="utf-8") as f:
-            rows = {r["Name"]: r for r in csv.DictReader(f)}
-        print(
-            f"holders on PostgreSQL; gunicorn workers={workers}; locust users={users}, "
-            f"{seconds} s; load average before {load_before[0]:.2f}, after {load_after[0]:.2f}"
-        )
-        pairs = int(rows["qr_redeem"]["Request Count"]) if "qr_redeem" in rows else 0
-        print(meter.report(pairs).replace("per request", "per issue + redeem pair"))
-        for name in ("qr_issue", "qr_redeem"):
-            row = rows.get(name)
-            if row is None:
-                continue
-            print(
-                f"{name}: requests={row['Request Count']} failures={row['Failure Count']} "
-                f"rps={float(row['Requests/s']):.0f} p50={row['50%']} ms p95={row['95%']} ms "
-                f"p99={row['99%']} ms max={float(row['Max Response Time']):.0f} ms"
-            )
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=30)
-        log.close()
+        pairs = int(result.rows.get("qr_redeem", {}).get("Request Count", 0))
+        cpu = meter.report(pairs, unit="issue + redeem pair")
+    print(
+        f"{signed_in:,} signed-in holders on PostgreSQL; gunicorn workers={workers}; "
+        f"locust users={users}, {seconds} s"
+    )
+    print_figures(result, ["qr_issue", "qr_redeem"])
+    print(cpu)
 
 
 try:
@@ -168,8 +180,8 @@ try:
 
         def on_start(self) -> None:
             if not HolderAndTerminal.sessions:
-                HolderAndTerminal.sessions = json.loads((_bench_dir() / SESSIONS_FILE).read_text())
-            self.token = (_bench_dir() / "token.txt").read_text().strip()
+                HolderAndTerminal.sessions = json.loads((bench_dir() / SESSIONS_FILE).read_text())
+            self.token = (bench_dir() / "token.txt").read_text().strip()
             self.csrf = secrets.token_hex(16)
 
         @task
@@ -186,7 +198,7 @@ try:
                 catch_response=True,
             ) as response:
                 if response.status_code != 200:
-                    response.failure(f"HTTP {response.status_code}")
+                    response.failure(f"HTTP {response.status_code} {response.text[:80]}")
                     return
                 text = json.loads(response.content)["text"]
             with self.client.post(
@@ -197,7 +209,7 @@ try:
                 catch_response=True,
             ) as response:
                 if response.status_code != 200 or not json.loads(response.content).get("ok"):
-                    response.failure(f"HTTP {response.status_code}")
+                    response.failure(f"HTTP {response.status_code} {response.text[:80]}")
 
 except ImportError:  # pragma: no cover - locust is a dev dependency
     pass
@@ -215,8 +227,7 @@ def main() -> None:
     r.add_argument("--seconds", type=int, default=30)
     r.add_argument("--workers", type=int, default=3)
     args = parser.parse_args()
-    if not os.environ.get("DATABASE_URL", "").startswith("postgres"):
-        raise SystemExit("set DATABASE_URL to a PostgreSQL database")
+    require_postgres()
     if args.command == "setup":
         setup(args.holders)
     else:

@@ -6,7 +6,7 @@ and for repeats, and the seconds per batch (p50/p95).
 
     # 0. once: the holders and the bench partner (bench_identity_load.py setup)
     # 1. this bench (grants the bench partner usage uploads on first run)
-    DATABASE_URL=postgres://postgres@127.0.0.1:5432/e1bench SHEBAO_DATA_DIR=/tmp/e1-data \\
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/shebao_bench SHEBAO_DATA_DIR=/tmp/bench \\
         uv run python bench/bench_usage_upload.py --batches 20 --size 5000 --workers 2
 
 Sequential batches from one client (a depot's gateway sends one terminal's backlog at a
@@ -19,23 +19,20 @@ import argparse
 import json
 import os
 import random
-import signal
 import statistics
-import subprocess
 import sys
 import time
-import urllib.parse
 import urllib.request
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_identity_load import _bench_dir, _django, _free_port, _wait
+from _locust import CpuMeter, bench_dir, django_setup, require_postgres, served, terminal_token
 
 
 def _grant() -> None:
-    _django()
+    django_setup()
     from shebao.accounts.models import User
     from shebao.partners.models import Partner
     from shebao.partners.services.registry import partner_set_scopes
@@ -64,30 +61,21 @@ def _post(url: str, body: bytes, token: str) -> tuple[float, dict[str, int]]:
 
 def run(batches: int, size: int, workers: int) -> None:
     _grant()
-    sample = json.loads((_bench_dir() / "sample.json").read_text())
+    sample = json.loads((bench_dir() / "sample.json").read_text())
     cards = [row[0] for row in sample]
-    port = _free_port()
-    log = open(_bench_dir() / "serve_usage.log", "w")  # noqa: SIM115
-    server = subprocess.Popen(  # noqa: S603
-        [sys.executable, "-m", "shebao", "serve", "--port", str(port), "--workers", str(workers)],
-        env=dict(os.environ),
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    host = f"http://127.0.0.1:{port}"
-    try:
-        _wait(f"{host}/partners/directory/", 240)
-        credential = json.loads((_bench_dir() / "terminal.json").read_text())
-        body = urllib.parse.urlencode({"grant_type": "client_credentials", **credential})
-        with urllib.request.urlopen(f"{host}/o/token/", data=body.encode(), timeout=120) as r:  # noqa: S310
-            token = json.loads(r.read())["access_token"]
+    with served(workers, "serve_usage.log") as server:
+        host = server.host
+        token = terminal_token(host)
         # Sequence numbers continue from earlier runs: a fresh run's batches are all new.
         base = int(time.time()) * 1000
         start = datetime.now(UTC) - timedelta(days=1)
         load_before = os.getloadavg()
+        meter = CpuMeter(server.pid)
         new_s: list[float] = []
         again_s: list[float] = []
+        # CPU seconds (server, PostgreSQL) of new batches and of repeats: the figure that
+        # holds on a busy machine. The client (this process) is not counted.
+        new_cpu, again_cpu = [0.0, 0.0], [0.0, 0.0]
         for b in range(batches):
             lines = []
             for i in range(size):
@@ -105,31 +93,36 @@ def run(batches: int, size: int, workers: int) -> None:
                     )
                 )
             payload = "\n".join(lines).encode()
+            before = meter.used()
             seconds, answer = _post(f"{host}/api/v1/usage/batch", payload, token)
             if answer.get("added") != size:
                 raise SystemExit(f"a new batch added {answer.get('added')} of {size}")
+            middle = meter.used()
             new_s.append(seconds)
             seconds, answer = _post(f"{host}/api/v1/usage/batch", payload, token)
             if answer.get("added") != 0 or answer.get("already") != size:
                 raise SystemExit("a repeated batch added records")
+            after = meter.used()
             again_s.append(seconds)
+            for k in (0, 1):
+                new_cpu[k] += middle[k] - before[k]
+                again_cpu[k] += after[k] - middle[k]
         load_after = os.getloadavg()
         print(
             f"usage uploads on PostgreSQL; gunicorn workers={workers}; {batches} batches of "
             f"{size:,} rides, each sent twice; load average before {load_before[0]:.2f}, "
             f"after {load_after[0]:.2f}"
         )
-        for label, times in (("new", new_s), ("repeat", again_s)):
+        for label, times, cpu in (("new", new_s, new_cpu), ("repeat", again_s, again_cpu)):
             ordered = sorted(times)
             p95 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.95))]
+            records = size * len(times)
             print(
-                f"{label:>6}: {size * len(times) / sum(times):8,.0f} records/s; per batch "
-                f"p50 {statistics.median(times) * 1000:,.0f} ms, p95 {p95 * 1000:,.0f} ms"
+                f"{label:>6}: {records / sum(times):8,.0f} records/s; per batch "
+                f"p50 {statistics.median(times) * 1000:,.0f} ms, p95 {p95 * 1000:,.0f} ms; "
+                f"CPU server {cpu[0]:.2f} s + PostgreSQL {cpu[1]:.2f} s "
+                f"({(cpu[0] + cpu[1]) / records * 1e6:.0f} µs per record)"
             )
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=30)
-        log.close()
 
 
 def main() -> None:
@@ -140,8 +133,7 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=5000)
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args()
-    if not os.environ.get("DATABASE_URL", "").startswith("postgres"):
-        raise SystemExit("set DATABASE_URL to a PostgreSQL database")
+    require_postgres()
     run(args.batches, args.size, args.workers)
 
 
