@@ -32,20 +32,8 @@ from pathlib import Path
 
 import numpy as np
 
-CITY, DISTRICT, TOWN, VILLAGE = "420700", "420704", "420704001", "420704001201"
-WEIGHTS = np.array([7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2], dtype=np.int64)
-CHECK = np.array(list("10X98765432"))
-
-
-def _setup(data_dir: Path) -> None:
-    os.environ.setdefault("SHEBAO_DATA_DIR", str(data_dir))
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "shebao.settings")
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
+# The shared world of the benches: database setup, the Hubei regions, ID-number weights.
+from _payments_world import CHECK, CITY, DISTRICT, VILLAGE, WEIGHTS, regions, setup
 
 
 def _ids(rng: np.random.Generator, n: int) -> list[str]:
@@ -89,23 +77,7 @@ def _world(ids: list[str], rng: np.random.Generator) -> dict[str, object]:
     from shebao.geo.models import Region
     from shebao.registry.bulk import registry_bulk_load
 
-    for code, name, level, parent, prefix in (
-        ("420000", "湖北省", 1, None, "42"),
-        (CITY, "鄂州市", 2, "420000", "4207"),
-        (DISTRICT, "鄂城区", 3, CITY, DISTRICT),
-        (TOWN, "凤凰街道", 4, DISTRICT, TOWN),
-        (VILLAGE, "凤凰村村委会", 5, TOWN, VILLAGE),
-    ):
-        Region.objects.update_or_create(
-            code=code,
-            defaults={
-                "name": name,
-                "level": level,
-                "parent_id": parent,
-                "prefix": prefix,
-                "full_name": name,
-            },
-        )
+    regions()
 
     def org(kind: str, code: str, region: str, name: str, parent=None):  # type: ignore[no-untyped-def]
         return organisation_create(
@@ -253,7 +225,7 @@ def main() -> None:
     rng = np.random.default_rng(args.seed)
     with tempfile.TemporaryDirectory(prefix="bench_issuing_") as tmp:
         data = Path(tmp)
-        _setup(data)
+        setup(data)
         from django.db import connection
 
         print(f"database: {connection.vendor}; rows: {args.rows:,}")
