@@ -11,10 +11,12 @@ from dataclasses import asdict
 from datetime import date, datetime
 from pathlib import Path
 
+from django.db import transaction
 from django.http import HttpRequest
 from ninja import File, Form, Router, Schema
 from ninja.files import UploadedFile
 
+from shebao.accounts.audit import audit_record
 from shebao.accounts.choices import AuditAction, Purpose
 from shebao.accounts.models import User
 from shebao.comparison.domain import Category
@@ -275,7 +277,21 @@ def findings_list(
     )
     total = queryset.count() if run_id is not None else 0
     start = (page - 1) * page_size
-    rows = finding_rows(list(queryset[start : start + page_size])) if total else []
+    found = list(queryset[start : start + page_size]) if total else []
+    rows = finding_rows(found)
+    # The page names persons (masked), as the findings page does: audited with them.
+    with transaction.atomic():
+        audit_record(
+            actor=actor,
+            action=AuditAction.VIEW_PERSON,
+            target_type="findings",
+            purpose=Purpose.REGISTRATION,
+            detail={
+                "page": page,
+                "via": "api",
+                "person_ids": sorted({f.person_id for f in found if f.person_id is not None}),
+            },
+        )
     return FindingPage(
         run_id=run_id, page=page, page_size=page_size, total=total, items=_finding_out(rows)
     )

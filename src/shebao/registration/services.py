@@ -73,9 +73,11 @@ def _require_worker(actor: User) -> None:
 def _locked(actor: User, finding_id: int) -> Finding:
     finding = findings_scoped(actor).select_for_update(of=("self",)).filter(pk=finding_id).first()
     if finding is None:
-        if Finding.objects.filter(pk=finding_id).exists():
-            raise PermissionDenied("该问题不在您的管辖范围内", code="OUT_OF_SCOPE")
-        raise NotFound("未找到该问题", code="FINDING_NOT_FOUND")
+        # One answer for a finding outside the scope and one that does not exist: a
+        # different one would tell a clerk which IDs exist elsewhere (ADR 0014).
+        if actor.is_superuser or Scope.for_user(actor).unrestricted:
+            raise NotFound("未找到该问题", code="FINDING_NOT_FOUND")
+        raise PermissionDenied("未找到该问题，或该问题不在您的管辖范围内", code="OUT_OF_SCOPE")
     return finding
 
 

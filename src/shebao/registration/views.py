@@ -279,6 +279,8 @@ def import_rejected_view(request: HttpRequest, pk: int, fmt: str) -> HttpRespons
             action=AuditAction.EXPORT,
             target_type="import_rejected",
             target_id=batch.pk,
+            # The refused rows carry names and ID numbers: a purpose, as every export has.
+            purpose=Purpose.REGISTRATION,
             detail={"format": fmt, "rows": batch.rows_rejected},
         )
     if fmt == "xlsx":
@@ -450,13 +452,26 @@ def findings_view(request: HttpRequest) -> HttpResponse:
     form, query = _filter(request, user)
     findings = findings_queue(actor=user, query=query)
     page = Paginator(findings, PAGE_SIZE).get_page(_page(request))
+    shown = list(page.object_list)
+    # The list names persons (masked): audited as verification work, with those shown.
+    with transaction.atomic():
+        audit_record(
+            actor=user,
+            action=AuditAction.VIEW_PERSON,
+            target_type="findings",
+            purpose=Purpose.REGISTRATION,
+            detail={
+                "page": page.number,
+                "person_ids": sorted({f.person_id for f in shown if f.person_id is not None}),
+            },
+        )
     return render(
         request,
         "registration/findings.html",
         {
             "form": form,
             "page": page,
-            "rows": finding_rows(list(page.object_list)),
+            "rows": finding_rows(shown),
             "run": latest_run(),
             "export_query": request.GET.urlencode(),
             "headers": _headers(request),
@@ -500,7 +515,8 @@ def findings_export_view(request: HttpRequest) -> HttpResponse:
             actor=user,
             action=AuditAction.EXPORT,
             target_type="findings",
-            purpose=purpose,
+            # Without the address columns the list is the verification work's own.
+            purpose=purpose or Purpose.REGISTRATION,
             purpose_note=note,
             detail={
                 "rows": count,

@@ -25,6 +25,7 @@ from shebao.accounts.access import (
     CITIZEN,
     PUBLIC,
     RULES,
+    STAFF,
     AccessRule,
     Route,
     api_routes,
@@ -150,6 +151,24 @@ def test_every_route_and_endpoint_declares_its_access_rule() -> None:
     assert not stale, f"access rules for routes that no longer exist: {stale}"
 
 
+def test_holders_and_partner_staff_see_no_staff_page_without_a_reason() -> None:
+    """A route served both to staff and to holders or partner staff (login is all it asks)
+    says why in its declaration; every other staff page is refused to them, which the
+    matrix below checks route by route."""
+    outsiders = {Role.CITIZEN.value, Role.PARTNER_OPERATOR.value}
+    loose = sorted(
+        r.key
+        for r in ROUTES
+        if (rule := rule_for(r.key)) is not None
+        and rule.audience != PUBLIC
+        and not rule.token
+        and rule.audience & outsiders
+        and rule.audience & STAFF
+        and not rule.why
+    )
+    assert not loose, f"pages for any signed-in account without a reason: {loose}"
+
+
 def test_the_matrix_covers_pages_api_and_admin() -> None:
     keys = {r.key for r in MATRIX}
     assert "web:person_detail" in keys
@@ -266,7 +285,9 @@ def _object_checks(
     outside_path = url(route, outside_value)
     before = _last_audit()
     outside = request(client, method, outside_path)
-    sees_outside = allowed and actor in CITY_WIDE
+    kind = rule.obj or ""
+    sees_outside = allowed and actor in world.sees_outside.get(kind, CITY_WIDE)
+    sees_inside = allowed and actor in world.sees_inside.get(kind, frozenset({actor}))
     if method == "POST" and not sees_outside and _wrote(world, actor, before):
         problems.append(f"{actor} POST {outside_path}: wrote to an object outside the scope")
     if not sees_outside and outcome(outside, outside_value) != outcome(missing, missing_value):
@@ -281,14 +302,15 @@ def _object_checks(
     inside = request(client, method, inside_path)
     if inside.status_code >= 500:
         problems.append(f"{actor} GET {inside_path}: {inside.status_code}")
-    elif allowed and not served(inside):
+    elif sees_inside and not served(inside):
         problems.append(f"{actor} GET {inside_path}: refused ({outcome(inside)})")
-    elif not allowed and outcome(inside, inside_value) != outcome(missing, missing_value):
+    elif not sees_inside and outcome(inside, inside_value) != outcome(missing, missing_value):
+        why = "not in the audience" if not allowed else "the object is not in its scope"
         problems.append(
-            f"{actor} GET {inside_path}: not in the audience, answers "
+            f"{actor} GET {inside_path}: {why}, answers "
             f"{outcome(inside)} but {outcome(missing)} for a missing object"
         )
-    if allowed and inside.status_code == 200:
+    if sees_inside and inside.status_code == 200:
         shown = _shows_person(inside, world, rule)
         if shown or rule.personal:
             problems += _audit_checks(route, rule, world, actor, before, shown=shown)

@@ -5,15 +5,23 @@ another bank, another partner). Built once per test module through the real serv
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, field
 from datetime import date
 
+from django.utils import timezone
+
 from shebao.accounts.choices import OrganisationKind, Role
 from shebao.accounts.models import Organisation, User
+from shebao.cards.domain.custody import HandoverKind, HandoverStatus
+from shebao.cards.models import Card, Handover, HandoverItem
+from shebao.comparison.domain import Category
 from shebao.ecard.models import HolderAccount
 from shebao.geo.models import Region
 from shebao.partners.models import Partner
 from shebao.partners.services.registry import partner_approve, partner_register
+from shebao.registration.choices import RunStatus
+from shebao.registration.models import ComparisonRun, Finding
 from shebao.registry.models import BankAccount, Employer, Person
 from shebao.registry.services import enrollment_create
 from tests.factories import make_card, make_org, make_person, make_regions, make_user
@@ -35,6 +43,12 @@ class World:
     users: dict[str, User]
     # kind -> (inside object's URL value, outside object's URL value)
     objects: dict[str, tuple[str, str]] = field(default_factory=dict)
+    # kind -> the actors whose scope holds the inside object, for kinds scoped by
+    # organisation rather than region (a handover is its two units' business); the rest of
+    # the route's audience must answer for it as for a missing object. Absent: everyone.
+    sees_inside: dict[str, frozenset[str]] = field(default_factory=dict)
+    # kind -> the actors who also see the outside object (default: the city-wide ones).
+    sees_outside: dict[str, frozenset[str]] = field(default_factory=dict)
     persons: dict[str, Person] = field(default_factory=dict)
 
 
@@ -81,8 +95,9 @@ def build_world() -> World:
             account_number=f"622848000000000{n}",
             opened_on=date(2020, 1, 1),
         )
-    make_card(person_in, custodian=district, status="active", bank=bank)
-    make_card(person_out, custodian=far_district, status="active", bank=other_bank)
+    card_in = make_card(person_in, custodian=district, status="active", bank=bank)
+    card_out = make_card(person_out, custodian=far_district, status="active", bank=other_bank)
+    far_town = make_org(OrganisationKind.TOWN_OFFICE, "420702100")
 
     orgs: dict[str, Organisation | None] = {
         Role.LEADER_VIEWER: bureau,
@@ -110,7 +125,52 @@ def build_world() -> World:
     world.objects["person"] = (str(person_in.pk), str(person_out.pk))
     world.objects["village"] = ("420704001201", "420702100201")
     world.objects["partner"] = (str(partner_in.pk), str(partner_out.pk))
+    # Handovers: 鄂城区's office to its town (with 李明's card), 梁子湖区's to its own town.
+    world.objects["handover"] = (
+        str(_handover(district, town, card_in).pk),
+        str(_handover(far_district, far_town, card_out).pk),
+    )
+    world.sees_inside["handover"] = frozenset(
+        {Role.DISTRICT_CLERK, Role.TOWN_CLERK, Role.SURVEYOR, Role.SYSTEM_ADMIN}
+    )
+    world.sees_outside["handover"] = frozenset({Role.SYSTEM_ADMIN})
+    # Findings of one comparison run: 李明's in 凤凰村, 赵强's in 太和村.
+    run = ComparisonRun.objects.create(
+        as_of=date(2026, 6, 30), status=RunStatus.SUCCEEDED, findings_total=2
+    )
+    world.objects["finding"] = (
+        str(_finding(run, person_in, "420704001201").pk),
+        str(_finding(run, person_out, "420702100201").pk),
+    )
     return world
+
+
+def _finding(run: ComparisonRun, person: Person, region_code: str) -> Finding:
+    return Finding.objects.create(
+        run=run,
+        first_run=run,
+        category=Category.NOT_IN_POPULATION.value,
+        source_key=f"matrix:{person.pk}",
+        id_number=person.id_number,
+        name=person.name,
+        person=person,
+        region_id=region_code,
+    )
+
+
+def _handover(sender: Organisation, receiver: Organisation, card: Card) -> Handover:
+    """A dispatched handover of one card, as `handover_create` leaves it."""
+    handover = Handover.objects.create(
+        number=uuid.uuid4().hex[:32],
+        kind=HandoverKind.CARDS.value,
+        from_organisation=sender,
+        to_organisation=receiver,
+        status=HandoverStatus.DISPATCHED.value,
+        dispatched_at=timezone.now(),
+        listed_count=1,
+    )
+    HandoverItem.objects.create(handover=handover, card=card, code=card.card_number)
+    return handover
 
 
 def _partner(actor: User, name: str, region_code: str) -> Partner:

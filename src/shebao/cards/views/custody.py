@@ -24,7 +24,6 @@ from typing import Any, Final
 
 import polars as pl
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db import transaction
 from django.db.models import Count
@@ -36,6 +35,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from shebao.accounts.audit import audit_record
 from shebao.accounts.choices import AuditAction, Purpose
+from shebao.accounts.decorators import staff_required
 from shebao.accounts.models import Organisation, User
 from shebao.cards.domain.custody import (
     HandoverKind,
@@ -130,7 +130,7 @@ def _holder_row(card: Card) -> dict[str, Any]:
 # ---------------------------------------------------------------- handovers
 
 
-@login_required
+@staff_required
 @require_http_methods(["GET"])
 def custody_home(request: HttpRequest) -> HttpResponse:
     try:
@@ -204,7 +204,7 @@ def _render_home(
     )
 
 
-@login_required
+@staff_required
 @require_POST
 def custody_dispatch(request: HttpRequest) -> HttpResponse:
     try:
@@ -265,13 +265,36 @@ def _handover_context(actor: User, handover: Handover) -> dict[str, Any]:
     }
 
 
-@login_required
+def _audit_handover_holders(
+    actor: User, handover: Handover, action: AuditAction, detail: dict[str, Any]
+) -> None:
+    """A handover page lists the holders of its cards (masked): audited as card work with
+    the persons shown, as the custody page is."""
+    shown = list(
+        handover.items.filter(card__isnull=False)
+        .values_list("card__person_id", flat=True)
+        .distinct()[:1000]
+    )
+    with transaction.atomic():
+        audit_record(
+            actor=actor,
+            action=action,
+            target_type="handover",
+            target_id=handover.pk,
+            purpose=Purpose.CARD_SERVICE,
+            detail={**detail, "person_ids": shown},
+        )
+
+
+@staff_required
 @require_http_methods(["GET"])
 def handover_detail(request: HttpRequest, pk: int) -> HttpResponse:
     actor = _actor(request)
     handover = handover_for(actor=actor, handover_id=pk)
     if handover is None:
         return _error_page(request, PermissionDenied("没有该交接单，或您无权查看"))
+    context = _handover_context(actor, handover)
+    _audit_handover_holders(actor, handover, AuditAction.VIEW_PERSON, {})
     return render(
         request,
         "cards/custody/handover.html",
@@ -279,12 +302,12 @@ def handover_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "breadcrumbs": _crumbs(
                 ("卡片交接", reverse("cards:custody_home")), (f"交接单 {handover.number}", "")
             ),
-            **_handover_context(actor, handover),
+            **context,
         },
     )
 
 
-@login_required
+@staff_required
 @require_POST
 def handover_receive(request: HttpRequest, pk: int) -> HttpResponse:
     actor = _actor(request)
@@ -330,18 +353,22 @@ def handover_receive(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("cards:handover_detail", pk=pk)
 
 
-@login_required
+@staff_required
 @require_POST
 def handover_cancel_view(request: HttpRequest, pk: int) -> HttpResponse:
+    actor = _actor(request)
+    # A handover the actor cannot see answers as a missing one does (no existence oracle).
+    if handover_for(actor=actor, handover_id=pk) is None:
+        return _error_page(request, PermissionDenied("没有该交接单，或您无权查看"))
     try:
-        handover = handover_cancel(actor=_actor(request), handover_id=pk)
+        handover = handover_cancel(actor=actor, handover_id=pk)
     except ShebaoError as exc:
         return _error_page(request, exc)
     messages.info(request, f"交接单 {handover.number} 已撤销。")
     return redirect("cards:handover_detail", pk=pk)
 
 
-@login_required
+@staff_required
 @require_http_methods(["GET"])
 def handover_print(request: HttpRequest, pk: int) -> HttpResponse:
     """交接单 for printing: both units, the list of cards (holders masked), the counts, and
@@ -351,14 +378,12 @@ def handover_print(request: HttpRequest, pk: int) -> HttpResponse:
     if handover is None:
         return _error_page(request, PermissionDenied("没有该交接单，或您无权查看"))
     context = _handover_context(actor, handover)
-    with transaction.atomic():
-        audit_record(
-            actor=actor,
-            action=AuditAction.EXPORT,
-            target_type="handover",
-            target_id=handover.pk,
-            detail={"items": len(context["rows"]), "masked": True, "as": "print"},
-        )
+    _audit_handover_holders(
+        actor,
+        handover,
+        AuditAction.EXPORT,
+        {"items": len(context["rows"]), "masked": True, "as": "print"},
+    )
     return render(
         request,
         "cards/custody/handover_print.html",
@@ -377,7 +402,7 @@ def handover_print(request: HttpRequest, pk: int) -> HttpResponse:
 # ---------------------------------------------------------------- shortages
 
 
-@login_required
+@staff_required
 @require_http_methods(["GET", "POST"])
 def shortages(request: HttpRequest) -> HttpResponse:
     """交接短少: the cards listed in a handover but not counted by the receiver, until found
@@ -436,7 +461,7 @@ def shortages(request: HttpRequest) -> HttpResponse:
 # ---------------------------------------------------------------- pickup
 
 
-@login_required
+@staff_required
 @require_http_methods(["GET", "POST"])
 def pickup(request: HttpRequest) -> HttpResponse:
     try:
@@ -499,7 +524,7 @@ def pickup(request: HttpRequest) -> HttpResponse:
 # ---------------------------------------------------------------- receipts
 
 
-@login_required
+@staff_required
 @require_http_methods(["GET"])
 def receipts(request: HttpRequest) -> HttpResponse:
     try:
@@ -524,7 +549,7 @@ def receipts(request: HttpRequest) -> HttpResponse:
     )
 
 
-@login_required
+@staff_required
 @require_http_methods(["GET"])
 def receipt_print(request: HttpRequest, pk: int) -> HttpResponse:
     actor = _actor(request)
@@ -570,7 +595,7 @@ def receipt_print(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
-@login_required
+@staff_required
 @require_http_methods(["GET"])
 def receipt_signature(request: HttpRequest, pk: int, line_pk: int) -> HttpResponse | FileResponse:
     """The signature image of one pickup, for the printed sheet: served by the application
@@ -604,7 +629,7 @@ def _image_type(name: str) -> str:
     return "image/png"
 
 
-@login_required
+@staff_required
 @require_POST
 def receipt_seal_view(request: HttpRequest, pk: int) -> HttpResponse:
     try:
@@ -616,7 +641,7 @@ def receipt_seal_view(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("cards:receipts")
 
 
-@login_required
+@staff_required
 @require_POST
 def receipts_send(request: HttpRequest) -> HttpResponse:
     try:
@@ -643,7 +668,7 @@ def receipts_send(request: HttpRequest) -> HttpResponse:
 # ---------------------------------------------------------------- recall and subsidy
 
 
-@login_required
+@staff_required
 @require_http_methods(["GET", "POST"])
 def recall(request: HttpRequest) -> HttpResponse:
     try:
@@ -691,7 +716,7 @@ def _parse_date(value: str | None) -> date | None:
         return None
 
 
-@login_required
+@staff_required
 @require_http_methods(["GET"])
 def subsidy(request: HttpRequest) -> HttpResponse:
     actor = _actor(request)
@@ -720,7 +745,7 @@ def subsidy(request: HttpRequest) -> HttpResponse:
     )
 
 
-@login_required
+@staff_required
 @require_http_methods(["GET"])
 def subsidy_export(request: HttpRequest) -> HttpResponse:
     """The subsidy table as a spreadsheet: town rows (小计), each followed by its villages."""
@@ -819,7 +844,7 @@ def _counter_do(actor: User, card: Card, action: str, post: Any) -> str:
     return f"已办理{_COUNTER_ACTIONS[action][0]}。"
 
 
-@login_required
+@staff_required
 @require_http_methods(["GET", "POST"])
 def counter(request: HttpRequest) -> HttpResponse:
     """The card number is kept in the session, not the URL (it leads to a person)."""
