@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import wraps
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponseBase
 
 from shebao.accounts.choices import Role
 
@@ -31,16 +31,19 @@ def is_office_staff(user: Any) -> bool:
     return bool(OFFICE_ROLES & set(getattr(user, "role_codes", ())))
 
 
-def staff_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+_View = TypeVar("_View", bound=Callable[..., HttpResponseBase])
+
+
+def staff_required(view: _View) -> _View:
     """Signed-in office staff only: the anonymous visitor goes to the sign-in page, a holder
     or a partner operator gets 403 (the same for every object, so nothing is revealed)."""
 
     @wraps(view)
-    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         if not request.user.is_authenticated:
             return redirect_to_login(request.get_full_path())
         if not is_office_staff(request.user):
             raise PermissionDenied
         return view(request, *args, **kwargs)
 
-    return wrapped
+    return cast(_View, wrapped)
