@@ -21,6 +21,7 @@ from shebao.payments.domain.reconcile import (
     Reconciliation,
     reconcile,
 )
+from shebao.payments.frames import query_frame
 from shebao.payments.models import (
     BankPaymentFile,
     BankPaymentLine,
@@ -117,24 +118,18 @@ def batch_reconciliation(
     line_t = _q(BankPaymentLine._meta.db_table)
     result_file_t = _q(BankResultFile._meta.db_table)
     result_t = _q(BankResultRow._meta.db_table)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT f.batch_id, f.bank_id, l.reference, l.amount_fen, f.sent_on, f.created_at "
-            f"FROM {line_t} AS l JOIN {file_t} AS f ON f.id = l.file_id WHERE f.id IN ({marks})",
-            visible,
-        )
-        sent_rows = cursor.fetchall()
-        cursor.execute(
-            f"SELECT r.id, f.batch_id, f.bank_id, r.reference, r.outcome, r.amount_fen "
-            f"FROM {result_t} AS r JOIN {result_file_t} AS rf ON rf.id = r.result_file_id "
-            f"JOIN {file_t} AS f ON f.id = rf.payment_file_id WHERE f.id IN ({marks})",
-            visible,
-        )
-        result_rows = cursor.fetchall()
-    sent = pl.DataFrame(
-        [(b, k, ref, amount, sent_on or as_of) for b, k, ref, amount, sent_on, _ in sent_rows],
-        schema=SENT_SCHEMA,
-        orient="row",
+    # By COPY on PostgreSQL: two million rows as Python tuples cost more than the rest.
+    sent = query_frame(
+        f"SELECT f.batch_id, f.bank_id, l.reference, l.amount_fen, f.sent_on "
+        f"FROM {line_t} AS l JOIN {file_t} AS f ON f.id = l.file_id WHERE f.id IN ({marks})",
+        visible,
+        SENT_SCHEMA,
+    ).with_columns(pl.col("sent_on").fill_null(as_of))  # not yet sent: counts from today
+    results = query_frame(
+        f"SELECT r.id, f.batch_id, f.bank_id, r.reference, r.outcome, r.amount_fen "
+        f"FROM {result_t} AS r JOIN {result_file_t} AS rf ON rf.id = r.result_file_id "
+        f"JOIN {file_t} AS f ON f.id = rf.payment_file_id WHERE f.id IN ({marks})",
+        visible,
+        RESULTS_SCHEMA,
     )
-    results = pl.DataFrame(result_rows, schema=RESULTS_SCHEMA, orient="row")
     return reconcile(sent, results, as_of=as_of, overdue_after_workdays=overdue_after_workdays)

@@ -58,6 +58,7 @@ from shebao.payments.domain.bankfile import (
     result_file_rows,
 )
 from shebao.payments.domain.batch_lifecycle import BatchEvent, BatchStatus, transition
+from shebao.payments.frames import query_frame
 from shebao.payments.models import (
     BankFileStatus,
     BankPaymentFile,
@@ -257,15 +258,13 @@ _ROWS_SCHEMA: Final[dict[str, Any]] = {
 
 def _payable_rows(batch: PaymentBatch) -> pl.DataFrame:
     table = _q(PaymentRow._meta.db_table)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT id, frozen_bank_id, frozen_branch_id, frozen_id_number, frozen_name, "
-            f"frozen_card_number, frozen_account_number, amount_fen FROM {table} "
-            f"WHERE batch_id = %s AND payable AND NOT dropped ORDER BY row_number",
-            [batch.pk],
-        )
-        rows = cursor.fetchall()
-    return pl.DataFrame(rows, schema=_ROWS_SCHEMA, orient="row")
+    return query_frame(
+        f"SELECT id, frozen_bank_id, frozen_branch_id, frozen_id_number, frozen_name, "
+        f"frozen_card_number, frozen_account_number, amount_fen FROM {table} "
+        f"WHERE batch_id = %s AND payable AND NOT dropped ORDER BY row_number",
+        [batch.pk],
+        _ROWS_SCHEMA,
+    )
 
 
 def _record_batch(
@@ -546,15 +545,12 @@ def _check_against_sent(
     with what was sent (`sent_id` null: never sent) and the mismatches."""
     line = _q(BankPaymentLine._meta.db_table)
     row = _q(PaymentRow._meta.db_table)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT l.reference, r.frozen_id_number FROM {line} AS l "
-            f"JOIN {row} AS r ON r.id = l.row_id WHERE l.file_id = %s",
-            [record.pk],
-        )
-        sent = pl.DataFrame(
-            cursor.fetchall(), schema={"reference": pl.Utf8, "sent_id": pl.Utf8}, orient="row"
-        )
+    sent = query_frame(
+        f"SELECT l.reference, r.frozen_id_number FROM {line} AS l "
+        f"JOIN {row} AS r ON r.id = l.row_id WHERE l.file_id = %s",
+        [record.pk],
+        {"reference": pl.Utf8, "sent_id": pl.Utf8},
+    )
     joined = good.join(sent, on="reference", how="left")
     mismatched = joined.filter(
         pl.col("sent_id").is_not_null() & (pl.col("sent_id") != pl.col("id_number"))
