@@ -5,6 +5,7 @@
   page refuses to let the same clerk approve;
   `checker` approves (the batch is frozen) and produces the banks' files;
 - the bank: `bank` downloads its sealed file and uploads its results (one payment failed);
+  `bankhq` (head office) answers the monthly deduction file (代扣), which branches never see;
 - back at the office: the reconciliation to the fen, the failure in the queue (a made-up
   account refused, the card account confirmed), a re-payment batch made, cancelled, the
   failure released; another failure closed as 不再补发; a recovery part recovered and the
@@ -215,3 +216,118 @@ def test_office_bank_and_auditor_pay_into_cards(
     assert auditor.get_by_test_id("total-owed").count() == 1
     assert auditor.locator("[data-testid^=recover-]").count() == 0
     shot(auditor, "payments-10-recoveries")
+
+
+# Two demo holders (the last with an active card, so as not to meet the other journeys' own
+# authorisations), the head bank of the demo's `bankhq` clerk and a period nobody produced.
+_DEDUCTION_PICK = """
+import json
+from shebao.accounts.models import User
+from shebao.payments.models import DeductionFile
+from shebao.registry.models import Person, Scheme
+bank = User.objects.get(username="bankhq").organisation
+people = list(Person.objects.filter(life_status="alive", cards__status="active").distinct()
+              .order_by("-pk").values_list("id_number", "name")[:2])
+scheme = Scheme.objects.order_by("code").first()
+taken = set(DeductionFile.objects.filter(bank=bank, scheme=scheme).values_list("period", flat=True))
+period = next(f"2032-{m:02d}" for m in range(1, 13) if f"2032-{m:02d}" not in taken)
+print("PICK" + json.dumps([people, bank.pk, bank.name, scheme.code, period], ensure_ascii=False))
+"""
+
+# The bank's answer to a deduction file: the first line refused (not enough money), the
+# others deducted in full.
+_DEDUCTION_ANSWER = """
+from pathlib import Path
+from shebao.payments.domain.bankfile import FailureReason, Outcome, ResultLine
+from shebao.payments.models import DeductionFile, DeductionLine
+from shebao.payments.services.withholding import deduction_results_file
+record = DeductionFile.objects.get(code="{code}")
+lines = DeductionLine.objects.filter(file=record).select_related("person").order_by("pk")
+results = [ResultLine(row=i + 1, reference=l.reference, id_number=l.person.id_number,
+                      account_number=l.account_number, amount_fen=l.amount_fen,
+                      outcome=Outcome.FAILED if i == 0 else Outcome.SUCCEEDED,
+                      reason=FailureReason.INSUFFICIENT_FUNDS if i == 0 else None,
+                      reason_text="余额不足" if i == 0 else "")
+           for i, l in enumerate(lines)]
+Path("{out}").write_bytes(deduction_results_file(record, results))
+print("ANSWERED", len(results))
+"""
+
+
+def test_the_head_bank_answers_the_monthly_deduction_file(
+    demo: Demo,
+    login: Callable[[str], Any],
+    shot: Callable[[Any, str], Path],
+    tmp_path: Path,
+) -> None:
+    """代扣, the bank's side: the office authorises two holders and produces the month's
+    deduction file; the branch clerk does not see it, the head-office clerk (`bankhq`)
+    downloads it sealed and uploads the results (one refused), the same results again change
+    nothing, and the office reads the figures."""
+    done = demo.run("shell", "-c", _DEDUCTION_PICK)
+    tag = "PICK"
+    people, bank_id, bank_name, scheme, period = json.loads(
+        next(x for x in done.stdout.splitlines() if x.startswith(tag))[len(tag) :]
+    )
+    office = login("payer")
+    for n, (id_number, _name) in enumerate(people):
+        office.goto(f"{demo.url}/payments/withholding/")
+        form = office.get_by_test_id("sign-form")
+        form.get_by_label("公民身份号码").fill(id_number)
+        form.get_by_label("险种").select_option(scheme)
+        form.get_by_label("扣款银行").select_option(str(bank_id))
+        form.get_by_label("扣款账号").fill(f"6222 0000 8888 000{n}")
+        form.get_by_label("生效日期").fill("2026-01-01")
+        form.get_by_role("button", name="签订授权").click()
+        assert "已为 " in office.inner_text("main")
+    office.goto(f"{demo.url}/payments/deductions/")
+    export = office.get_by_test_id("export-form")
+    export.get_by_label("险种").select_option(scheme)
+    export.get_by_label("扣款期别（YYYY-MM）").fill(period)
+    export.get_by_label("每人扣款金额（元）").fill("150.30")
+    export.get_by_label("银行").select_option(str(bank_id))
+    export.get_by_role("button", name="生成代扣文件").click()
+    made = office.inner_text("main")
+    assert f"已生成 {bank_name} 的代扣文件" in made, made
+    code = made.split("的代扣文件 ", 1)[1].split("：", 1)[0]
+    count = int(made.split(f"{code}：", 1)[1].split(" 笔", 1)[0])
+    assert count >= 2
+
+    # The branch clerk sees only its customers' payment files: no deduction file.
+    branch = login("bank")
+    branch.goto(f"{demo.url}/payments/bank/deductions/")
+    assert code not in branch.inner_text("main")
+
+    # The head bank downloads the sealed file and answers it.
+    head = login("bankhq")
+    head.goto(f"{demo.url}/payments/bank/deductions/")
+    assert code in head.get_by_test_id("deduction-files").inner_text()
+    with head.expect_download() as downloading:
+        head.get_by_test_id(f"download-{code}").click()
+    sealed = tmp_path / "deduction.sm4"
+    downloading.value.save_as(str(sealed))
+    assert sealed.stat().st_size > 0 and b"150.30" not in sealed.read_bytes()  # sealed
+    shot(head, "payments-11-bank-deduction-file")
+    answer = tmp_path / "deduction-result.sm4"
+    demo.run("shell", "-c", _DEDUCTION_ANSWER.format(code=code, out=answer))
+    for attempt in range(2):
+        head.get_by_test_id("results-form").get_by_label("回盘文件（SM4 加密）").set_input_files(
+            str(answer)
+        )
+        head.get_by_role("button", name="上传回盘").click()
+        text = head.inner_text("main")
+        if attempt == 0:
+            assert f"扣款成功 {count - 1} 笔，失败 1 笔" in text, text
+            shot(head, "payments-12-bank-deduction-results")
+        else:
+            assert "该回盘文件已导入过" in text and "未重复记账" in text, text
+    deducted = (count - 1) * 15030
+    deducted_yuan = f"{deducted // 100}.{deducted % 100:02d}"
+    row = head.get_by_test_id("deduction-files").locator("tr", has_text=code).inner_text()
+    assert deducted_yuan in row.replace(",", ""), row
+
+    # The office reads the answer: deducted and refused, to the fen.
+    office.goto(f"{demo.url}/payments/deductions/")
+    row = office.get_by_test_id("deduction-files").locator("tr", has_text=code).inner_text()
+    assert "150.30" in row and deducted_yuan in row.replace(",", ""), row
+    shot(office, "payments-13-office-deductions-answered")

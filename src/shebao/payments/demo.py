@@ -1,6 +1,8 @@
 """Demo data for benefit and subsidy payments into the card (待遇及补贴发放进卡): the paying
 offices of the demo city, the two clerks of the benefit office — `payer` prepares batches,
-`checker` approves them (maker–checker) — the programmes of the seed, and a batch in each
+`checker` approves them (maker–checker) — a head-office clerk of the demo bank (`bankhq`:
+all the bank's payment files and its deduction files, which its branches do not see), the
+programmes of the seed, and a batch in each
 state of its life, all made through the real services (import, check, drop, submit,
 approve, export, the bank's download and results, correction of a failure, a death recorded
 after payment): the city's pension (城乡居民基本养老保险待遇) for
@@ -153,7 +155,38 @@ def _accounts_ensure(city_code: str) -> tuple[int, tuple[DemoClerk, ...]]:
             )
             created += 1
         clerks.append(DemoClerk(username, str(role), role.label, office.name))
+    head = _bank_head_ensure()
+    if head is not None:
+        created += int(head[0])
+        clerks.append(head[1])
     return created, tuple(clerks)
+
+
+# The demo's `bank` clerk works at a branch and sees only its customers' payment files; the
+# monthly deduction files (代扣) go to the head bank, so the bank's side of 代扣 needs a
+# head-office clerk of the same bank.
+BANK_HEAD_USERNAME: Final[str] = "bankhq"
+
+
+def _bank_head_ensure() -> tuple[bool, DemoClerk] | None:
+    branch_clerk = User.objects.select_related("organisation").filter(username="bank").first()
+    branch = branch_clerk.organisation if branch_clerk is not None else None
+    bank = branch.bank_root if branch is not None else None
+    if bank is None:
+        return None
+    made = False
+    if not User.objects.filter(username=BANK_HEAD_USERNAME).exists():
+        user_create(
+            actor=None,
+            username=BANK_HEAD_USERNAME,
+            password=_PASSWORD,
+            organisation=bank,
+            roles=[Role.BANK_OPERATOR],
+            full_name="演示银行总行经办（代发、代扣）",
+        )
+        made = True
+    role = Role.BANK_OPERATOR
+    return made, DemoClerk(BANK_HEAD_USERNAME, str(role), role.label, bank.name)
 
 
 _PROGRAMME: Final[str] = "PENSION_170"
