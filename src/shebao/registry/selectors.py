@@ -49,6 +49,17 @@ class PersonRow:
     life_status: str
 
 
+PERSON_ROW_FIELDS = (
+    "id",
+    "id_number",
+    "name",
+    "gender",
+    "birth_date",
+    "life_status",
+    "hukou_region__name",
+)
+
+
 def _row(p: Person) -> PersonRow:
     return PersonRow(
         pk=p.pk,
@@ -78,21 +89,30 @@ def person_search(
     query = (query or "").strip()
     if not query:
         raise ValidationFailed("请输入身份证号码或姓名", code="QUERY_EMPTY")
-    qs = person_scoped(actor).select_related("hukou_region")
+    # Only the listed columns: the row never shows the sealed ones (phone), so none is
+    # fetched or decrypted, and the region's name comes with the same query.
+    qs = (
+        person_scoped(actor)
+        .select_related("hukou_region")
+        .only(*PERSON_ROW_FIELDS)
+        .order_by("name", "id_number")
+    )
     digits = normalize_id_number(query)
+    page_size = max(1, min(page_size, MAX_PAGE_SIZE))
+    paginator: Paginator[Person]
     if any(ch.isdigit() for ch in query):
         check = validate_id_number(digits)
         if not check.ok:
             raise ValidationFailed(
                 "身份证号码有误：" + check.errors[0].message, code="INVALID_ID_NUMBER"
             )
-        qs = qs.filter(id_number=check.normalized)
+        # ID numbers are unique: at most one row, so one query (no COUNT before it).
+        paginator = Paginator(list(qs.filter(id_number=check.normalized)[:2]), page_size)
     else:
         if len(query) > 30:
             raise ValidationFailed("姓名过长", code="QUERY_TOO_LONG")
         qs = qs.filter(Q(name=query) | Q(name__startswith=query))
-    page_size = max(1, min(page_size, MAX_PAGE_SIZE))
-    paginator: Paginator[Person] = Paginator(qs.order_by("name", "id_number"), page_size)
+        paginator = Paginator(qs, page_size)
     result = paginator.get_page(page)
     rows = [_row(p) for p in result.object_list]
     result.object_list = rows  # type: ignore[assignment]
@@ -190,8 +210,9 @@ def person_detail(
         lookup = Q(pk=person_id)
     else:
         raise ValidationFailed("缺少人员标识", code="PERSON_REQUIRED")
-    person = person_scoped(actor).filter(lookup).first()
-    if person is None:
+    # The scope check needs only the key; the row itself is read once, below.
+    in_scope = person_scoped(actor).filter(lookup).values_list("pk", flat=True).first()
+    if in_scope is None:
         exists = base.filter(lookup).values_list("pk", flat=True).first()
         if exists is None and Scope.for_user(actor).unrestricted:
             raise NotFound("未找到该人员", code="PERSON_NOT_FOUND")
@@ -208,7 +229,7 @@ def person_detail(
                 purpose_note=purpose_note,
             )
         raise PermissionDenied(OUT_OF_SCOPE_OR_UNKNOWN, code="OUT_OF_SCOPE")
-    person = base.get(pk=person.pk)
+    person = base.get(pk=in_scope)
     enrollments = [
         EnrollmentView(
             scheme_code=e.scheme_id,
@@ -231,6 +252,7 @@ def person_detail(
             .filter(household_id=person.household_id)
             .exclude(pk=person.pk)
             .select_related("hukou_region")
+            .only(*PERSON_ROW_FIELDS)
             .order_by("birth_date")
         ]
     changes = [
