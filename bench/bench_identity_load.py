@@ -403,6 +403,91 @@ def run(users: int, seconds: int, workers: int, locust_processes: int) -> None:
         log.close()
 
 
+# ---------------------------------------------------------------- CPU per call, in-process
+
+
+def cpu(calls: int) -> None:
+    """CPU per verification inside one server process, without HTTP or a load generator:
+    the served WSGI application (lean path) and Django's handler alone (the ninja route),
+    each called `calls` times with the locust mix, and the PostgreSQL backend's CPU from
+    /proc. Stable on a busy machine (CPU time, not wall time)."""
+    _django()
+    import io
+
+    from django.core.handlers.wsgi import WSGIHandler
+    from django.test import Client
+
+    from shebao.partners.lean import LeanVerify
+
+    credential = json.loads((_bench_dir() / "terminal.json").read_text())
+    response = Client().post("/o/token/", {"grant_type": "client_credentials", **credential})
+    token = response.json()["access_token"]
+    sample = json.loads((_bench_dir() / "sample.json").read_text())
+    rng = random.Random(11)
+
+    def body() -> bytes:
+        card_number, id_number, name = rng.choice(sample)
+        if rng.random() < 0.1:
+            name = name[0] + "某某"
+        if rng.random() < 0.8:
+            ask = {"method": "card_number", "card_number": card_number, "name": name}
+        else:
+            ask = {"method": "id_number", "id_number": id_number, "name": name}
+        return json.dumps(ask).encode()
+
+    def environ(data: bytes) -> dict[str, object]:
+        return {
+            "REQUEST_METHOD": "POST",
+            "PATH_INFO": "/api/v1/partners/verify",
+            "SCRIPT_NAME": "",
+            "QUERY_STRING": "",
+            "SERVER_NAME": "127.0.0.1",
+            "SERVER_PORT": "8621",
+            "SERVER_PROTOCOL": "HTTP/1.1",
+            "HTTP_HOST": "127.0.0.1:8621",
+            "HTTP_AUTHORIZATION": f"Bearer {token}",
+            "REMOTE_ADDR": "127.0.0.1",
+            "CONTENT_TYPE": "application/json",
+            "CONTENT_LENGTH": str(len(data)),
+            "wsgi.input": io.BytesIO(data),
+            "wsgi.url_scheme": "http",
+            "wsgi.errors": sys.stderr,
+        }
+
+    def start_response(status: str, headers: object, *_: object) -> None:
+        if not status.startswith("200"):
+            raise SystemExit(f"verify answered {status}")
+
+    for label, app in (("lean path", LeanVerify(WSGIHandler())), ("Django+ninja", WSGIHandler())):
+        for _ in range(50):  # warm: caches, the connection, the previous minute's count
+            result = app(environ(body()), start_response)
+            getattr(result, "close", lambda: None)()
+        # Every backend of the database (a connection past CONN_MAX_AGE is replaced).
+        backends = _database_backends()
+        bodies = [body() for _ in range(calls)]
+        db0, cpu0, wall0 = _cpu_of(backends), time.process_time(), time.perf_counter()
+        profile = None
+        if os.environ.get("BENCH_PROFILE"):
+            import cProfile
+
+            profile = cProfile.Profile(time.process_time)
+            profile.enable()
+        for data in bodies:
+            result = app(environ(data), start_response)
+            getattr(result, "close", lambda: None)()
+        server = time.process_time() - cpu0
+        if profile is not None:
+            profile.disable()
+            profile.dump_stats(f"{os.environ['BENCH_PROFILE']}.{label.split()[0]}")
+        database = _cpu_of(sorted(set(backends) | set(_database_backends()))) - db0
+        wall = time.perf_counter() - wall0
+        print(
+            f"{label}: {calls} calls; CPU per call: server {server / calls * 1000:.2f} ms, "
+            f"PostgreSQL backend {database / calls * 1000:.2f} ms; wall {wall / calls * 1000:.2f}"
+            f" ms (load average {os.getloadavg()[0]:.2f})"
+        )
+
+
 # ---------------------------------------------------------------- the locust user
 
 try:
@@ -456,11 +541,15 @@ def main() -> None:
     r.add_argument("--seconds", type=int, default=30)
     r.add_argument("--workers", type=int, default=3)
     r.add_argument("--locust-processes", type=int, default=1)
+    c = sub.add_parser("cpu", help="CPU per call in one process: lean path vs Django+ninja")
+    c.add_argument("--calls", type=int, default=2000)
     args = parser.parse_args()
     if not os.environ.get("DATABASE_URL", "").startswith("postgres"):
         raise SystemExit("set DATABASE_URL to a PostgreSQL database")
     if args.command == "setup":
         setup(args.holders, args.seed)
+    elif args.command == "cpu":
+        cpu(args.calls)
     else:
         run(args.users, args.seconds, args.workers, args.locust_processes)
 

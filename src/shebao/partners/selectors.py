@@ -7,13 +7,16 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+from django.db import connection
 from django.db.models import Count, Q, QuerySet
 
 from shebao.accounts.choices import AuditAction, Role
 from shebao.accounts.models import AuditEvent, User
+from shebao.cards.models import Card
 from shebao.errors import NotFound, PermissionDenied
 from shebao.partners.choices import CardFunction, DirectoryStatus, PartnerField
 from shebao.partners.models import DirectoryService, Partner, ServicePoint, Terminal
+from shebao.registry.models import Person
 
 __all__ = [
     "CallRow",
@@ -24,6 +27,9 @@ __all__ = [
     "partner_get",
     "partner_terminals",
     "partners_list",
+    "verify_card_with_holder",
+    "verify_current_card",
+    "verify_person_by_id_number",
 ]
 
 CARD_CENTRE_VIEW_ROLES = frozenset(
@@ -226,3 +232,96 @@ def directory_regions() -> list[tuple[str, str]]:
 
     codes = DirectoryService.regions.through.objects.values_list("region_id", flat=True).distinct()
     return list(Region.objects.filter(code__in=codes).order_by("code").values_list("code", "name"))
+
+
+# ---------------------------------------------------------------- identity verification reads
+# The verification path's lookups in SQL written once: through the ORM, building the SQL of
+# `Card.objects.select_related("person").filter(...).first()` cost more CPU than the rest of
+# the call together (issue #11, ADR 0016). Same rows, same order; the instances carry the
+# columns verification reads (person: id, ID number, name, gender, birth date, life status;
+# card: id, number, status, person).
+# In the models' own field order: Model.from_db takes the values in that order.
+_PERSON_FIELDS = tuple(
+    f.attname
+    for f in Person._meta.concrete_fields
+    if f.attname in {"id", "id_number", "name", "gender", "birth_date", "life_status"}
+)
+_CARD_FIELDS = tuple(
+    f.attname
+    for f in Card._meta.concrete_fields
+    if f.attname in {"id", "card_number", "status", "person_id"}
+)
+_BIRTH_DATE = _PERSON_FIELDS.index("birth_date")
+
+
+def _columns(model: Any, names: tuple[str, ...], alias: str) -> str:
+    return ", ".join(f"{alias}.{model._meta.get_field(n).column}" for n in names)
+
+
+def _sql() -> dict[str, str]:
+    person, card = Person._meta.db_table, Card._meta.db_table
+    p, c = _columns(Person, _PERSON_FIELDS, "p"), _columns(Card, _CARD_FIELDS, "c")
+    return {
+        "by_card": (
+            f"SELECT {c}, {p} FROM {card} c JOIN {person} p ON p.id = c.person_id "  # noqa: S608
+            "WHERE c.card_number = %s ORDER BY c.id LIMIT 1"
+        ),
+        "by_id_number": f"SELECT {p} FROM {person} p WHERE p.id_number = %s LIMIT 1",  # noqa: S608
+        "current_card": (
+            f"SELECT {c} FROM {card} c WHERE c.person_id = %s AND c.status IN (%s) "  # noqa: S608
+            "ORDER BY c.created_at DESC, c.id DESC LIMIT 1"
+        ),
+    }
+
+
+_SQL: dict[str, str] = {}
+
+
+def _statements() -> dict[str, str]:
+    if not _SQL:
+        _SQL.update(_sql())
+    return _SQL
+
+
+def _person(row: tuple[Any, ...]) -> Person:
+    values = list(row)
+    if isinstance(values[_BIRTH_DATE], str):  # SQLite hands dates back as text
+        values[_BIRTH_DATE] = date.fromisoformat(values[_BIRTH_DATE])
+    return Person.from_db(connection.alias, list(_PERSON_FIELDS), values)
+
+
+def _card(row: tuple[Any, ...]) -> Card:
+    return Card.from_db(connection.alias, list(_CARD_FIELDS), list(row))
+
+
+def verify_card_with_holder(card_number: str) -> tuple[Card | None, Person | None]:
+    """(card, its holder) for a card number, or (None, None)."""
+    sql = _statements()
+    with connection.cursor() as cursor:
+        cursor.execute(sql["by_card"], [card_number])
+        row = cursor.fetchone()
+    if row is None:
+        return None, None
+    n = len(_CARD_FIELDS)
+    return _card(row[:n]), _person(row[n:])
+
+
+def verify_person_by_id_number(id_number: str) -> Person | None:
+    """The registry person with this ID number, or None."""
+    sql = _statements()
+    with connection.cursor() as cursor:
+        cursor.execute(sql["by_id_number"], [id_number])
+        row = cursor.fetchone()
+    return _person(row) if row is not None else None
+
+
+def verify_current_card(person_id: int, statuses: tuple[str, ...]) -> Card | None:
+    """The person's newest card among `statuses` (the cards with the holder), or None."""
+    sql = _statements()
+    marks = ", ".join(["%s"] * len(statuses))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            sql["current_card"].replace("IN (%s)", f"IN ({marks})"), [person_id, *statuses]
+        )
+        row = cursor.fetchone()
+    return _card(row) if row is not None else None

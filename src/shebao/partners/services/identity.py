@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import hmac
+import json
 import time
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -16,12 +17,14 @@ from threading import Lock
 from typing import Any, Final
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
+from django.utils import timezone
 from oauth2_provider.models import get_access_token_model
 
 from shebao.accounts.audit import audit_record
 from shebao.accounts.choices import AuditAction, Purpose
-from shebao.accounts.models import User
+from shebao.accounts.context import current_request
+from shebao.accounts.models import AuditEvent, User
 from shebao.cards.domain.codes import validate_card_number
 from shebao.cards.domain.lifecycle import CardPhase, CardStatus
 from shebao.cards.models import Card
@@ -33,6 +36,11 @@ from shebao.identity.names import normalize_name
 from shebao.partners.choices import PartnerStatus
 from shebao.partners.domain.scopes import PartnerService, PersonField, fields_allowed
 from shebao.partners.models import Terminal, VerifiedPerson
+from shebao.partners.selectors import (
+    verify_card_with_holder,
+    verify_current_card,
+    verify_person_by_id_number,
+)
 from shebao.partners.services.ratelimit import rate_limit_take
 from shebao.registry.choices import LifeStatus
 from shebao.registry.models import Person
@@ -58,6 +66,7 @@ CALLER_CACHE_SECONDS: Final[float] = 10.0
 _WITH_HOLDER: Final[frozenset[str]] = frozenset(
     s.value for s in CardStatus if s.phase is CardPhase.WITH_HOLDER
 )
+_WITH_HOLDER_ORDERED: Final[tuple[str, ...]] = tuple(sorted(_WITH_HOLDER))
 _USABLE: Final[frozenset[str]] = frozenset({CardStatus.ISSUED, CardStatus.ACTIVE})
 
 
@@ -268,7 +277,7 @@ def _decide(
     if check_card and (card is None or card.status not in _USABLE):
         return Verification(verified=False, reason="CARD_NOT_USABLE")
     if card is None:
-        card = current_card(person.pk)
+        card = verify_current_card(person.pk, _WITH_HOLDER_ORDERED)
     return Verification(
         verified=True,
         person_ref=person_ref(partner_id=caller.partner_id, person_id=person.pk),
@@ -296,8 +305,7 @@ def identity_verify(
         check = validate_card_number(card_number)
         if not check.ok:
             raise ValidationFailed("社保卡号格式有误", code="INVALID_CARD_NUMBER")
-        card = Card.objects.select_related("person").filter(card_number=check.normalized).first()
-        person = card.person if card is not None else None
+        card, person = verify_card_with_holder(check.normalized)
         result = _decide(caller=caller, person=person, card=card, name=name, check_card=True)
     elif method == VerifyMethod.ID_NUMBER:
         if not name or not id_number:
@@ -305,7 +313,7 @@ def identity_verify(
         id_check = validate_id_number(id_number)
         if not id_check.ok:
             raise ValidationFailed("身份证号码格式有误", code="INVALID_ID_NUMBER")
-        person = Person.objects.filter(id_number=id_check.normalized).first()
+        person = verify_person_by_id_number(id_check.normalized)
         result = _decide(caller=caller, person=person, card=None, name=name, check_card=False)
     elif method == VerifyMethod.BUSINESS_TOKEN:
         if not business_token:
@@ -318,6 +326,17 @@ def identity_verify(
     record_verified = (
         result.verified and person is not None and not _verified_already(caller.partner_id, person)
     )
+    detail = {
+        "partner": caller.partner_id,
+        "terminal": caller.terminal_code,
+        "method": method,
+        "verified": result.verified,
+        "reason": result.reason,
+        "fields": sorted(result.fields),
+    }
+    if connection.vendor == "postgresql":
+        _record_call_postgresql(caller, person, detail, record_verified=record_verified)
+        return result
     # The audit row alone is one INSERT in autocommit (one round trip, durable before the
     # answer leaves); with a first verified-person row both go in one transaction.
     with transaction.atomic() if record_verified else contextlib.nullcontext():
@@ -330,16 +349,67 @@ def identity_verify(
             target_id=caller.terminal_id,
             person_id=person.pk if person is not None else None,
             purpose=Purpose.IDENTITY_VERIFICATION,
-            detail={
-                "partner": caller.partner_id,
-                "terminal": caller.terminal_code,
-                "method": method,
-                "verified": result.verified,
-                "reason": result.reason,
-                "fields": sorted(result.fields),
-            },
+            detail=detail,
         )
     return result
+
+
+_VERIFIED_TABLE: Final[str] = VerifiedPerson._meta.db_table
+_AUDIT_TABLE: Final[str] = AuditEvent._meta.db_table
+# The verified-person record (for the change feed, first time only) and the audit row in one
+# statement: one round trip, atomic without BEGIN/COMMIT, durable (a synchronous commit)
+# before the answer leaves. The rows are those of `_remember_verified` and `audit_record`.
+_RECORD_CALL: Final[str] = (
+    f"WITH verified AS (INSERT INTO {_VERIFIED_TABLE} (partner_id, person_id, first_at) "  # noqa: S608
+    "SELECT %s, %s, %s WHERE %s "
+    "ON CONFLICT (partner_id, person_id) DO NOTHING) "
+    f"INSERT INTO {_AUDIT_TABLE} (at, user_id, username, organisation_id, action, target_type, "
+    "target_id, person_id, purpose, purpose_note, ip_address, channel, detail) "
+    "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, '', %s, %s, %s::jsonb)"
+)
+
+
+def _record_call_postgresql(
+    caller: TerminalCaller, person: Person | None, detail: dict[str, Any], *, record_verified: bool
+) -> None:
+    """PostgreSQL: what the generic path below does in up to four round trips (BEGIN, the
+    verified-person row, the audit row, COMMIT), in one."""
+    now = timezone.now()
+    user = caller.service_user
+    context = current_request.get()
+    person_id = person.pk if person is not None else None
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _RECORD_CALL,
+            [
+                caller.partner_id,
+                person_id,
+                now,
+                record_verified,
+                now,
+                user.pk,
+                user.get_username()[:150],
+                user.organisation_id,
+                AuditAction.IDENTITY_VERIFY.value,
+                "terminal",
+                str(caller.terminal_id),
+                person_id,
+                Purpose.IDENTITY_VERIFICATION.value,
+                context.ip_address,
+                context.channel,
+                json.dumps(detail),
+            ],
+        )
+    if record_verified and person is not None:
+        key = (caller.partner_id, person.pk)
+
+        def known() -> None:
+            with _verified_lock:
+                if len(_verified_known) > 200_000:
+                    _verified_known.clear()
+                _verified_known.add(key)
+
+        transaction.on_commit(known)
 
 
 # Our field codes and the e-card app's names for the same data (what its audit row lists).
