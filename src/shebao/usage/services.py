@@ -1,11 +1,20 @@
 """Storing card use uploaded by partner terminals.
 
-One upload is one transaction: rows are checked whole first (`usage.domain.records`), then
-the card numbers are resolved in one query and the records inserted with one
-`bulk_create(ignore_conflicts=True)` — the unique (terminal, sequence) constraint drops what
-is already there, so a batch sent twice (or two copies sent at once) adds each record once.
-How many were new is counted from the rows that carry this upload's id, which is exact even
-when another copy of the batch is stored at the same moment.
+One upload is one transaction: rows are checked whole first (`usage.domain.records`, which
+names the row, the field and the reason of every problem), then stored set-based, never as
+model objects:
+
+- PostgreSQL: the rows are COPYed into a session-local staging table, then ONE
+  ``INSERT ... SELECT`` joins them to the cards (card and holder ids) and adds them
+  ``ON CONFLICT (terminal, sequence) DO NOTHING``; its row count is exactly what this upload
+  added, even when another copy of the batch is stored at the same moment.
+- SQLite: the card numbers are resolved in one query and the rows inserted with one
+  ``executemany`` of ``INSERT ... ON CONFLICT (terminal, sequence) DO NOTHING`` (not
+  ``INSERT OR IGNORE``, which would also swallow a CHECK failure); what was new is counted
+  from the rows that carry this upload's id.
+
+Either way the unique (terminal, sequence) constraint drops what is already there, so a batch
+sent twice (or two copies sent at once) adds each record once.
 """
 
 from __future__ import annotations
@@ -14,7 +23,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Final
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from shebao.accounts.audit import audit_record
@@ -65,6 +74,117 @@ def _terminal_may_upload(terminal: Terminal) -> None:
         raise PermissionDenied("合作机构未获授权上传用卡记录", code="SCOPE_DENIED")
 
 
+@dataclass(frozen=True, slots=True)
+class _Fixed:
+    """What every record of one upload shares (copied onto each, see the model)."""
+
+    terminal_id: int
+    service_point_id: int
+    partner_id: int
+    region_id: str
+    upload_id: int
+
+
+# Columns of the record table in the order both inserts give them.
+_COLUMNS: Final[tuple[str, ...]] = (
+    "terminal_id", "sequence", "service_point_id", "partner_id", "field", "service",
+    "occurred_at", "month", "region_id", "card_form", "result", "reason", "card_id",
+    "person_id", "upload_id",
+)  # fmt: skip
+_STAGING: Final[str] = "usage_upload_staging"
+
+
+def _insert_postgresql(rows: list[UsageRow], fixed: _Fixed) -> tuple[int, int]:
+    """COPY into staging, one INSERT ... SELECT ... ON CONFLICT DO NOTHING; (added, rows
+    whose card number the platform does not know)."""
+    records, cards = UsageRecord._meta.db_table, Card._meta.db_table
+    with connection.cursor() as cursor:
+        # Per connection and emptied at commit; emptied here too, as one transaction may
+        # hold several uploads (the demo, a test).
+        cursor.execute(
+            f"CREATE TEMP TABLE IF NOT EXISTS {_STAGING} (sequence bigint, field text, "
+            "service text, occurred_at timestamptz, month date, card_form text, result text, "
+            "reason text, card_number text) ON COMMIT DELETE ROWS"
+        )
+        cursor.execute(f"TRUNCATE {_STAGING}")
+        with cursor.cursor.copy(
+            f"COPY {_STAGING} (sequence, field, service, occurred_at, month, card_form, "
+            "result, reason, card_number) FROM STDIN"
+        ) as copy:
+            for r in rows:
+                copy.write_row(
+                    (
+                        r.sequence,
+                        r.field.value,
+                        r.service.value,
+                        r.occurred_at,
+                        _month_of(r.occurred_at),
+                        r.card_form.value,
+                        r.result.value,
+                        r.reason,
+                        r.card_number,
+                    )
+                )
+        cursor.execute(
+            f"INSERT INTO {records} ({', '.join(_COLUMNS)}) "  # noqa: S608 - names from the models
+            f"SELECT %s, s.sequence, %s, %s, s.field, s.service, s.occurred_at, s.month, %s, "
+            f"s.card_form, s.result, s.reason, c.id, c.person_id, %s FROM {_STAGING} s "
+            f"LEFT JOIN {cards} c ON c.card_number = s.card_number AND s.card_number <> '' "
+            "ON CONFLICT (terminal_id, sequence) DO NOTHING",
+            [fixed.terminal_id, fixed.service_point_id, fixed.partner_id, fixed.region_id,
+             fixed.upload_id],
+        )  # fmt: skip
+        added = cursor.rowcount
+        cursor.execute(
+            f"SELECT count(*) FROM {_STAGING} s WHERE s.card_number <> '' AND NOT EXISTS "  # noqa: S608
+            f"(SELECT 1 FROM {cards} c WHERE c.card_number = s.card_number)"
+        )
+        unknown = int(cursor.fetchone()[0])
+    return added, unknown
+
+
+def _insert_sqlite(rows: list[UsageRow], fixed: _Fixed) -> tuple[int, int]:
+    """One executemany of INSERT ... ON CONFLICT DO NOTHING; (added, unknown cards)."""
+    cards: dict[str, tuple[int, int]] = {}
+    numbers = sorted({r.card_number for r in rows if r.card_number})
+    for start in range(0, len(numbers), _BATCH):
+        for number, card_id, person_id in Card.objects.filter(
+            card_number__in=numbers[start : start + _BATCH]
+        ).values_list("card_number", "id", "person_id"):
+            cards[number] = (card_id, person_id)
+    ops = connection.ops
+    none: tuple[None, None] = (None, None)
+    values = [
+        (
+            fixed.terminal_id,
+            r.sequence,
+            fixed.service_point_id,
+            fixed.partner_id,
+            r.field.value,
+            r.service.value,
+            ops.adapt_datetimefield_value(r.occurred_at),
+            ops.adapt_datefield_value(_month_of(r.occurred_at)),
+            fixed.region_id,
+            r.card_form.value,
+            r.result.value,
+            r.reason,
+            *cards.get(r.card_number, none),
+            fixed.upload_id,
+        )
+        for r in rows
+    ]
+    placeholders = ", ".join(["%s"] * len(_COLUMNS))
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            f"INSERT INTO {UsageRecord._meta.db_table} ({', '.join(_COLUMNS)}) "  # noqa: S608
+            f"VALUES ({placeholders}) ON CONFLICT (terminal_id, sequence) DO NOTHING",
+            values,
+        )
+    added = UsageRecord.objects.filter(upload_id=fixed.upload_id).count()
+    unknown = sum(1 for r in rows if r.card_number and r.card_number not in cards)
+    return added, unknown
+
+
 def usage_upload(
     *,
     actor: User,
@@ -78,14 +198,6 @@ def usage_upload(
     _terminal_may_upload(terminal)
     point = terminal.service_point
     partner = point.partner
-    numbers = {r.card_number for r in rows if r.card_number}
-    cards: dict[str, tuple[int, int]] = {}
-    number_list = sorted(numbers)
-    for start in range(0, len(number_list), _BATCH):
-        for number, card_id, person_id in Card.objects.filter(
-            card_number__in=number_list[start : start + _BATCH]
-        ).values_list("card_number", "id", "person_id"):
-            cards[number] = (card_id, person_id)
     with transaction.atomic():
         upload = UsageUpload.objects.create(
             terminal=terminal,
@@ -95,32 +207,20 @@ def usage_upload(
             received=len(rows),
             uploaded_by=actor,
         )
-        records = [
-            UsageRecord(
-                terminal_id=terminal.pk,
-                sequence=r.sequence,
-                service_point_id=point.pk,
-                partner_id=partner.pk,
-                field=r.field.value,
-                service=r.service.value,
-                occurred_at=r.occurred_at,
-                month=_month_of(r.occurred_at),
-                region_id=point.region_id,
-                card_form=r.card_form.value,
-                result=r.result.value,
-                reason=r.reason,
-                card_id=cards.get(r.card_number, (None, None))[0],
-                person_id=cards.get(r.card_number, (None, None))[1],
-                upload=upload,
-            )
-            for r in rows
-        ]
-        UsageRecord.objects.bulk_create(records, batch_size=_BATCH, ignore_conflicts=True)
-        added = UsageRecord.objects.filter(upload=upload).count()
+        fixed = _Fixed(
+            terminal_id=terminal.pk,
+            service_point_id=point.pk,
+            partner_id=partner.pk,
+            region_id=point.region_id,
+            upload_id=upload.pk,
+        )
+        if connection.vendor == "postgresql":
+            added, unknown = _insert_postgresql(rows, fixed)
+        else:
+            added, unknown = _insert_sqlite(rows, fixed)
         upload.added = added
         upload.already = len(rows) - added
         upload.save(update_fields=["added", "already"])
-        unknown = sum(1 for r in rows if r.card_number and r.card_number not in cards)
         audit_record(
             actor=actor,
             action=AuditAction.IMPORT,
