@@ -126,7 +126,8 @@ def read_raw(
         raise
     except UnsafeFile as error:
         raise _unsafe(error) from error
-    except (OSError, ValueError, pl.exceptions.PolarsError, pa.ArrowException) as error:
+    except (OSError, ValueError, csv.Error, pl.exceptions.PolarsError, pa.ArrowException) as error:
+        # csv.Error: a title or header line longer than csv's field limit (an open quote).
         raise IntakeError(
             IntakeErrorCode.UNREADABLE_FILE,
             f"文件“{source}”无法读取：文件可能已损坏，或内容与扩展名“{suffix}”不符。"
@@ -317,6 +318,10 @@ def _read_csv(file: Path, select: Select, source: str) -> RawTable:
         )
     encoding = _sniff_encoding(sample, source)
     delimiter, top = _top_rows(sample, encoding)
+    if not top:  # nothing but a byte-order mark
+        raise IntakeError(
+            IntakeErrorCode.NO_HEADER, f"文件“{source}”为空，没有表头", [{"source": source}]
+        )
     header_index = _header_index(top)
     headers = [_clean_header(cell) for cell in top[header_index]]
     if not any(headers):
