@@ -54,8 +54,8 @@ from shebao.payments.services.checking import (
     batch_verdicts,
     check_inputs_digest,
     current_department_frame,
+    freeze_payment_targets,
     parse_batch_period,
-    payment_targets,
 )
 from shebao.registry.models import Person
 
@@ -805,27 +805,12 @@ def payment_batch_approve(*, actor: User, batch_id: int, note: str = "") -> Paym
             changed = batch_verdicts(batch, as_of=timezone.localdate()).changed().height
             if changed:
                 raise BatchStale(changed)
-        targets = payment_targets(batch)
-        if targets.height != batch.payable_count:
-            raise BatchStale(batch.payable_count - targets.height)
-        update_from_frame(
-            PaymentRow._meta.db_table,
-            targets.with_columns(
-                pl.col("frozen_name").str.slice(0, 64),
-                pl.col("frozen_card_number").fill_null(""),
-                pl.col("frozen_account_number").fill_null(""),
-            ),
-            key="pk",
-            types={
-                "pk": "bigint",
-                "frozen_name": "varchar(64)",
-                "frozen_id_number": "varchar(18)",
-                "frozen_card_number": "varchar(9)",
-                "frozen_bank_id": "bigint",
-                "frozen_branch_id": "bigint",
-                "frozen_account_number": "varchar(32)",
-            },
-        )
+        # The snapshot in one set-based UPDATE inside the database; a payable row left
+        # without one (its card account went away) refuses the approval, and the
+        # transaction's rollback takes back the rows already written.
+        frozen = freeze_payment_targets(batch)
+        if frozen != batch.payable_count:
+            raise BatchStale(batch.payable_count - frozen)
         _recount_sql(batch)
         batch.approved_by = actor
         batch.approved_at = timezone.now()

@@ -53,6 +53,7 @@ __all__ = [
     "batch_verdicts",
     "check_inputs_digest",
     "current_department_frame",
+    "freeze_payment_targets",
     "parse_batch_period",
     "payment_targets",
     "programme_rules",
@@ -331,6 +332,42 @@ def payment_targets(batch: PaymentBatch) -> pl.DataFrame:
             "frozen_account_number",
         )
     )
+
+
+def freeze_payment_targets(batch: PaymentBatch) -> int:
+    """Write into each payable row of `batch` the snapshot approval freezes (the same choice
+    as `payment_targets`: an activated card first, then the newest card, then the newest
+    account at the card's bank), in ONE UPDATE … FROM over a ranked join: no row leaves the
+    database. Returns how many rows got their snapshot; a payable row whose person has no
+    usable card account gets none (the caller compares with the payable count)."""
+    row_t = quoted(PaymentRow._meta.db_table)
+    card = quoted(Card._meta.db_table)
+    person = quoted(Person._meta.db_table)
+    account = quoted(BankAccount._meta.db_table)
+    marks = ", ".join(["%s"] * len(_PAYABLE_CARD_STATUSES))
+    preference = " ".join(f"WHEN %s THEN {i}" for i in range(len(_PAYABLE_CARD_STATUSES)))
+    sql = f"""UPDATE {row_t} SET
+                  frozen_name = substr(t.name, 1, 64),
+                  frozen_id_number = t.id_number,
+                  frozen_card_number = coalesce(t.card_number, ''),
+                  frozen_bank_id = t.bank_id,
+                  frozen_branch_id = t.branch_id,
+                  frozen_account_number = coalesce(t.account_number, '')
+              FROM (SELECT r.id AS row_id, p.name, p.id_number, c.card_number, a.bank_id,
+                           a.branch_id, a.account_number,
+                           row_number() OVER (
+                               PARTITION BY r.id
+                               ORDER BY CASE c.status {preference} ELSE {len(_PAYABLE_CARD_STATUSES)} END,
+                                        c.id DESC, a.id DESC) AS choice
+                    FROM {row_t} r
+                    JOIN {person} p ON p.id = r.person_id
+                    JOIN {card} c ON c.person_id = r.person_id
+                    JOIN {account} a ON a.person_id = c.person_id AND a.bank_id = c.bank_id
+                    WHERE r.batch_id = %s AND r.payable AND c.status IN ({marks})) t
+              WHERE {row_t}.id = t.row_id AND t.choice = 1"""  # noqa: E501
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*_PAYABLE_CARD_STATUSES, batch.pk, *_PAYABLE_CARD_STATUSES])
+        return int(cursor.rowcount)
 
 
 # --- has anything the check reads changed since? ------------------------------------------
