@@ -277,6 +277,20 @@ try:
             page = self.client.get("/persons/", name="warm-up").text
             match = _CSRF.search(page)
             self.csrf = match.group(1) if match else ""
+            # A clerk states the purpose once (with the first search); the person pages
+            # that follow are audited with it, as in the real session.
+            self.client.post(
+                "/persons/",
+                data={
+                    "q": str(random.choice(Clerk.sample)[1]),
+                    "purpose": "card_service",
+                    "purpose_note": "",
+                    "csrfmiddlewaretoken": self.csrf,
+                },
+                headers={"Referer": self.host + "/persons/"},
+                name="warm-up",
+                allow_redirects=False,
+            )
 
         def _get(self, url: str, name: str) -> None:
             with self.client.get(url, name=name, catch_response=True) as response:
