@@ -216,12 +216,13 @@ def population_world(population: int, bank_ids: list[int]) -> None:
     from shebao.registry.models import BankAccount, Person
 
     have = Person.objects.count()
-    if have == population and Card.objects.count() == population:
+    if have == population == Card.objects.count() == BankAccount.objects.count():
         print(f"population world of {population:,} persons kept from an earlier run")
         return
     if have:
         raise SystemExit(
-            f"the database holds {have:,} persons, not {population:,}: use an empty database"
+            f"the database holds {have:,} persons (or their cards and accounts are incomplete), "
+            f"not a world of {population:,}: use an empty database"
         )
     started = time.perf_counter()
     registry(ids(population))
