@@ -9,12 +9,18 @@ concurrent load from locust on loopback against `shebao serve` (gunicorn). Bound
     # 2. serve with W workers and load it with U locust users for S seconds
     DATABASE_URL=... SHEBAO_DATA_DIR=/tmp/bench \\
         uv run python bench/bench_identity_load.py run --users 32 --seconds 30 --workers 3
+    # 3. CPU per call inside one process, no HTTP and no locust (stable on a busy machine):
+    #    the served application (the lean path, ADR 0016) against Django's handler (ninja)
+    DATABASE_URL=... SHEBAO_DATA_DIR=/tmp/bench \\
+        uv run python bench/bench_identity_load.py cpu --calls 2000
+    #    (BENCH_PROFILE=/tmp/prof adds a cProfile, on CPU time, of each to /tmp/prof.*)
 
 The run takes one token from /o/token/ (client credentials) for all users, then each posts
 /api/v1/partners/verify as fast as it can: 80 % card number + name, 20 % ID number + name,
-one in ten with a wrong name (a "no"). Every call goes through the whole path: token
-lookup (cached per process for 10 s), the per-partner rate limit (one upsert), the person
-and card lookups, the verified-persons upsert and the audit row.
+one in ten with a wrong name (a "no"). Every call goes through the whole path: the lean
+WSGI layer in front of Django (ADR 0016), token lookup (cached per process for 10 s), the
+per-partner rate limit (one upsert), the person and card lookups, the verified-persons
+upsert and the audit row (one statement on PostgreSQL).
 
 Prints figures only; never personal data (the synthetic sample file stays in the data dir).
 """
@@ -36,6 +42,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 BENCH_DIR_NAME = "bench_identity"
 COUNTIES = ["420702", "420703", "420704", "420102", "420106", "420111", "420502", "420602"]
@@ -458,7 +465,11 @@ def cpu(calls: int) -> None:
         if not status.startswith("200"):
             raise SystemExit(f"verify answered {status}")
 
-    for label, app in (("lean path", LeanVerify(WSGIHandler())), ("Django+ninja", WSGIHandler())):
+    apps: list[tuple[str, Any]] = [
+        ("lean path", LeanVerify(WSGIHandler())),
+        ("Django+ninja", WSGIHandler()),
+    ]
+    for label, app in apps:
         for _ in range(50):  # warm: caches, the connection, the previous minute's count
             result = app(environ(body()), start_response)
             getattr(result, "close", lambda: None)()
