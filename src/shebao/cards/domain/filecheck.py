@@ -36,6 +36,7 @@ from shebao.cards.domain.photos import (
 )
 from shebao.cards.domain.tables import ROW, ColumnSpec, Table, TableError, read_table
 from shebao.cards.domain.xlsx import Sheet, write_xlsx
+from shebao.identity.spreadsheet import FORMULA_PATTERN
 
 __all__ = [
     "APPLICATION_COLUMNS",
@@ -234,8 +235,9 @@ def _write_csv(frame: pl.DataFrame, path: Path) -> None:
     tmp = path.with_name(path.name + ".tmp")
     frame.select(
         pl.col("row"),
-        pl.col("id_number"),
-        pl.col("name"),
+        # Text from the checked file, opened in a spreadsheet: never a formula.
+        _as_text("id_number"),
+        _as_text("name"),
         pl.when(pl.col("eligible")).then(pl.lit("1")).otherwise(pl.lit("0")).alias("eligible"),
         # Null, not "": an eligible row ends in a bare comma rather than in "".
         pl.when(pl.col("reasons") != "").then(pl.col("reasons")).alias("reasons"),
@@ -284,4 +286,15 @@ def _write_xlsx(frame: pl.DataFrame, table: Table, path: Path) -> None:
             ),
             Sheet("全部检查结果", joined, widths),
         ],
+    )
+
+
+def _as_text(name: str) -> pl.Expr:
+    """The column with a leading apostrophe where a spreadsheet would read a formula."""
+    column = pl.col(name)
+    return (
+        pl.when(column.str.contains(FORMULA_PATTERN))
+        .then(pl.lit("'") + column)
+        .otherwise(column)
+        .alias(name)
     )

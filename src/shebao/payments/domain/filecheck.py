@@ -32,6 +32,7 @@ import polars as pl
 
 from shebao.cards.domain.tables import ROW, ColumnSpec, header_key, read_table
 from shebao.errors import ShebaoError
+from shebao.identity.spreadsheet import FORMULA_PATTERN
 from shebao.intake.formats import (
     IntakeError,
     IntakeErrorCode,
@@ -273,8 +274,9 @@ def write_outputs(result: CheckResult, out_dir: Path) -> tuple[Path, Path]:
         # The columns of OUTPUT_COLUMNS, in order.
         result.frame.select(
             pl.col("row"),
-            pl.col("id_number"),
-            pl.col("name"),
+            # Text from the checked file, opened in a spreadsheet: never a formula.
+            _as_text("id_number"),
+            _as_text("name"),
             pl.col("amount_fen"),
             pl.when(pl.col("payable")).then(pl.lit("1")).otherwise(pl.lit("0")).alias("payable"),
             # Null, not "": a payable row ends in a bare comma rather than in "".
@@ -292,3 +294,14 @@ def write_outputs(result: CheckResult, out_dir: Path) -> tuple[Path, Path]:
         for leftover in (csv_tmp, json_tmp):
             leftover.unlink(missing_ok=True)
     return csv_path, json_path
+
+
+def _as_text(name: str) -> pl.Expr:
+    """The column with a leading apostrophe where a spreadsheet would read a formula."""
+    column = pl.col(name)
+    return (
+        pl.when(column.str.contains(FORMULA_PATTERN))
+        .then(pl.lit("'") + column)
+        .otherwise(column)
+        .alias(name)
+    )
