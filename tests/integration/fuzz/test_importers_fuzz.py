@@ -147,3 +147,22 @@ def test_a_formula_cell_is_never_evaluated(tmp_path: object) -> None:
     csv = work / "公式.csv"
     csv.write_text(f"{corpus.INTAKE_HEADER}\n=1+1,=cmd|' /C calc'!A0,x,y,z\n", encoding="utf-8")
     assert read_raw(csv).frame.row(0)[1:3] == ("=1+1", "=cmd|' /C calc'!A0")
+
+
+@_FUZZ
+@given(data=st.one_of(corpus.random_bytes, corpus.encoded_csv("卡号,结果,原因")))
+def test_vendor_result_rows_refuse_what_they_cannot_read(data: bytes) -> None:
+    """The vendor's result file, once its signature is verified and it is decrypted: any
+    content reads or is refused with a code (a GBK file was a server error)."""
+    from shebao.cards.services.production import _read_result_rows
+    from shebao.errors import ValidationFailed
+
+    try:
+        _read_result_rows(data, ("卡号", "结果"))
+    except ValidationFailed as error:
+        assert error.code in {"MISSING_COLUMNS", "RESULT_FILE_UNREADABLE"}
+        assert corpus_han(error.message)
+
+
+def corpus_han(text: str) -> bool:
+    return any("\u4e00" <= ch <= "\u9fff" for ch in text)

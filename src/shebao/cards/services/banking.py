@@ -352,7 +352,12 @@ def account_results_import(
             raise ValidationFailed("该开户请求尚未发送银行，不能导入结果", code="REQUEST_NOT_SENT")
         if opened_file.digest in request.result_digests.split():
             return BankImportResult(request, 0, 0, 0, already_imported=True)
-        text = opened_file.content.decode("utf-8-sig")
+        try:  # signed by the bank, but its software may still send GBK: refused, not a 500
+            text = opened_file.content.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise ValidationFailed(
+                "开户回盘文件无法读取：应为 UTF-8 编码的 CSV", code="RESULT_FILE_UNREADABLE"
+            ) from exc
         reader = csv.DictReader(io.StringIO(text))
         missing = [h for h in BANK_RESULT_HEADER if h not in (reader.fieldnames or [])]
         if missing:

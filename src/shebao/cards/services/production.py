@@ -811,12 +811,19 @@ class ResultRowsInvalid(ShebaoError):
 
 
 def _read_result_rows(content: bytes, header: Sequence[str]) -> list[dict[str, str]]:
-    text = content.decode("utf-8-sig")
-    reader = csv.DictReader(io.StringIO(text))
-    missing = [h for h in header if h not in (reader.fieldnames or [])]
-    if missing:
-        raise ValidationFailed(f"回盘文件缺少列：{'、'.join(missing)}", code="MISSING_COLUMNS")
-    return [{k: (v or "").strip() for k, v in row.items() if k} for row in reader]
+    # Signed by the vendor, but its software may still send GBK or a broken CSV: refused,
+    # not a server error (found by fuzzing the readers, issue 14 §2).
+    try:
+        text = content.decode("utf-8-sig")
+        reader = csv.DictReader(io.StringIO(text))
+        missing = [h for h in header if h not in (reader.fieldnames or [])]
+        if missing:
+            raise ValidationFailed(f"回盘文件缺少列：{'、'.join(missing)}", code="MISSING_COLUMNS")
+        return [{k: (v or "").strip() for k, v in row.items() if k} for row in reader]
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise ValidationFailed(
+            "回盘文件无法读取：应为 UTF-8 编码的 CSV，且引号成对", code="RESULT_FILE_UNREADABLE"
+        ) from exc
 
 
 def production_results_import(
