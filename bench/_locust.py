@@ -191,6 +191,8 @@ def _group_pids(pgid: int) -> list[int]:
 
 
 def _database_backends() -> list[int]:
+    if not os.environ.get("DATABASE_URL", "").startswith("postgres"):
+        return []  # SQLite: the database is the server processes themselves
     import psycopg
 
     with psycopg.connect(os.environ["DATABASE_URL"], autocommit=True) as conn:
