@@ -9,6 +9,8 @@ concurrent load from locust on loopback against `shebao serve` (gunicorn). Bound
     # 2. serve with W workers and load it with U locust users for S seconds
     DATABASE_URL=... SHEBAO_DATA_DIR=/tmp/bench \\
         uv run python bench/bench_identity_load.py run --users 32 --seconds 30 --workers 3
+    #    or the same calls from wrk (C; Debian package wrk), which costs a small fraction of
+    #    locust's CPU per request: `--generator wrk` (--users is then wrk's connections)
     # 3. CPU per call inside one process, no HTTP and no locust (stable on a busy machine):
     #    the served application (the lean path, ADR 0016) against Django's handler (ninja)
     DATABASE_URL=... SHEBAO_DATA_DIR=/tmp/bench \\
@@ -33,6 +35,7 @@ import csv
 import json
 import os
 import random
+import re
 import signal
 import socket
 import subprocess
@@ -330,7 +333,7 @@ class CpuMeter:
         )
 
 
-def run(users: int, seconds: int, workers: int, locust_processes: int) -> None:
+def run(users: int, seconds: int, workers: int, locust_processes: int, generator: str) -> None:
     port = _free_port()
     env = dict(os.environ)
     log = open(_bench_dir() / "serve.log", "w")  # noqa: SIM115
@@ -364,6 +367,9 @@ def run(users: int, seconds: int, workers: int, locust_processes: int) -> None:
             # 422 for the made-up number: the call still warmed the process.
             with contextlib.suppress(urllib.error.HTTPError):
                 urllib.request.urlopen(request, timeout=60).close()  # noqa: S310
+        if generator == "wrk":
+            _run_wrk(host, users, seconds, workers, CpuMeter(server.pid))
+            return
         prefix = _bench_dir() / "locust"
         command = [
             sys.executable,
@@ -408,6 +414,82 @@ def run(users: int, seconds: int, workers: int, locust_processes: int) -> None:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
         log.close()
+
+
+# ---------------------------------------------------------------- wrk, a load generator in C
+
+_WRK_SCRIPT = """
+local bodies = {%s}
+local token = "%s"
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Authorization"] = "Bearer " .. token
+request = function()
+  return wrk.format(nil, "/api/v1/partners/verify", nil, bodies[math.random(#bodies)])
+end
+"""
+
+
+def _wrk_bodies(count: int = 2000) -> list[str]:
+    """The locust user's mix, fixed up front: 80 % card number + name, 20 % ID number +
+    name, one in ten with a wrong name."""
+    sample = json.loads((_bench_dir() / "sample.json").read_text())
+    rng = random.Random(7)
+    bodies = []
+    for _ in range(count):
+        card_number, id_number, name = rng.choice(sample)
+        if rng.random() < 0.1:
+            name = name[0] + "某某"
+        if rng.random() < 0.8:
+            payload = {"method": "card_number", "card_number": card_number, "name": name}
+        else:
+            payload = {"method": "id_number", "id_number": id_number, "name": name}
+        bodies.append(json.dumps(payload, ensure_ascii=True))
+    return bodies
+
+
+def _run_wrk(host: str, connections: int, seconds: int, workers: int, meter: CpuMeter) -> None:
+    """The same calls from wrk (C, one or two threads): locust itself costs 2-3 ms of CPU
+    per request, as much as the server, so on two shared cores it caps what is measured."""
+    import shutil
+
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is not installed (Debian: apt-get install wrk)")
+    lua = ", ".join(json.dumps(body) for body in _wrk_bodies())
+    token = (_bench_dir() / "token.txt").read_text().strip()
+    script = _bench_dir() / "verify.lua"
+    script.write_text(_WRK_SCRIPT % (lua, token))
+    script.chmod(0o600)
+    threads = min(2, connections)
+    wrk = shutil.which("wrk") or "wrk"
+    command = [wrk, "-t", str(threads), "-c", str(connections), "-d", f"{seconds}s"]
+    result = subprocess.run(  # noqa: S603
+        [*command, "--latency", "-s", str(script), host],
+        check=False,
+        capture_output=True,
+        text=True,
+    )
+    script.unlink()
+    out = result.stdout
+    requests_match = re.search(r"(\d+) requests in", out)
+    requests = int(requests_match.group(1)) if requests_match else 0
+    rps = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    socket_errors = re.search(r"Socket errors: (.*)", out)
+    percentiles = dict(re.findall(r"^\s+(50|75|90|99)%\s+(\S+)", out, flags=re.M))
+    print(
+        f"holders on PostgreSQL; gunicorn workers={workers}; wrk connections={connections}, "
+        f"threads={threads}, {seconds} s"
+    )
+    print(
+        f"verify: requests={requests} non-2xx={non_2xx.group(1) if non_2xx else 0} "
+        f"socket errors={socket_errors.group(1) if socket_errors else 'none'} "
+        f"rps={float(rps.group(1)) if rps else 0:.0f} p50={percentiles.get('50')} "
+        f"p90={percentiles.get('90')} p99={percentiles.get('99')}"
+    )
+    print(meter.report(requests).replace("locust", "wrk"))
+    if result.returncode != 0:
+        print(result.stderr.strip())
 
 
 # ---------------------------------------------------------------- CPU per call, in-process
@@ -552,6 +634,12 @@ def main() -> None:
     r.add_argument("--seconds", type=int, default=30)
     r.add_argument("--workers", type=int, default=3)
     r.add_argument("--locust-processes", type=int, default=1)
+    r.add_argument(
+        "--generator",
+        choices=("locust", "wrk"),
+        default="locust",
+        help="load generator: locust (Python) or wrk (C, far cheaper per request)",
+    )
     c = sub.add_parser("cpu", help="CPU per call in one process: lean path vs Django+ninja")
     c.add_argument("--calls", type=int, default=2000)
     args = parser.parse_args()
@@ -562,7 +650,7 @@ def main() -> None:
     elif args.command == "cpu":
         cpu(args.calls)
     else:
-        run(args.users, args.seconds, args.workers, args.locust_processes)
+        run(args.users, args.seconds, args.workers, args.locust_processes, args.generator)
 
 
 if __name__ == "__main__":
