@@ -19,6 +19,7 @@ from shebao.registration.choices import (
     VisitOutcome,
 )
 from shebao.registry.models import Household, Person
+from shebao.vault.fields import EncryptedTextField
 
 
 class ComparisonRun(models.Model):
@@ -311,9 +312,11 @@ class SurveyRecord(models.Model):
     reason_uninsured = models.CharField(
         "未参保原因", max_length=32, choices=ReasonUninsured.choices, blank=True
     )
-    phone = models.CharField("联系电话", max_length=16, blank=True)
+    # The phone and the free-text answer are sealed (SM4, ADR 0017); the coded answers above
+    # stay clear for the statistics that aggregate them in SQL.
+    phone = EncryptedTextField("联系电话", max_length=16, blank=True)
     voluntary_schemes = models.JSONField("自愿参加险种", default=list, blank=True)
-    note = models.CharField("备注", max_length=255, blank=True)
+    note = EncryptedTextField("备注", max_length=255, blank=True)
     surveyed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name="调查员", on_delete=models.PROTECT, related_name="+"
     )

@@ -35,6 +35,7 @@ from shebao.accounts.models import User
 from shebao.errors import ValidationFailed
 from shebao.geo.models import Region
 from shebao.registry.models import Employer, Enrollment, Household, Person
+from shebao.vault.keys import keyring
 
 __all__ = ["BulkLoadResult", "RegistryFrames", "registry_bulk_load", "registry_dataset_load"]
 
@@ -124,6 +125,9 @@ _BLANK_IS_EMPTY: Final[frozenset[str]] = frozenset(
     {"address", "ethnicity", "relation_to_head", "phone"}
 )
 
+# Columns sealed with SM4 (EncryptedTextField in the registry's models).
+_SEALED: Final[dict[str, tuple[str, ...]]] = {"household": ("address",), "person": ("phone",)}
+
 
 def _q(name: str) -> str:
     return connection.ops.quote_name(name)
@@ -154,8 +158,17 @@ def _prepare(kind: str, frame: pl.DataFrame) -> pl.DataFrame:
             if src in _BLANK_IS_EMPTY:
                 expr = expr.fill_null("")
         columns.append(expr.alias(column))
-    staged = frame.unique(subset=_KEYS[kind], keep="first", maintain_order=True)
-    return staged.select(columns)
+    staged = frame.unique(subset=_KEYS[kind], keep="first", maintain_order=True).select(columns)
+    sealed = _SEALED.get(kind, ())
+    if sealed and staged.height:
+        # Personal data is sealed before it reaches the stage table (ADR 0017): one cipher,
+        # one pass over each column, no ORM.
+        cipher = keyring().cipher
+        staged = staged.with_columns(
+            pl.Series(c, cipher.encrypt_many(staged[c].to_list()), dtype=pl.String)
+            for c in sealed
+        )
+    return staged
 
 
 def _create_stage(cursor: CursorWrapper, kind: str) -> None:

@@ -15,6 +15,8 @@ from shebao.registry.choices import (
     LifeStatus,
     SchemeGroup,
 )
+from shebao.vault.fields import EncryptedTextField
+from shebao.vault.storage import encrypted_storage
 
 
 class Household(models.Model):
@@ -22,7 +24,8 @@ class Household(models.Model):
     region = models.ForeignKey(
         Region, verbose_name="户籍地", on_delete=models.PROTECT, related_name="+"
     )
-    address = models.CharField("住址", max_length=255, blank=True)
+    # Personal data at rest is sealed (SM4, ADR 0017); "" stays "" so emptiness is queryable.
+    address = EncryptedTextField("住址", max_length=255, blank=True)
 
     class Meta:
         verbose_name = "户"
@@ -69,8 +72,8 @@ class Person(models.Model):
         "人员状态", max_length=16, choices=LifeStatus.choices, default=LifeStatus.ALIVE
     )
     status_date = models.DateField("状态变更日期", null=True, blank=True)
-    phone = models.CharField("联系电话", max_length=16, blank=True)
-    photo = models.FileField("照片", upload_to="photos/%Y/", blank=True)
+    phone = EncryptedTextField("联系电话", max_length=16, blank=True)
+    photo = models.FileField("照片", upload_to="photos/%Y/", blank=True, storage=encrypted_storage)
     created_at = models.DateTimeField("创建时间", default=timezone.now)
     updated_at = models.DateTimeField("更新时间", default=timezone.now)
 
@@ -215,8 +218,9 @@ class PersonChange(models.Model):
         "accounts.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     field = models.CharField("字段", max_length=64)
-    old_value = models.CharField("原值", max_length=255, blank=True)
-    new_value = models.CharField("新值", max_length=255, blank=True)
+    # A changed phone or name is personal data too: sealed like the field it came from.
+    old_value = EncryptedTextField("原值", max_length=255, blank=True)
+    new_value = EncryptedTextField("新值", max_length=255, blank=True)
     reason = models.CharField("原因", max_length=255, blank=True)
     source = models.CharField("来源", max_length=64, blank=True)
 

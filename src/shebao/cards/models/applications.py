@@ -22,6 +22,7 @@ from django.utils import timezone
 from shebao.accounts.models import Organisation
 from shebao.geo.models import Region
 from shebao.registry.models import Person
+from shebao.vault.fields import EncryptedTextField
 
 
 class ApplicationKind(models.TextChoices):
@@ -165,7 +166,8 @@ class Application(models.Model):
         on_delete=models.PROTECT,
         related_name="card_applications",
     )
-    phone = models.CharField("联系电话", max_length=32, blank=True)
+    # Phone and postal address are sealed (SM4, ADR 0017); "" stays "".
+    phone = EncryptedTextField("联系电话", max_length=32, blank=True)
     photo_source = models.CharField(
         "照片来源", max_length=8, choices=PhotoSource.choices, blank=True, default=""
     )
@@ -173,7 +175,7 @@ class Application(models.Model):
     photo_entry = models.CharField("照片包内文件", max_length=255, blank=True)
     signed_form = models.FileField("申领登记表扫描件", upload_to="cards/forms/%Y/", blank=True)
     postal_delivery = models.BooleanField("邮寄到家", default=False)
-    postal_address = models.CharField("邮寄地址", max_length=255, blank=True)
+    postal_address = EncryptedTextField("邮寄地址", max_length=255, blank=True)
     # Where the application belongs, for scoping: the submitting unit's or village's region,
     # or (online) the applicant's household-registration region.
     region = models.ForeignKey(

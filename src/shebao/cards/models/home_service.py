@@ -12,6 +12,7 @@ from shebao.cards.domain.home_service import (
     STATUS_LABELS,
     HomeServiceStatus,
 )
+from shebao.vault.fields import EncryptedTextField
 
 
 class HomeServiceAppointment(models.Model):
@@ -28,8 +29,9 @@ class HomeServiceAppointment(models.Model):
     reason = models.CharField("上门原因", max_length=16, choices=list(REASON_LABELS.items()))
     booker_name = models.CharField("预约人", max_length=64)
     booker_relation = models.CharField("与服务对象关系", max_length=16)
-    phone = models.CharField("联系电话", max_length=20)
-    address = models.CharField("上门地址", max_length=255)
+    # Sealed (SM4, ADR 0017).
+    phone = EncryptedTextField("联系电话", max_length=20)
+    address = EncryptedTextField("上门地址", max_length=255)
     preferred_date = models.DateField("希望上门日期")
     note = models.CharField("说明", max_length=255, blank=True)
     status = models.CharField(

@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from shebao.accounts.models import Organisation
 from shebao.cards.models.card import Card
+from shebao.vault.fields import EncryptedTextField
 
 
 class PostalDispatchStatus(models.TextChoices):
@@ -44,8 +45,9 @@ class PostalDispatch(models.Model):
     )
     tracking_number = models.CharField("邮件单号", max_length=32, db_index=True)
     mailed_on = models.DateField("邮寄日期")
-    address = models.CharField("邮寄地址", max_length=255)
-    phone = models.CharField("收件电话", max_length=32, blank=True)
+    # Sealed (SM4, ADR 0017).
+    address = EncryptedTextField("邮寄地址", max_length=255)
+    phone = EncryptedTextField("收件电话", max_length=32, blank=True)
     status = models.CharField(
         "状态",
         max_length=16,

@@ -54,6 +54,7 @@ from shebao.identity.masking import mask_name
 from shebao.identity.names import normalize_name
 from shebao.registry.choices import HukouType, LifeStatus
 from shebao.registry.models import Enrollment, Person
+from shebao.vault.storage import encrypted_storage
 
 __all__ = [
     "COLLECTIVE_SUBMITTERS",
@@ -943,8 +944,10 @@ class _StoredPhotos:
                 else:
                     out[token] = PhotoVerdict()
                 continue
+            # Police photos are the registry's, sealed on disk (ADR 0017).
+            storage = encrypted_storage if kind == "police" else default_storage
             try:
-                with default_storage.open(name, "rb") as fh:
+                with storage.open(name, "rb") as fh:
                     data: bytes = fh.read()
             except OSError:
                 data = b""

@@ -13,6 +13,9 @@ from typing import Any, Final
 import polars as pl
 from django.db import connection, models
 
+from shebao.vault.fields import EncryptedTextField
+from shebao.vault.keys import keyring
+
 __all__ = ["db_datetime", "insert_frame"]
 
 
@@ -45,6 +48,17 @@ def insert_frame(model: type[models.Model], frame: pl.DataFrame) -> int:
     the other columns with their defaults. Call inside the caller's transaction."""
     if frame.height == 0:
         return 0
+    sealed = [
+        f.column
+        for f in model._meta.concrete_fields
+        if isinstance(f, EncryptedTextField) and f.column in frame.columns
+    ]
+    if sealed:
+        # Personal data is sealed before it is written (ADR 0017): one cipher, one pass.
+        cipher = keyring().cipher
+        frame = frame.with_columns(
+            pl.Series(c, cipher.encrypt_many(frame[c].to_list()), dtype=pl.String) for c in sealed
+        )
     defaults = _defaults(model, frame.columns)
     full = frame.with_columns(
         pl.lit(v, dtype=pl.Boolean if isinstance(v, bool) else None).alias(c)

@@ -67,6 +67,7 @@ from shebao.cards.services.numbering import (
 from shebao.errors import NotFound, PermissionDenied, ShebaoError, ValidationFailed
 from shebao.geo.models import Region
 from shebao.identity.spreadsheet import safe_csv_writer
+from shebao.vault.storage import encrypted_storage
 
 __all__ = [
     "CARD_VALID_YEARS",
@@ -626,13 +627,15 @@ def vendor_order_read(content: bytes) -> VendorOrder:
     return VendorOrder(list(csv.DictReader(io.StringIO(text))), photos)
 
 
-def _read_storage(name: str) -> bytes | None:
+def _read_storage(name: str, *, police: bool = False) -> bytes | None:
     from django.core.files.storage import default_storage
 
     if not name:
         return None
+    # Police photos are the registry's, sealed on disk (ADR 0017): read through their storage.
+    storage = encrypted_storage if police else default_storage
     try:
-        with default_storage.open(name, "rb") as fh:
+        with storage.open(name, "rb") as fh:
             data: bytes = fh.read()
     except OSError:
         return None
@@ -661,7 +664,7 @@ def _photos(sources: dict[str, _PhotoSource]) -> dict[str, bytes]:
             continue
     for number, src in sources.items():
         if number not in out:
-            data = _read_storage(src.upload) or _read_storage(src.police)
+            data = _read_storage(src.upload) or _read_storage(src.police, police=True)
             if data:
                 out[number] = data
     return out
