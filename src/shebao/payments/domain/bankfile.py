@@ -327,7 +327,11 @@ def read_results_frame(content: bytes) -> tuple[pl.DataFrame, tuple[RowError, ..
         # Any unreadable text (a repeated header, an open quote) reads as no columns,
         # so the file is refused for the missing ones.
         raw = pl.DataFrame()
-    raw = raw.rename({c: c.strip() for c in raw.columns})
+    stripped = [c.strip() for c in raw.columns]
+    if len(set(stripped)) < len(stripped):
+        # " 结果" and "结果": renaming both would raise polars' DuplicateError (fuzzing).
+        return pl.DataFrame(schema=RESULT_FRAME_SCHEMA), (RowError(0, "文件", "表头有重复的列名"),)
+    raw = raw.rename(dict(zip(raw.columns, stripped, strict=True)))
     missing = [h for h in RESULT_FILE_HEADER if h not in raw.columns]
     if missing:
         return pl.DataFrame(schema=RESULT_FRAME_SCHEMA), tuple(
