@@ -15,6 +15,7 @@ from functools import lru_cache
 from django.urls import get_script_prefix, reverse
 
 from shebao.accounts.choices import Role
+from shebao.accounts.decorators import OFFICE_ROLES
 from shebao.accounts.models import User
 from shebao.payments import roles as payment_roles
 from shebao.registration import roles as registration_roles
@@ -97,6 +98,8 @@ NAV: tuple[NavItem, ...] = (
     NavItem(
         "人员查询",
         "web:person_search",
+        # Staff only (the page refuses holders and partner staff: `staff_required`).
+        roles=OFFICE_ROLES,
         description="按身份证号码或姓名查询管辖范围内的人员，查看户籍、家庭与参保情况。",
     ),
     NavItem(
