@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import io
+import re
 import struct
 import zipfile
 import zlib
@@ -214,6 +215,19 @@ def _far_cell(header: str) -> bytes:
     return xlsx_file(sheet)
 
 
+def _no_sheets() -> bytes:
+    """A workbook that lists no sheet (cards' reader asserted there was one: a 500)."""
+    out = io.BytesIO()
+    source = io.BytesIO(xlsx_file(sheet_xml([["x"]])))
+    with zipfile.ZipFile(source) as base, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as copy:
+        for info in base.infolist():
+            data = base.read(info.filename)
+            if info.filename == "xl/workbook.xml":
+                data = re.sub(rb"<sheets>.*</sheets>", b"<sheets></sheets>", data)
+            copy.writestr(info.filename, data)
+    return out.getvalue()
+
+
 def xlsx_cases(header: str) -> list[Case]:
     head = header.split(",")
     good = xlsx_file(
@@ -223,6 +237,7 @@ def xlsx_cases(header: str) -> list[Case]:
         Case("xlsx-empty-file", ".xlsx", lambda: b""),
         Case("xlsx-header-only", ".xlsx", lambda: xlsx_file(sheet_xml([head]))),
         Case("xlsx-no-rows", ".xlsx", lambda: xlsx_file(sheet_xml([]))),
+        Case("xlsx-no-sheets", ".xlsx", _no_sheets),
         Case("xlsx-truncated-half", ".xlsx", lambda: good[: len(good) // 2]),
         Case("xlsx-truncated-tail", ".xlsx", lambda: good[:-30]),
         Case("xlsx-not-a-zip", ".xlsx", lambda: header.encode()),
