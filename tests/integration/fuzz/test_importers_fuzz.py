@@ -12,7 +12,6 @@ runs the same for as long as asked and prints what it tried.
 
 from __future__ import annotations
 
-import csv
 from datetime import timedelta
 
 import pytest
@@ -93,9 +92,6 @@ def test_random_bytes(importer: str, data: bytes, suffix: str) -> None:
 def test_csv_text_in_any_encoding(importer: str, data: st.DataObject) -> None:
     header = HEADERS.get(importer, corpus.TARGETS_HEADER)
     raw = data.draw(corpus.encoded_csv(header))
-    if importer == "usage.upload":
-        # A bare carriage return crashes parse_csv (csv.Error): the known defect below.
-        raw = raw.replace(b"\r", b"").replace(b"\r\x00", b"")
     name = _name("编码", ".csv")
     assert_proper_refusal(importer, run(importer, raw, name), name)
 
@@ -172,13 +168,14 @@ def corpus_han(text: str) -> bool:
     return any("\u4e00" <= ch <= "\u9fff" for ch in text)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=csv.Error,
-    reason="usage.domain.records.parse_csv lets csv.Error escape for a bare CR inside a row "
-    "(new-line character seen in unquoted field): a server error. Found by "
-    "bench/fuzz_imports.py; usage upload code is another engineer's change in progress.",
-)
 def test_usage_csv_with_a_bare_carriage_return_is_refused() -> None:
+    """Found by bench/fuzz_imports.py: a bare CR inside a row was a server error (csv.Error)."""
     outcome = run("usage.upload", b"a,b\rc\n1,2\n", "用量.csv")
+    assert not outcome.accepted
+    assert_proper_refusal("usage.upload", outcome, "用量.csv")
+
+
+def test_usage_csv_with_an_unclosed_quote_is_refused() -> None:
+    outcome = run("usage.upload", b'card_number,service\n"123,abc\n', "用量.csv")
+    assert not outcome.accepted
     assert_proper_refusal("usage.upload", outcome, "用量.csv")

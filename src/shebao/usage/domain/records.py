@@ -294,7 +294,19 @@ def parse_json_lines(text: str, *, now: datetime) -> list[UsageRow]:
 def parse_csv(text: str, *, now: datetime) -> list[UsageRow]:
     """A CSV with a header row (English codes or Chinese titles); row numbers count the
     header as row 1, as a spreadsheet shows them."""
-    reader = csv.reader(io.StringIO(text.lstrip("\ufeff")))
+    # newline="": the csv module sees the line ends itself, so a terminal that ends lines
+    # with a bare CR (old offline terminals do) is read as rows, not refused as one field.
+    reader = csv.reader(io.StringIO(text.lstrip("\ufeff"), newline=""))
+    try:
+        return _parse_csv_rows(reader, now=now)
+    except csv.Error as error:
+        raise ValidationFailed(
+            f"第 {reader.line_num} 行不是有效的 CSV（引号或换行不成对）",
+            code="USAGE_BAD_CSV",
+        ) from error
+
+
+def _parse_csv_rows(reader: Any, *, now: datetime) -> list[UsageRow]:
     try:
         header = next(reader)
     except StopIteration:
