@@ -552,7 +552,9 @@ def application_batch_upload(
         batch.full_clean()
         batch.save()
         mark("store_files")
-        table = read_table(Path(batch.source_file.path), APPLICATION_COLUMNS, what="申领文件")
+        table = read_table(
+            Path(batch.source_file.path), APPLICATION_COLUMNS, what="申领文件", name=Path(name).name
+        )
         frame = table.canonical(APPLICATION_COLUMNS)
         if frame.height == 0:
             raise ValidationFailed("申领文件中没有数据行", code="EMPTY_FILE")
@@ -650,7 +652,7 @@ def _read_upload(data: bytes, name: str) -> pl.DataFrame:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / f"upload{suffix}"
         path.write_bytes(data)
-        table = read_table(path, APPLICATION_COLUMNS, what="申领文件")
+        table = read_table(path, APPLICATION_COLUMNS, what="申领文件", name=Path(name).name)
         frame = table.canonical(APPLICATION_COLUMNS)
     if frame.height == 0:
         raise ValidationFailed("申领文件中没有数据行", code="EMPTY_FILE")
