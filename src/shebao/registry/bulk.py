@@ -41,6 +41,8 @@ __all__ = ["BulkLoadResult", "RegistryFrames", "registry_bulk_load", "registry_d
 
 _SQLITE_BATCH: Final[int] = 50_000
 _COPY_CHUNK: Final[int] = 200_000
+# A load this large changes the tables' statistics enough to refresh them at once.
+_ANALYZE_AFTER: Final[int] = 10_000
 
 
 class RegistryFrames(Protocol):
@@ -165,8 +167,7 @@ def _prepare(kind: str, frame: pl.DataFrame) -> pl.DataFrame:
         # one pass over each column, no ORM.
         cipher = keyring().cipher
         staged = staged.with_columns(
-            pl.Series(c, cipher.encrypt_many(staged[c].to_list()), dtype=pl.String)
-            for c in sealed
+            pl.Series(c, cipher.encrypt_many(staged[c].to_list()), dtype=pl.String) for c in sealed
         )
     return staged
 
@@ -343,6 +344,12 @@ def registry_bulk_load(
             )
             for kind in frames:
                 cursor.execute(f"DROP TABLE IF EXISTS {s[kind]}")
+            if connection.vendor == "postgresql" and persons_n >= _ANALYZE_AFTER:
+                # Autovacuum's statistics lag a bulk load by minutes: until then the planner
+                # took a 1 M-person region for a thousand rows and a name search went from
+                # 2 ms to 124-287 ms (issue #14 §4 load bench).
+                for model in (Household, Person, Enrollment):
+                    cursor.execute(f"ANALYZE {_q(model._meta.db_table)}")
             result = BulkLoadResult(
                 households=households_n,
                 persons=persons_n,
