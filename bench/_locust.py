@@ -164,7 +164,7 @@ def print_figures(result: LocustResult, names: list[str]) -> None:
 # ---------------------------------------------------------------- CPU used during a run
 
 
-def _cpu_of(pids: list[int]) -> float:
+def cpu_of(pids: list[int]) -> float:
     """CPU seconds (user + system) the processes have used so far; gone ones count 0."""
     tick = os.sysconf("SC_CLK_TCK")
     total = 0
@@ -177,7 +177,7 @@ def _cpu_of(pids: list[int]) -> float:
     return total / tick
 
 
-def _group_pids(pgid: int) -> list[int]:
+def group_pids(pgid: int) -> list[int]:
     pids = []
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
@@ -190,7 +190,7 @@ def _group_pids(pgid: int) -> list[int]:
     return pids
 
 
-def _database_backends() -> list[int]:
+def database_backends() -> list[int]:
     if not os.environ.get("DATABASE_URL", "").startswith("postgres"):
         return []  # SQLite: the database is the server processes themselves
     import psycopg
@@ -211,11 +211,11 @@ class CpuMeter:
         import resource
 
         self._resource = resource
-        self.server_pids = _group_pids(server_pgid)
-        self.db_pids = _database_backends()
+        self.server_pids = group_pids(server_pgid)
+        self.db_pids = database_backends()
         self.start = (
-            _cpu_of(self.server_pids),
-            _cpu_of(self.db_pids),
+            cpu_of(self.server_pids),
+            cpu_of(self.db_pids),
             self._children(),
             time.perf_counter(),
             os.getloadavg()[0],
@@ -228,10 +228,10 @@ class CpuMeter:
     def used(self) -> tuple[float, float]:
         """CPU seconds of the server and of PostgreSQL since the start."""
         # Backends opened during the run (a worker's second connection) count too.
-        self.db_pids = sorted(set(self.db_pids) | set(_database_backends()))
+        self.db_pids = sorted(set(self.db_pids) | set(database_backends()))
         return (
-            _cpu_of(self.server_pids) - self.start[0],
-            _cpu_of(self.db_pids) - self.start[1],
+            cpu_of(self.server_pids) - self.start[0],
+            cpu_of(self.db_pids) - self.start[1],
         )
 
     def report(self, requests: int, unit: str = "request") -> str:

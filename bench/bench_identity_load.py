@@ -37,7 +37,6 @@ import os
 import random
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -46,6 +45,8 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 from typing import Any
+
+from _locust import CpuMeter, cpu_of, database_backends, free_port, wait_for
 
 BENCH_DIR_NAME = "bench_identity"
 COUNTIES = ["420702", "420703", "420704", "420102", "420106", "420111", "420502", "420602"]
@@ -237,104 +238,8 @@ def setup(holders: int, seed: int) -> None:
 # ---------------------------------------------------------------- run (server + locust)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _wait(url: str, seconds: float = 60) -> None:
-    deadline = time.time() + seconds
-    while time.time() < deadline:
-        try:
-            with urllib.request.urlopen(url, timeout=2):  # noqa: S310
-                return
-        except OSError:
-            time.sleep(0.5)
-    raise SystemExit(f"server did not answer at {url}")
-
-
-def _cpu_of(pids: list[int]) -> float:
-    """CPU seconds (user + system) the processes have used so far; gone ones count 0."""
-    tick = os.sysconf("SC_CLK_TCK")
-    total = 0
-    for pid in pids:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += int(fields[11]) + int(fields[12])
-    return total / tick
-
-
-def _group_pids(pgid: int) -> list[int]:
-    pids = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if int(fields[2]) == pgid:
-                pids.append(int(entry.name))
-    return pids
-
-
-def _database_backends() -> list[int]:
-    import psycopg
-
-    with psycopg.connect(os.environ["DATABASE_URL"], autocommit=True) as conn:
-        rows = conn.execute(
-            "SELECT pid FROM pg_stat_activity "
-            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
-        ).fetchall()
-    return [int(r[0]) for r in rows]
-
-
-class CpuMeter:
-    """CPU used during a run by the server's processes, the database's backends and the load
-    generator: on a shared machine the wall-clock rate is also everyone else's load, while
-    CPU per request says what the stack costs (and so what two cores of its own would do)."""
-
-    def __init__(self, server_pgid: int) -> None:
-        import resource
-
-        self._resource = resource
-        self.pgid = server_pgid
-        self.server_pids = _group_pids(server_pgid)
-        self.db_pids = _database_backends()
-        self.start = (
-            _cpu_of(self.server_pids),
-            _cpu_of(self.db_pids),
-            self._children(),
-            time.perf_counter(),
-            os.getloadavg()[0],
-        )
-
-    def _children(self) -> float:
-        usage = self._resource.getrusage(self._resource.RUSAGE_CHILDREN)
-        return usage.ru_utime + usage.ru_stime
-
-    def report(self, requests: int) -> str:
-        server = _cpu_of(self.server_pids) - self.start[0]
-        # Backends opened during the run (a worker's second connection) count too.
-        db_pids = sorted(set(self.db_pids) | set(_database_backends()))
-        database = _cpu_of(db_pids) - self.start[1]
-        generator = self._children() - self.start[2]
-        wall = time.perf_counter() - self.start[3]
-        n = max(requests, 1)
-        total = server + database + generator
-        return (
-            f"CPU per request: server {server / n * 1000:.2f} ms, PostgreSQL "
-            f"{database / n * 1000:.2f} ms, locust {generator / n * 1000:.2f} ms "
-            f"(total {total / n * 1000:.2f} ms; {total / wall:.2f} of 2 cores used; "
-            f"at this cost 2 cores of its own would serve about {2 * n / total:,.0f}/s); "
-            f"load average {self.start[4]:.2f} at start, {os.getloadavg()[0]:.2f} at end"
-        )
-
-
 def run(users: int, seconds: int, workers: int, locust_processes: int, generator: str) -> None:
-    port = _free_port()
+    port = free_port()
     env = dict(os.environ)
     log = open(_bench_dir() / "serve.log", "w")  # noqa: SIM115
     server = subprocess.Popen(  # noqa: S603
@@ -346,7 +251,7 @@ def run(users: int, seconds: int, workers: int, locust_processes: int, generator
     )
     host = f"http://127.0.0.1:{port}"
     try:
-        _wait(f"{host}/partners/directory/")
+        wait_for(f"{host}/partners/directory/")
         # One token for the run, as a terminal holds one for an hour: the token endpoint
         # checks the client secret against its PBKDF2 hash (deliberately slow) and is not
         # what this bench measures.
@@ -487,7 +392,7 @@ def _run_wrk(host: str, connections: int, seconds: int, workers: int, meter: Cpu
         f"rps={float(rps.group(1)) if rps else 0:.0f} p50={percentiles.get('50')} "
         f"p90={percentiles.get('90')} p99={percentiles.get('99')}"
     )
-    print(meter.report(requests).replace("locust", "wrk"))
+    print(meter.report(requests))
     if result.returncode != 0:
         print(result.stderr.strip())
 
@@ -556,9 +461,9 @@ def cpu(calls: int) -> None:
             result = app(environ(body()), start_response)
             getattr(result, "close", lambda: None)()
         # Every backend of the database (a connection past CONN_MAX_AGE is replaced).
-        backends = _database_backends()
+        backends = database_backends()
         bodies = [body() for _ in range(calls)]
-        db0, cpu0, wall0 = _cpu_of(backends), time.process_time(), time.perf_counter()
+        db0, cpu0, wall0 = cpu_of(backends), time.process_time(), time.perf_counter()
         profile = None
         if os.environ.get("BENCH_PROFILE"):
             import cProfile
@@ -572,7 +477,7 @@ def cpu(calls: int) -> None:
         if profile is not None:
             profile.disable()
             profile.dump_stats(f"{os.environ['BENCH_PROFILE']}.{label.split()[0]}")
-        database = _cpu_of(sorted(set(backends) | set(_database_backends()))) - db0
+        database = cpu_of(sorted(set(backends) | set(database_backends()))) - db0
         wall = time.perf_counter() - wall0
         print(
             f"{label}: {calls} calls; CPU per call: server {server / calls * 1000:.2f} ms, "

@@ -30,12 +30,13 @@ import os
 import random
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
 import urllib.request
 from pathlib import Path
+
+from _locust import cpu_of, database_backends, free_port, group_pids, wait_for
 
 BENCH_DIR_NAME = "bench_web"
 CLERK = "district"
@@ -98,60 +99,6 @@ def setup(people: int, sample_size: int, seed: int) -> None:
 # ---------------------------------------------------------------- run (server + locust)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _wait(url: str, seconds: float = 90) -> None:
-    deadline = time.time() + seconds
-    while time.time() < deadline:
-        try:
-            with urllib.request.urlopen(url, timeout=2):  # noqa: S310
-                return
-        except OSError:
-            time.sleep(0.5)
-    raise SystemExit(f"server did not answer at {url}")
-
-
-def _cpu_of(pids: list[int]) -> float:
-    """CPU seconds (user + system) the processes have used so far; gone ones count 0."""
-    tick = os.sysconf("SC_CLK_TCK")
-    total = 0
-    for pid in pids:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += int(fields[11]) + int(fields[12])
-    return total / tick
-
-
-def _group_pids(pgid: int) -> list[int]:
-    pids = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if int(fields[2]) == pgid:
-                pids.append(int(entry.name))
-    return pids
-
-
-def _database_backends() -> list[int]:
-    import psycopg
-
-    with psycopg.connect(os.environ["DATABASE_URL"], autocommit=True) as conn:
-        rows = conn.execute(
-            "SELECT pid FROM pg_stat_activity "
-            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
-        ).fetchall()
-    return [int(r[0]) for r in rows]
-
-
 def _sessions(users: int) -> list[str]:
     """One signed-in session per simulated user (the session row a login would write)."""
     _django()
@@ -172,7 +119,7 @@ def _sessions(users: int) -> list[str]:
 def run(users: int, seconds: int, workers: int, locust_processes: int) -> None:
     bench_dir = _bench_dir()
     (bench_dir / "sessions.json").write_text(json.dumps(_sessions(users)))
-    port = _free_port()
+    port = free_port()
     log = open(bench_dir / "serve.log", "w")  # noqa: SIM115
     server = subprocess.Popen(  # noqa: S603
         [sys.executable, "-m", "shebao", "serve", "--port", str(port), "--workers", str(workers)],
@@ -183,7 +130,7 @@ def run(users: int, seconds: int, workers: int, locust_processes: int) -> None:
     )
     host = f"http://127.0.0.1:{port}"
     try:
-        _wait(f"{host}/login/")
+        wait_for(f"{host}/login/")
         for _ in range(workers * 4):  # every worker loads its templates and URLconf once
             urllib.request.urlopen(f"{host}/login/", timeout=60).close()  # noqa: S310
         prefix = bench_dir / f"locust_{users}"
@@ -210,13 +157,13 @@ def run(users: int, seconds: int, workers: int, locust_processes: int) -> None:
         ]
         if locust_processes > 1:
             command += ["--processes", str(locust_processes)]
-        server_pids = _group_pids(server.pid)
-        db_pids = _database_backends()
-        start = (_cpu_of(server_pids), _cpu_of(db_pids), time.perf_counter())
+        server_pids = group_pids(server.pid)
+        db_pids = database_backends()
+        start = (cpu_of(server_pids), cpu_of(db_pids), time.perf_counter())
         load_start = os.getloadavg()[0]
         done = subprocess.run(command, env=dict(os.environ), check=False, capture_output=True)  # noqa: S603
-        server_cpu = _cpu_of(server_pids) - start[0]
-        db_cpu = _cpu_of(sorted(set(db_pids) | set(_database_backends()))) - start[1]
+        server_cpu = cpu_of(server_pids) - start[0]
+        db_cpu = cpu_of(sorted(set(db_pids) | set(database_backends()))) - start[1]
         wall = time.perf_counter() - start[2]
         stats = Path(f"{prefix}_stats.csv")
         if not stats.exists():
