@@ -218,16 +218,21 @@ def test_office_bank_and_auditor_pay_into_cards(
     shot(auditor, "payments-10-recoveries")
 
 
-# Two demo holders (the last with an active card, so as not to meet the other journeys' own
-# authorisations), the head bank of the demo's `bankhq` clerk and a period nobody produced.
+# Two demo holders the paying office may see (alive, an active card, no authorisation yet:
+# other journeys in the same demo add persons elsewhere and sign their own), the head bank of
+# the demo's `bankhq` clerk and a period nobody produced.
 _DEDUCTION_PICK = """
 import json
 from shebao.accounts.models import User
 from shebao.payments.models import DeductionFile
+from shebao.payments.selectors_withholding import withholding_person_in_scope
 from shebao.registry.models import Person, Scheme
 bank = User.objects.get(username="bankhq").organisation
-people = list(Person.objects.filter(life_status="alive", cards__status="active").distinct()
-              .order_by("-pk").values_list("id_number", "name")[:2])
+payer = User.objects.get(username="payer")
+candidates = (Person.objects.filter(life_status="alive", cards__status="active",
+                                    withholdings__isnull=True)
+              .distinct().order_by("-pk").values_list("pk", "id_number", "name")[:500])
+people = [[i, n] for pk, i, n in candidates if withholding_person_in_scope(payer, pk)][:2]
 scheme = Scheme.objects.order_by("code").first()
 taken = set(DeductionFile.objects.filter(bank=bank, scheme=scheme).values_list("period", flat=True))
 period = next(f"2032-{m:02d}" for m in range(1, 13) if f"2032-{m:02d}" not in taken)
