@@ -80,6 +80,22 @@ def test_office_signs_revokes_and_lists_authorisations_masked(world: BankWorld) 
         },
     )
     assert bad.status_code == 400 and "扣款账号应为 8 至 32 位数字" in bad.content.decode()
+    # The clerk reads words, not the error's machine keys ("field account_number").
+    assert "field account_number" not in bad.content.decode()
+    unknown = office.post(
+        "/payments/withholding/",
+        {
+            "action": "sign",
+            "id_number": "110101199003077777",
+            "scheme": "170",
+            "bank": str(world.bank_a.pk),
+            "account_number": "6228480000000003",
+            "valid_from": "2026-01-01",
+        },
+    )
+    text = unknown.content.decode()
+    assert unknown.status_code == 400 and "未找到该公民身份号码的人员" in text
+    assert "field id_number" not in text and "reason 未找到人员" not in text
     assert WithholdingAuthorisation.objects.count() == 2
 
     first = WithholdingAuthorisation.objects.get(person=world.persons[0])

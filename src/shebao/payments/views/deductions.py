@@ -44,11 +44,42 @@ from shebao.registry.models import Person, Scheme
 _MAX_UPLOAD = 512 * 1024 * 1024
 
 
+# The form fields a detail may name, as the clerk sees them on the page.
+_FIELD_LABELS = {
+    "id_number": "公民身份号码",
+    "account_number": "扣款账号",
+    "period": "扣款期别",
+    "amount": "金额",
+    "valid_from": "生效日期",
+    "valid_until": "失效日期",
+    "bank": "扣款银行",
+    "scheme": "险种",
+    "reason": "原因",
+    "file": "文件",
+}
+
+
+def _detail_text(detail: dict[str, object]) -> str:
+    """One detail in words ("第 3 行 扣款账号：应为 8 至 32 位数字"), never the machine keys."""
+    where = []
+    if detail.get("row") is not None:
+        where.append(f"第 {detail['row']} 行")
+    for key in ("field", "column"):
+        if detail.get(key):
+            where.append(_FIELD_LABELS.get(str(detail[key]), str(detail[key])))
+    reason = str(detail.get("reason") or "")
+    return " ".join(where) + (f"：{reason}" if where and reason else reason)
+
+
 def _error_text(exc: ShebaoError) -> str:
     text = exc.message
-    details = [d for d in (exc.details or []) if isinstance(d, dict)][:10]
+    # A detail naming only a field repeats the message (“未找到该公民身份号码的人员”);
+    # the row-by-row details of a file say where.
+    details = [d for d in (exc.details or []) if isinstance(d, dict) and d.get("row") is not None][
+        :10
+    ]
     if details:
-        text += "：" + "；".join("，".join(f"{k} {v}" for k, v in d.items()) for d in details)
+        text += "：" + "；".join(_detail_text(d) for d in details)
     return text
 
 
